@@ -1,0 +1,3 @@
+"""FFT convolution, time-varying FIR filters, sinc filters."""
+
+__all__ = []

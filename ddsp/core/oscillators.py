@@ -1,0 +1,3 @@
+"""Oscillators: sinusoid banks, harmonic synthesis, wavetables, delays."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Resampling between frame rate and audio rate."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Unit conversions (dB, MIDI, Hz, mel, bark, erb) and scale functions."""
+
+__all__ = []

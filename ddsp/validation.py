@@ -1,0 +1,158 @@
+"""Argument checks shared by the whole library.
+
+Every check raises a `ValueError` or `TypeError` whose message names the argument,
+says what was expected and what was received, e.g.
+"`n_samples` must be a positive integer. Received: n_samples=-3".
+Checks on tensors use static shapes only, so they run before any TensorFlow op and
+also inside `tf.function` (unknown dimensions are not checked).
+"""
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+
+def _received(name, value):
+  return f'Received: {name}={value!r}'
+
+
+def check_positive_int(value, name, allow_none=False):
+  """Raises unless `value` is an int > 0 (or None where `allow_none`)."""
+  if value is None and allow_none:
+    return value
+  if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+      or value <= 0):
+    raise ValueError(f'`{name}` must be a positive integer. '
+                     f'{_received(name, value)}')
+  return int(value)
+
+
+def check_non_negative_int(value, name):
+  """Raises unless `value` is an int >= 0."""
+  if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+      or value < 0):
+    raise ValueError(f'`{name}` must be a non-negative integer. '
+                     f'{_received(name, value)}')
+  return int(value)
+
+
+def check_positive(value, name, allow_none=False):
+  """Raises unless `value` is a real number > 0."""
+  if value is None and allow_none:
+    return value
+  if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+      or not value > 0):
+    raise ValueError(f'`{name}` must be a positive number. '
+                     f'{_received(name, value)}')
+  return value
+
+
+def check_in_range(value, name, low=None, high=None):
+  """Raises unless low <= value <= high (either bound may be None)."""
+  if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+      or (low is not None and value < low)
+      or (high is not None and value > high)):
+    bounds = f'[{low if low is not None else "-inf"}, '
+    bounds += f'{high if high is not None else "inf"}]'
+    raise ValueError(f'`{name}` must be a number in {bounds}. '
+                     f'{_received(name, value)}')
+  return value
+
+
+def check_one_of(value, name, options):
+  """Raises unless `value` is one of `options` (strings compared as given)."""
+  if value not in options:
+    raise ValueError(f'`{name}` must be one of {list(options)}. '
+                     f'{_received(name, value)}')
+  return value
+
+
+def check_divisible(value, divisor, name, divisor_name):
+  """Raises unless `value` is a multiple of `divisor`."""
+  if value % divisor:
+    raise ValueError(f'`{name}` must be a multiple of `{divisor_name}` '
+                     f'({divisor}). {_received(name, value)}')
+  return value
+
+
+def static_shape(x):
+  """Static shape of a tensor-like as a list (None for unknown dims)."""
+  if isinstance(x, (tf.Tensor, tf.Variable)) or hasattr(x, 'shape'):
+    shape = x.shape
+    if isinstance(shape, tf.TensorShape):
+      return shape.as_list() if shape.rank is not None else None
+    return list(shape)
+  return list(np.shape(x))
+
+
+def check_rank(x, name, ranks):
+  """Raises unless the static rank of `x` is in `ranks` (an int or a tuple).
+
+  Returns:
+    The static shape of `x` as a list (None entries where unknown).
+  """
+  ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+  shape = static_shape(x)
+  if shape is None:
+    return shape
+  if len(shape) not in ranks:
+    expected = ' or '.join(str(r) for r in ranks)
+    raise ValueError(f'`{name}` must have rank {expected}. '
+                     f'Received: {name}.shape={tuple(shape)}')
+  return shape
+
+
+def check_shape(x, name, expected):
+  """Raises unless `x` has the static shape `expected` (None matches anything).
+
+  Args:
+    x: tensor-like.
+    name: argument name used in the message.
+    expected: sequence of ints or None, one per axis; the text of the message
+      shows it, e.g. `[batch, n_frames, 1]` can be given as a string through
+      `description`.
+  """
+  shape = check_rank(x, name, len(expected))
+  if shape is None:
+    return shape
+  for actual, want in zip(shape, expected):
+    if want is not None and actual is not None and actual != want:
+      raise ValueError(f'`{name}` must have shape {_fmt(expected)}. '
+                       f'Received: {name}.shape={tuple(shape)}')
+  return shape
+
+
+def check_same_dim(tensors, axis, axis_name):
+  """Raises unless all tensors agree on `axis` (static, known dims only).
+
+  Args:
+    tensors: dict mapping argument names to tensors.
+    axis: axis index to compare.
+    axis_name: what the axis means, e.g. 'batch' or 'n_frames'.
+  """
+  known = {}
+  for name, x in tensors.items():
+    shape = static_shape(x)
+    if shape is None or len(shape) <= (axis if axis >= 0 else -axis - 1):
+      continue
+    if shape[axis] is not None:
+      known[name] = shape[axis]
+  if len(set(known.values())) > 1:
+    detail = ', '.join(f'{n}.shape[{axis}]={d}' for n, d in known.items())
+    raise ValueError(f'Arguments must agree on the {axis_name} axis. '
+                     f'Received: {detail}')
+
+
+def check_audio(audio, name='audio'):
+  """Raises unless `audio` is [n_samples] or [batch, n_samples] (or [b, n, 1])."""
+  shape = check_rank(audio, name, (1, 2, 3))
+  if shape is not None and len(shape) == 3 and shape[-1] not in (1, None):
+    raise ValueError(f'`{name}` must be [batch, n_samples] or '
+                     f'[batch, n_samples, 1] mono audio. '
+                     f'Received: {name}.shape={tuple(shape)}')
+  return shape
+
+
+def _fmt(expected):
+  return '[' + ', '.join('?' if d is None else str(d) for d in expected) + ']'

@@ -1,0 +1,3 @@
+"""Version of the ddsp package."""
+
+__version__ = '4.0.0.dev0'
