@@ -1,3 +1,391 @@
-"""Resampling between frame rate and audio rate."""
+"""Resampling between frame rate (controls) and audio rate (samples).
 
-__all__ = []
+Networks output controls at a frame rate (250 frames/s by default); synths
+need them at the audio rate (16 kHz, 64 samples per frame). `resample`
+interpolates along the time axis with 'nearest', 'linear', 'cubic' or
+'window' (overlapping Hann windows, see `upsample_with_windows`), and
+`center_crop` removes the padding added by centred framing.
+
+Where the output sample t sits between frames: with `add_endpoint=True`
+(default) output sample t is at frame position `p = t * n_frames /
+n_timesteps`, so frame k sits exactly at sample `k * hop` (hop =
+n_timesteps / n_frames) and the last frame is held for one extra hop
+(positions past the last frame are clamped to it). With
+`add_endpoint=False`, `p = t * (n_frames - 1) / (n_timesteps - 1)`: the first
+and last samples are the first and last frames.
+
+When n_timesteps is a whole number of hops, interpolation is computed per hop
+with a reshape and broadcast (no gathers): this is the case that runs in every
+synth at every training step.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from ddsp import validation
+from ddsp.core.utils import tf_float32
+
+__all__ = [
+    'resample',
+    'upsample_with_windows',
+    'center_crop',
+]
+
+_METHODS = ('nearest', 'linear', 'cubic', 'window')
+
+
+# ------------------------------------------------------------------------------
+# Interpolation kernels, as polynomials in the fraction r in [0, 1) between
+# frame k and frame k + 1. Each kernel turns frame-rate taps into frame-rate
+# polynomial coefficients, so that only the evaluation runs at audio rate.
+# ------------------------------------------------------------------------------
+def _neighbours(x):
+  """Edge-clamped frames k - 1, k + 1 and k + 2 of x [batch, n_frames, ch].
+
+  The last frame is held: for k = n_frames - 1 all taps are that frame, so
+  interpolation past it is constant.
+  """
+  n_frames = _dims(x)[1]
+  last = x[:, -1:]
+  x_next = tf.concat([x[:, 1:], last], axis=1)
+  # The slices below keep n_frames frames when n_frames < 3.
+  x_next2 = tf.concat([x[:, 2:], last, last], axis=1)[:, :n_frames]
+  x_prev = tf.concat([x[:, :1], x[:, :-2], last], axis=1)[:, -n_frames:]
+  return x_prev, x_next, x_next2
+
+
+def _coefficients(x, method):
+  """Polynomial coefficients [batch, n_frames, n_coeffs, ch] in r.
+
+  'linear': x_k + r (x_{k+1} - x_k).
+  'window': x_k + s(r) (x_{k+1} - x_k) with s(r) = sin^2(pi r / 2); the
+    polynomial is in s (see `upsample_with_windows`).
+  'cubic': Catmull-Rom spline (Keys' cubic convolution with a = -0.5), the
+    cubic Hermite curve with tangents (x_{k+1} - x_{k-1}) / 2, which passes
+    through every frame.
+  """
+  if method == 'nearest':
+    return x[:, :, tf.newaxis, :]
+  x_prev, x_next, x_next2 = _neighbours(x)
+  if method in ('linear', 'window'):
+    return tf.stack([x, x_next - x], axis=2)
+  # Cubic: x_k + r c1 + r^2 c2 + r^3 c3.
+  c1 = 0.5 * (x_next - x_prev)
+  c2 = x_prev - 2.5 * x + 2.0 * x_next - 0.5 * x_next2
+  c3 = 0.5 * (x_next2 - x_prev) + 1.5 * (x - x_next)
+  return tf.stack([x, c1, c2, c3], axis=2)
+
+
+def _evaluate(coeffs, r):
+  """Evaluates polynomials: coeffs [..., n_coeffs, ch], r [..., 1] -> [..., ch].
+
+  Horner's scheme; `r` broadcasts against the leading axes of `coeffs`.
+  """
+  n_coeffs = coeffs.shape[-2]
+  out = coeffs[..., n_coeffs - 1, :]
+  for i in range(n_coeffs - 2, -1, -1):
+    out = coeffs[..., i, :] + r * out
+  return out
+
+
+def _ramp(hop, method):
+  """Fractions within one hop, [hop] float32 (s(r) for 'window')."""
+  r = np.arange(hop, dtype=np.float64) / hop
+  if method == 'window':
+    r = np.sin(0.5 * np.pi * r)**2
+  return r.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------
+# Two ways to evaluate: per hop (reshape) and at arbitrary positions (gather).
+# ------------------------------------------------------------------------------
+def _upsample_by_hop(x, hop, method):
+  """[batch, n_frames, ch] -> [batch, n_frames * hop, ch], last frame held.
+
+  Output sample k * hop + j is the interpolant at frame position k + j / hop.
+  """
+  batch, n_frames, channels = _dims(x)
+  if hop == 1:
+    return x
+  if method == 'nearest':
+    out = tf.broadcast_to(x[:, :, tf.newaxis, :],
+                          [batch, n_frames, hop, channels])
+  else:
+    coeffs = _coefficients(x, method)  # [batch, n_frames, n_coeffs, ch]
+    r = tf.constant(_ramp(hop, method)[:, np.newaxis])  # [hop, 1]
+    # [batch, n_frames, 1, n_coeffs, ch] evaluated at [hop, 1].
+    out = _evaluate(coeffs[:, :, tf.newaxis], r)
+  return tf.reshape(out, [batch, n_frames * hop, channels])
+
+
+def _positions(n_frames, n_timesteps, add_endpoint, method):
+  """Frame index [n_timesteps] int32 and fraction [n_timesteps] float32.
+
+  Computed with exact integer arithmetic (works for static or dynamic
+  n_frames).
+  """
+  n_frames = tf.cast(n_frames, tf.int64)
+  t = tf.range(n_timesteps, dtype=tf.int64)
+  if add_endpoint:
+    numerator = t * n_frames
+    denominator = tf.constant(n_timesteps, tf.int64)
+  else:
+    numerator = t * (n_frames - 1)
+    denominator = tf.constant(max(n_timesteps - 1, 1), tf.int64)
+  if method == 'nearest':
+    if add_endpoint:
+      index = numerator // denominator
+    else:  # Round half up.
+      index = (2 * numerator + denominator) // (2 * denominator)
+    fraction = tf.zeros([n_timesteps], tf.float32)
+  else:
+    index = numerator // denominator
+    fraction = tf.cast(numerator % denominator, tf.float64)
+    fraction = tf.cast(fraction / tf.cast(denominator, tf.float64), tf.float32)
+  # Past the last frame (endpoint held): clamp to it.
+  past_end = index >= n_frames - 1
+  index = tf.where(past_end, n_frames - 1, index)
+  fraction = tf.where(past_end, 0.0, fraction)
+  return tf.cast(index, tf.int32), fraction
+
+
+def _resample_at_positions(x, n_timesteps, method, add_endpoint):
+  """General interpolation by gathering per-frame polynomial coefficients."""
+  n_frames = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
+  index, fraction = _positions(n_frames, n_timesteps, add_endpoint, method)
+  if method == 'nearest':
+    return tf.gather(x, index, axis=1)
+  if method == 'window':
+    fraction = tf.sin(0.5 * np.pi * fraction)**2
+  coeffs = tf.gather(_coefficients(x, method), index, axis=1)
+  return _evaluate(coeffs, fraction[:, tf.newaxis])
+
+
+# ------------------------------------------------------------------------------
+# Shapes.
+# ------------------------------------------------------------------------------
+def _dims(x):
+  """Dimensions of a 3-D tensor, static ints where known, else scalars."""
+  dynamic = tf.shape(x)
+  return [d if d is not None else dynamic[i] for i, d in enumerate(x.shape)]
+
+
+def _to_3d(inputs, rank):
+  """Reshapes rank 1-4 inputs to [batch, n_frames, channels]."""
+  if rank == 1:
+    return inputs[tf.newaxis, :, tf.newaxis]
+  if rank == 2:
+    return inputs[:, :, tf.newaxis]
+  if rank == 3:
+    return inputs
+  dims = _dims(inputs)
+  channels = (dims[2] * dims[3] if isinstance(dims[2], int) and
+              isinstance(dims[3], int) else -1)
+  return tf.reshape(inputs, [dims[0], dims[1], channels])
+
+
+def _from_3d(outputs, inputs, rank):
+  """Inverse of `_to_3d` with the time axis now of the output length."""
+  if rank == 1:
+    return outputs[0, :, 0]
+  if rank == 2:
+    return outputs[:, :, 0]
+  if rank == 3:
+    return outputs
+  dims = _dims(inputs)
+  return tf.reshape(outputs, [dims[0], -1, dims[2], dims[3]])
+
+
+def _check_inputs(inputs, n_timesteps):
+  inputs = tf_float32(inputs)
+  shape = validation.check_rank(inputs, 'inputs', (1, 2, 3, 4))
+  if shape is None:
+    raise ValueError('`inputs` must have a known rank (1 to 4). '
+                     f'Received: inputs.shape={inputs.shape}')
+  n_timesteps = validation.check_positive_int(n_timesteps, 'n_timesteps')
+  if shape[0 if len(shape) == 1 else 1] == 0:
+    raise ValueError('`inputs` must have at least one frame. '
+                     f'Received: inputs.shape={tuple(shape)}')
+  return inputs, len(shape), n_timesteps
+
+
+def _hop(n_frames, n_timesteps, add_endpoint):
+  """Samples per frame if n_timesteps is a whole number of hops, else None."""
+  if n_frames is None:
+    return None
+  if add_endpoint:
+    return n_timesteps // n_frames if n_timesteps % n_frames == 0 else None
+  if n_frames == 1 or (n_timesteps - 1) % (n_frames - 1):
+    return None
+  return (n_timesteps - 1) // (n_frames - 1)
+
+
+# ------------------------------------------------------------------------------
+# Public functions.
+# ------------------------------------------------------------------------------
+def resample(inputs, n_timesteps, method='linear', add_endpoint=True):
+  """Interpolates frames along the time axis to `n_timesteps` steps.
+
+  Usually upsamples controls from the frame rate to the audio rate, e.g.
+  amplitudes [16, 1000, 60] at 250 frames/s -> [16, 64000, 60] at 16 kHz.
+  Output sample t is the interpolant at frame position
+  `p = min(t * n_frames / n_timesteps, n_frames - 1)` with `add_endpoint`
+  (frame k at sample k * hop, the last frame held for one extra hop), else
+  `p = t * (n_frames - 1) / (n_timesteps - 1)` (first and last samples are the
+  first and last frames). Every method passes through the frame values at
+  their sample positions.
+
+  Args:
+    inputs: float32 frames, shape [n_frames], [batch, n_frames],
+      [batch, n_frames, channels] or [batch, n_frames, channels_1,
+      channels_2]; time is axis 0 for 1-D inputs and axis 1 otherwise.
+    n_timesteps: positive int, the number of output steps (samples). Need not
+      be a multiple of n_frames for 'nearest', 'linear' and 'cubic'
+      (downsampling also works but does not low-pass filter).
+    method: 'nearest' (holds each frame), 'linear', 'cubic' (Catmull-Rom
+      spline, i.e. cubic convolution with a = -0.5, smooth and exact at the
+      frames; may overshoot between frames) or 'window' (overlap-added Hann
+      windows, see `upsample_with_windows`: smooth envelopes that never
+      overshoot; needs a whole number of hops).
+    add_endpoint: True holds the last frame for one extra hop, so n_frames
+      hops make exactly n_timesteps samples (hop = n_timesteps / n_frames).
+      False puts the last frame on the last sample: n_frames - 1 hops
+      (hop = (n_timesteps - 1) / (n_frames - 1); for 'window',
+      n_timesteps / (n_frames - 1), see `upsample_with_windows`).
+
+  Returns:
+    float32 tensor like `inputs` with n_timesteps steps on the time axis.
+    Differentiable with respect to `inputs` (every method is linear in it).
+
+  Raises:
+    ValueError: if `method` is unknown, `inputs` is not rank 1 to 4 or has no
+      frames, `n_timesteps` is not a positive int, or ('window' only) it is
+      not a whole number of hops.
+
+  Example:
+    >>> resample(tf.constant([0.0, 1.0]), 4).numpy()
+    array([0. , 0.5, 1. , 1. ], dtype=float32)
+    >>> resample(tf.constant([0.0, 1.0]), 4, add_endpoint=False).numpy()
+    array([0.        , 0.33333334, 0.6666667 , 1.        ], dtype=float32)
+  """
+  validation.check_one_of(method, 'method', _METHODS)
+  inputs, rank, n_timesteps = _check_inputs(inputs, n_timesteps)
+  if method == 'window':
+    x = upsample_with_windows(_to_3d(inputs, rank), n_timesteps,
+                              add_endpoint=add_endpoint)
+    return _from_3d(x, inputs, rank)
+
+  x = _to_3d(inputs, rank)
+  n_frames = x.shape[1]
+  hop = _hop(n_frames, n_timesteps, add_endpoint)
+  if hop is not None:
+    out = _upsample_by_hop(x, hop, method)
+    if not add_endpoint:
+      # n_frames - 1 hops plus the last frame.
+      out = out[:, :n_timesteps]
+  else:
+    out = _resample_at_positions(x, n_timesteps, method, add_endpoint)
+  return _from_3d(out, inputs, rank)
+
+
+def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
+  """Upsamples frames by overlap-adding 50 %-overlapping Hann windows.
+
+  Each frame scales a periodic Hann window of 2 * hop samples centred on its
+  sample position (k * hop); with 50 % overlap the windows sum to one, so
+  between frames k and k + 1 the output crossfades as
+  `x_k cos^2(pi j / (2 hop)) + x_{k+1} sin^2(pi j / (2 hop))`, j = 0 .. hop-1.
+  The result is smooth, passes through every frame at its sample position,
+  stays within the range of neighbouring frames (no overshoot), and a
+  constant input gives exactly that constant everywhere (no fade in or out:
+  the edge half-windows are completed by holding the first and last frames).
+  Good for amplitude envelopes.
+
+  Args:
+    inputs: float32 frames, shape [batch, n_frames, channels] (ranks 1, 2
+      and 4 as in `resample` are also accepted).
+    n_timesteps: positive int, output samples; a multiple of n_frames with
+      `add_endpoint` (hop = n_timesteps / n_frames), else a multiple of
+      n_frames - 1.
+    add_endpoint: True holds the last frame for its own hop (output samples
+      k * hop are frames k = 0 .. n_frames - 1). False spreads
+      n_frames - 1 hops over n_timesteps: frames k = 0 .. n_frames - 2 are at
+      samples k * hop and the last frame would fall one sample after the end
+      (the output approaches it over the last hop).
+
+  Returns:
+    float32 tensor like `inputs` with n_timesteps steps on the time axis.
+    Differentiable with respect to `inputs`.
+
+  Raises:
+    ValueError: if n_timesteps is not a whole number of hops as above, or
+      `inputs` has an unknown number of frames or a bad rank.
+
+  Example:
+    >>> x = tf.constant([[[0.0], [1.0]]])
+    >>> upsample_with_windows(x, 8)[0, :, 0].numpy()
+    array([0.        , 0.14644662, 0.5       , 0.8535534 , 1.        ,
+           1.        , 1.        , 1.        ], dtype=float32)
+  """
+  inputs, rank, n_timesteps = _check_inputs(inputs, n_timesteps)
+  x = _to_3d(inputs, rank)
+  n_frames = x.shape[1]
+  if n_frames is None:
+    raise ValueError('`inputs` must have a known number of frames for '
+                     f'window upsampling. Received: inputs.shape={x.shape}')
+  n_hops = n_frames if add_endpoint else n_frames - 1
+  if n_hops < 1:
+    raise ValueError('`inputs` must have at least 2 frames for window '
+                     'upsampling with add_endpoint=False. '
+                     f'Received: inputs.shape={tuple(inputs.shape)}')
+  if n_timesteps % n_hops:
+    what = 'n_frames' if add_endpoint else 'n_frames - 1'
+    raise ValueError(
+        f'`n_timesteps` must be a multiple of {what} ({n_hops}) for window '
+        f'upsampling with add_endpoint={add_endpoint}. '
+        f'Received: n_timesteps={n_timesteps}, n_frames={n_frames}')
+  hop = n_timesteps // n_hops
+  out = _upsample_by_hop(x, hop, 'window')
+  if not add_endpoint:
+    out = out[:, :n_timesteps]
+  return _from_3d(out, inputs, rank)
+
+
+def center_crop(audio, frame_size):
+  """Removes the padding added by centred framing (`frame_size // 2` a side).
+
+  The inverse of padding audio by `frame_size // 2` samples at each end
+  before framing, as librosa's `center=True` does.
+
+  Args:
+    audio: tensor [batch, n_samples, ...] (time on axis 1).
+    frame_size: positive int, the frame size that padding was for; odd
+      sizes remove (frame_size - 1) / 2 a side.
+
+  Returns:
+    Tensor [batch, n_samples - 2 * (frame_size // 2), ...].
+
+  Raises:
+    ValueError: if `audio` has rank < 2, `frame_size` is not a positive int,
+      or audio is too short to crop.
+
+  Example:
+    >>> center_crop(tf.ones([1, 1024 + 512]), 512).shape
+    TensorShape([1, 1024])
+  """
+  frame_size = validation.check_positive_int(frame_size, 'frame_size')
+  audio = tf.convert_to_tensor(audio)
+  shape = validation.static_shape(audio)
+  if shape is None or len(shape) < 2:
+    raise ValueError('`audio` must have shape [batch, n_samples, ...]. '
+                     f'Received: audio.shape={audio.shape}')
+  pad = frame_size // 2
+  if pad == 0:
+    return audio
+  if shape[1] is not None and shape[1] <= 2 * pad:
+    raise ValueError(
+        f'`audio` must be longer than 2 * (frame_size // 2) = {2 * pad} '
+        f'samples to crop. Received: audio.shape={tuple(shape)}, '
+        f'frame_size={frame_size}')
+  return audio[:, pad:-pad]
+
