@@ -1,1 +1,693 @@
-"""TODO: being written."""
+"""Spectral features and framing: STFT, magnitudes, mel, MFCC, loudness, f0.
+
+Everything here works on mono audio shaped `[n_samples]`, `[batch, n_samples]`
+or `[batch, n_samples, 1]` and keeps the leading axes: a feature of 1-D audio
+has no batch axis.
+
+Framing. Control-rate features (loudness, power, f0) are computed on frames
+spaced by `hop = sample_rate / frame_rate` samples. The hop need not be an
+integer: at 44.1 kHz and 250 frames/s it is 176.4 samples, and frame `i` then
+starts at sample `round(i * hop)` (half rounded up) of the padded audio, so
+frame `i` always sits at time `i / frame_rate` to within half a sample. The
+number of frames depends only on the audio length, the hop and the padding,
+and is given by `get_framed_lengths`:
+
+* 'valid': only frames that fit in the audio (`(n - frame_size) // hop + 1`
+  for an integer hop),
+* 'same': `ceil(n / hop)` frames, the audio padded at the end,
+* 'center': `n // hop + 1` frames, frame `i` centred on sample `i * hop`
+  (`frame_size // 2` zeros before the audio, the rest after).
+
+Spectrograms (`stft`, `compute_mag`, ...) keep the published interface: a
+frame size and an overlap, frames starting at 0 and (with `pad_end`) zeros
+appended to make `ceil(n / hop)` frames, a periodic Hann window and an FFT of
+`frame_size` points (`frame_size // 2 + 1` bins from 0 Hz to Nyquist).
+
+Pitch tracking with CREPE lives in `ddsp.crepe`; `compute_f0`,
+`PretrainedCREPE`, `CREPE_SAMPLE_RATE` and `CREPE_FRAME_SIZE` are re-exported
+here.
+"""
+
+import fractions
+import numbers
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from ddsp import core
+from ddsp import validation
+
+F0_RANGE = 127.0  # MIDI.
+DB_RANGE = 80.0  # dB.
+
+_PADDINGS = ('valid', 'same', 'center')
+_LOG_EPS = 1e-5  # Floor of magnitudes before a log (log(1e-5) = -11.5).
+
+
+# ------------------------------------------------------------------------------
+# Framing.
+# ------------------------------------------------------------------------------
+def _as_fraction(value, name):
+  """An exact positive rational for an int, float or Fraction."""
+  if isinstance(value, fractions.Fraction):
+    if value <= 0:
+      raise ValueError(f'`{name}` must be a positive number. '
+                       f'Received: {name}={value}')
+    return value
+  validation.check_positive(value, name)
+  if isinstance(value, numbers.Integral):
+    return fractions.Fraction(int(value))
+  # 176.4 -> 882/5: a float hop is read as the simple ratio it stands for.
+  return fractions.Fraction(float(value)).limit_denominator(10_000)
+
+
+def _hop_from_rates(sample_rate, frame_rate):
+  """Hop in samples (an exact Fraction) between frames at `frame_rate` Hz."""
+  hop = (_as_fraction(sample_rate, 'sample_rate') /
+         _as_fraction(frame_rate, 'frame_rate'))
+  if hop < 1:
+    raise ValueError('`frame_rate` must not exceed `sample_rate` (a hop of at '
+                     f'least one sample). Received: frame_rate={frame_rate}, '
+                     f'sample_rate={sample_rate}')
+  return hop
+
+
+def _frame_start(i, hop):
+  """First sample of frame `i`: round(i * hop), halves rounded up (exact)."""
+  p, q = hop.numerator, hop.denominator
+  return (2 * i * p + q) // (2 * q)
+
+
+def _maximum(a, b):
+  if isinstance(a, tf.Tensor) or isinstance(b, tf.Tensor):
+    return tf.maximum(a, b)
+  return max(a, b)
+
+
+def get_framed_lengths(input_length, frame_size, hop_size, padding='center'):
+  """Number of frames and padded length for framing a signal.
+
+  Args:
+    input_length: length of the signal in samples (an int, or a scalar int
+      tensor inside a graph).
+    frame_size: samples per frame, a positive int.
+    hop_size: samples between frame starts, > 0. May be fractional
+      (`44100 / 250 = 176.4`): frame `i` then starts at `round(i * hop_size)`.
+    padding: 'valid' (only frames that fit, no padding), 'same' (pad the end,
+      `ceil(input_length / hop_size)` frames) or 'center' (pad
+      `frame_size // 2` before and the rest after so that frame `i` is centred
+      on sample `i * hop_size`; `input_length // hop_size + 1` frames).
+
+  Returns:
+    n_frames: number of frames (0 where 'valid' framing finds none).
+    padded_length: length of the signal after `pad` with the same arguments.
+
+  Raises:
+    ValueError: for a non-positive size or hop, or an unknown padding.
+
+  Example:
+    >>> get_framed_lengths(64000, 512, 64, 'center')
+    (1001, 64512)
+    >>> get_framed_lengths(176400, 512, 44100 / 250, 'same')
+    (1000, 176735)
+  """
+  frame_size = validation.check_positive_int(frame_size, 'frame_size')
+  hop = _as_fraction(hop_size, 'hop_size')
+  validation.check_one_of(padding, 'padding', _PADDINGS)
+  n = input_length
+  p, q = hop.numerator, hop.denominator
+  if padding == 'valid':
+    # Frames i with round(i * hop) + frame_size <= n.
+    count = -((-q * (2 * (n - frame_size) + 1)) // (2 * p))
+    return _maximum(count, 0), n
+  if padding == 'same':
+    n_frames = -((-n * q) // p)
+    return n_frames, _maximum(n, _frame_start(n_frames - 1, hop) + frame_size)
+  n_frames = (n * q) // p + 1
+  return n_frames, n + frame_size
+
+
+def _length(x, axis=-1):
+  """Static length of `x` along `axis`, or a scalar int tensor if unknown."""
+  n = x.shape[axis]
+  if n is None:
+    return tf.shape(x)[axis]
+  return int(n)
+
+
+def pad(x, frame_size, hop_size, padding='center', axis=1, mode='CONSTANT',
+        constant_values=0):
+  """Pads a tensor along one axis for framing with `get_framed_lengths`.
+
+  Args:
+    x: tensor of any rank >= 1, e.g. audio [batch, n_samples] float32.
+    frame_size: samples per frame, a positive int.
+    hop_size: samples between frame starts, > 0 (may be fractional).
+    padding: 'valid' (returns `x` unchanged), 'same' (zeros at the end) or
+      'center' (`frame_size // 2` before, `frame_size - frame_size // 2`
+      after). See `get_framed_lengths`.
+    axis: axis to pad; ignored (0) for rank-1 input.
+    mode: 'CONSTANT', 'REFLECT' or 'SYMMETRIC', as in `tf.pad`.
+    constant_values: value used by 'CONSTANT' padding.
+
+  Returns:
+    float32 tensor, `x` padded to `get_framed_lengths(...)[1]` along `axis`.
+    Differentiable with respect to `x`.
+
+  Raises:
+    ValueError: for an unknown padding or mode, or bad sizes.
+
+  Example:
+    >>> pad(tf.ones([2, 1000]), 512, 64, padding='center').shape
+    TensorShape([2, 1512])
+  """
+  validation.check_one_of(str(mode).upper(), 'mode',
+                          ('CONSTANT', 'REFLECT', 'SYMMETRIC'))
+  x = core.tf_float32(x)
+  validation.check_rank(x, 'x', tuple(range(1, 9)))
+  axis = 0 if x.shape.rank == 1 else axis
+  n = _length(x, axis)
+  _, padded_length = get_framed_lengths(n, frame_size, hop_size, padding)
+  if padding == 'valid':
+    return x
+  before = frame_size // 2 if padding == 'center' else 0
+  pads = [[0, 0] for _ in range(x.shape.rank)]
+  pads[axis] = [before, padded_length - n - before]
+  return tf.pad(x, pads, mode=mode, constant_values=constant_values)
+
+
+def _frame(x, frame_size, hop, padding, use_tf=True, n_frames=None):
+  """Frames [..., n_samples] into [..., n_frames, frame_size] (see module doc).
+
+  Zero padding; frame `i` starts at `round(i * hop)` of the padded signal.
+  `n_frames` (default: from `get_framed_lengths`) may ask for more frames,
+  which then read zeros past the end.
+  """
+  n = _length(x) if use_tf else x.shape[-1]
+  if n_frames is None:
+    n_frames, _ = get_framed_lengths(n, frame_size, hop, padding)
+  before = frame_size // 2 if padding == 'center' else 0
+  # Only read what the frames need (for 'same' with hop > frame_size that is
+  # less than the whole signal).
+  read_length = _frame_start(n_frames - 1, hop) + frame_size
+  after = _maximum(read_length - before - n, 0)
+  if use_tf:
+    pads = [[0, 0]] * (x.shape.rank - 1) + [[before, after]]
+    x = tf.pad(x, pads)[..., :read_length]
+    if hop.denominator == 1:
+      return tf.signal.frame(x, frame_size, int(hop), axis=-1)
+    starts = _frame_start(tf.range(n_frames, dtype=tf.int64), hop)
+    idx = starts[:, tf.newaxis] + tf.range(frame_size, dtype=tf.int64)
+    return tf.gather(x, idx, axis=-1)
+  x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(before, after)])[..., :read_length]
+  windows = np.lib.stride_tricks.sliding_window_view(x, frame_size, axis=-1)
+  return windows[..., _frame_start(np.arange(n_frames), hop), :]
+
+
+def _prepare_audio(audio, use_tf=True):
+  """Validates mono audio and returns float32 [..., n_samples]."""
+  shape = validation.check_audio(audio, 'audio')
+  if use_tf:
+    audio = core.tf_float32(audio)
+    if shape is not None and len(shape) == 3:
+      audio = audio[..., 0]
+  else:
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 3:
+      audio = audio[..., 0]
+  n = audio.shape[-1]
+  if n == 0:
+    raise ValueError('`audio` must have at least one sample. '
+                     f'Received: audio.shape={tuple(shape)}')
+  return audio
+
+
+def _check_frames(n_frames, n_samples, frame_size, padding):
+  if isinstance(n_frames, int) and n_frames < 1:
+    raise ValueError(
+        f'`audio` of {n_samples} samples is shorter than one frame of '
+        f'{frame_size} samples with padding={padding!r}; use a longer signal, '
+        "a smaller frame or padding='same' or 'center'.")
+
+
+# ------------------------------------------------------------------------------
+# Spectrograms.
+# ------------------------------------------------------------------------------
+def _stft_hop(frame_size, overlap):
+  frame_size = validation.check_positive_int(frame_size, 'frame_size')
+  validation.check_in_range(overlap, 'overlap', 0.0, 1.0)
+  hop = int(round(frame_size * (1.0 - overlap)))
+  if hop < 1:
+    raise ValueError('`overlap` must leave a hop of at least one sample '
+                     '(hop = round(frame_size * (1 - overlap))). Received: '
+                     f'overlap={overlap}, frame_size={frame_size}')
+  return frame_size, hop
+
+
+def stft(audio, frame_size=2048, overlap=0.75, pad_end=True):
+  """Short-time Fourier transform with a periodic Hann window (TensorFlow).
+
+  Args:
+    audio: [batch, n_samples], [batch, n_samples, 1] or [n_samples] float32,
+      amplitude in [-1, 1].
+    frame_size: samples per frame and FFT size; 2048 samples = 128 ms at
+      16 kHz.
+    overlap: fraction of a frame shared by neighbouring frames, in [0, 1);
+      the hop is `round(frame_size * (1 - overlap))` samples (512 by default).
+    pad_end: if True, append zeros so that there are `ceil(n_samples / hop)`
+      frames (the last frames see the end of the audio); if False, only frames
+      that fit: `(n_samples - frame_size) // hop + 1`.
+
+  Returns:
+    [batch, n_frames, frame_size // 2 + 1] complex64 (no batch axis for 1-D
+    audio). Bin k is at `k * sample_rate / frame_size` Hz. Differentiable with
+    respect to `audio`.
+
+  Raises:
+    ValueError: for audio that is not mono, or bad sizes.
+
+  Example:
+    >>> stft(tf.zeros([2, 16000]), frame_size=1024, overlap=0.75).shape
+    TensorShape([2, 63, 513])
+  """
+  frame_size, hop = _stft_hop(frame_size, overlap)
+  audio = _prepare_audio(audio)
+  if not pad_end:
+    _check_frames(get_framed_lengths(_length(audio), frame_size, hop,
+                                     'valid')[0],
+                  _length(audio), frame_size, 'valid')
+  return tf.signal.stft(audio, frame_length=frame_size, frame_step=hop,
+                        fft_length=frame_size, pad_end=pad_end)
+
+
+def stft_np(audio, frame_size=2048, overlap=0.75, pad_end=True):
+  """The numpy twin of `stft` (same window, padding, shape; not differentiable).
+
+  Args:
+    audio: [batch, n_samples], [batch, n_samples, 1] or [n_samples] array.
+    frame_size: samples per frame and FFT size.
+    overlap: fraction of a frame shared by neighbouring frames.
+    pad_end: append zeros for `ceil(n_samples / hop)` frames.
+
+  Returns:
+    [batch, n_frames, frame_size // 2 + 1] complex64 numpy array.
+
+  Example:
+    >>> stft_np(np.zeros(16000), frame_size=1024).shape
+    (63, 513)
+  """
+  frame_size, hop = _stft_hop(frame_size, overlap)
+  audio = _prepare_audio(audio, use_tf=False)
+  padding = 'same' if pad_end else 'valid'
+  _check_frames(get_framed_lengths(audio.shape[-1], frame_size, hop,
+                                   padding)[0],
+                audio.shape[-1], frame_size, padding)
+  frames = _frame(audio, frame_size, fractions.Fraction(hop), padding,
+                  use_tf=False)
+  spectrum = np.fft.rfft(frames * _hann_np(frame_size), axis=-1)
+  return spectrum.astype(np.complex64)
+
+
+def _hann_np(frame_size):
+  """Periodic Hann window (the one `tf.signal.stft` uses), float64."""
+  return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame_size) / frame_size)
+
+
+@gin.register
+def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
+  """Magnitude spectrogram `|stft(audio)|`.
+
+  Args:
+    audio: [batch, n_samples] (or [n_samples], [batch, n_samples, 1]) float32.
+    size: frame and FFT size in samples.
+    overlap: fraction of overlap between frames (hop = size * (1 - overlap)).
+    pad_end: pad the end for `ceil(n_samples / hop)` frames.
+
+  Returns:
+    [batch, n_frames, size // 2 + 1] float32, linear magnitude (a full-scale
+    sine in the middle of a bin peaks at `size / 4`). Differentiable with
+    respect to `audio` (the gradient of |z| at z = 0 is taken as 0).
+
+  Example:
+    >>> compute_mag(tf.zeros([1, 4096]), size=512).shape
+    TensorShape([1, 32, 257])
+  """
+  return tf.abs(stft(audio, frame_size=size, overlap=overlap, pad_end=pad_end))
+
+
+@gin.register
+def compute_logmag(audio, size=2048, overlap=0.75, pad_end=True):
+  """Natural log of the magnitude spectrogram, `safe_log(compute_mag(...))`.
+
+  Magnitudes below 1e-5 are clipped there (log 1e-5 = -11.5), so silence gives
+  finite values and finite (zero) gradients.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    size: frame and FFT size in samples.
+    overlap: fraction of overlap between frames.
+    pad_end: pad the end for `ceil(n_samples / hop)` frames.
+
+  Returns:
+    [batch, n_frames, size // 2 + 1] float32, log magnitude (nepers).
+    Differentiable with respect to `audio`.
+  """
+  mag = compute_mag(audio, size, overlap, pad_end)
+  return core.safe_log(tf.maximum(mag, _LOG_EPS))
+
+
+def _check_band(lo_hz, hi_hz, sample_rate):
+  validation.check_positive(sample_rate, 'sample_rate')
+  nyquist = sample_rate / 2.0
+  validation.check_in_range(lo_hz, 'lo_hz', 0.0, nyquist)
+  validation.check_in_range(hi_hz, 'hi_hz', 0.0, nyquist)
+  if not lo_hz < hi_hz:
+    raise ValueError('`lo_hz` must be below `hi_hz`. Received: '
+                     f'lo_hz={lo_hz}, hi_hz={hi_hz}')
+
+
+@gin.register
+def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
+                overlap=0.75, pad_end=True, sample_rate=16000):
+  """Mel-scaled magnitude spectrogram (HTK mel scale).
+
+  The magnitude spectrogram is multiplied by `bins` triangular filters
+  (`tf.signal.linear_to_mel_weight_matrix`): triangles equally spaced and
+  linear on the HTK mel scale `2595 * log10(1 + f / 700)` from `lo_hz` to
+  `hi_hz`, peak weight 1, no area normalisation, 0 Hz bin excluded. This is
+  the filterbank of the published library; it is within a few percent of
+  `librosa.filters.mel(htk=True, norm=None)`, whose triangles are linear in Hz.
+
+  Args:
+    audio: [batch, n_samples] float32 audio at `sample_rate`.
+    lo_hz: lower edge of the lowest filter, Hz, >= 0.
+    hi_hz: upper edge of the highest filter, Hz, <= sample_rate / 2.
+    bins: number of mel filters.
+    fft_size: frame and FFT size in samples.
+    overlap: fraction of overlap between frames.
+    pad_end: pad the end for `ceil(n_samples / hop)` frames.
+    sample_rate: audio sample rate in Hz.
+
+  Returns:
+    [batch, n_frames, bins] float32, linear (not log) magnitude per mel band.
+    Differentiable with respect to `audio`.
+
+  Raises:
+    ValueError: if the band is empty or reaches above Nyquist.
+
+  Example:
+    >>> compute_mel(tf.zeros([1, 16000]), bins=32).shape
+    TensorShape([1, 32, 32])
+  """
+  _check_band(lo_hz, hi_hz, sample_rate)
+  bins = validation.check_positive_int(bins, 'bins')
+  mag = compute_mag(audio, fft_size, overlap, pad_end)
+  matrix = tf.signal.linear_to_mel_weight_matrix(
+      num_mel_bins=bins, num_spectrogram_bins=fft_size // 2 + 1,
+      sample_rate=float(sample_rate), lower_edge_hertz=float(lo_hz),
+      upper_edge_hertz=float(hi_hz))
+  return tf.tensordot(mag, matrix, axes=1)
+
+
+@gin.register
+def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
+                   overlap=0.75, pad_end=True, sample_rate=16000):
+  """Natural log of `compute_mel`, values floored at 1e-5 (finite on silence).
+
+  Args are those of `compute_mel` (note the defaults: 80 Hz to 7.6 kHz).
+
+  Returns:
+    [batch, n_frames, bins] float32 log mel magnitudes. Differentiable with
+    respect to `audio`.
+  """
+  mel = compute_mel(audio, lo_hz, hi_hz, bins, fft_size, overlap, pad_end,
+                    sample_rate)
+  return core.safe_log(tf.maximum(mel, _LOG_EPS))
+
+
+@gin.register
+def compute_mfcc(audio, lo_hz=20.0, hi_hz=8000.0, fft_size=1024, mel_bins=128,
+                 mfcc_bins=13, overlap=0.75, pad_end=True, sample_rate=16000):
+  """Mel-frequency cepstral coefficients.
+
+  The DCT-II of `compute_logmel` scaled by `1 / sqrt(2 * mel_bins)`
+  (`tf.signal.mfccs_from_log_mel_spectrograms`, the HTK convention), first
+  `mfcc_bins` coefficients kept.
+
+  Args:
+    audio: [batch, n_samples] float32 audio at `sample_rate`.
+    lo_hz: lowest mel filter edge, Hz.
+    hi_hz: highest mel filter edge, Hz, <= sample_rate / 2.
+    fft_size: frame and FFT size in samples (1024 = 64 ms at 16 kHz).
+    mel_bins: number of mel filters.
+    mfcc_bins: number of coefficients kept, <= mel_bins.
+    overlap: fraction of overlap between frames.
+    pad_end: pad the end for `ceil(n_samples / hop)` frames.
+    sample_rate: audio sample rate in Hz.
+
+  Returns:
+    [batch, n_frames, mfcc_bins] float32. Coefficient 0 is the mean log mel
+    magnitude times `sqrt(mel_bins / 2)`. Differentiable with respect to
+    `audio`.
+
+  Example:
+    >>> compute_mfcc(tf.zeros([1, 16000])).shape
+    TensorShape([1, 63, 13])
+  """
+  mel_bins = validation.check_positive_int(mel_bins, 'mel_bins')
+  mfcc_bins = validation.check_positive_int(mfcc_bins, 'mfcc_bins')
+  if mfcc_bins > mel_bins:
+    raise ValueError('`mfcc_bins` must not exceed `mel_bins`. Received: '
+                     f'mfcc_bins={mfcc_bins}, mel_bins={mel_bins}')
+  logmel = compute_logmel(audio, lo_hz=lo_hz, hi_hz=hi_hz, bins=mel_bins,
+                          fft_size=fft_size, overlap=overlap, pad_end=pad_end,
+                          sample_rate=sample_rate)
+  return tf.signal.mfccs_from_log_mel_spectrograms(logmel)[..., :mfcc_bins]
+
+
+# ------------------------------------------------------------------------------
+# Frame-rate energy features.
+# ------------------------------------------------------------------------------
+def _framed_audio(audio, sample_rate, frame_rate, frame_size, padding,
+                  use_tf=True):
+  """Validated audio -> [..., n_frames, frame_size] frames at `frame_rate`."""
+  frame_size = validation.check_positive_int(frame_size, 'frame_size')
+  validation.check_one_of(padding, 'padding', _PADDINGS)
+  hop = _hop_from_rates(sample_rate, frame_rate)
+  audio = _prepare_audio(audio, use_tf=use_tf)
+  n = _length(audio) if use_tf else audio.shape[-1]
+  _check_frames(get_framed_lengths(n, frame_size, hop, padding)[0], n,
+                frame_size, padding)
+  return _frame(audio, frame_size, hop, padding, use_tf=use_tf)
+
+
+def _mean_square(audio, sample_rate, frame_rate, frame_size, padding):
+  frames = _framed_audio(audio, sample_rate, frame_rate, frame_size, padding)
+  return tf.reduce_mean(tf.square(frames), axis=-1)
+
+
+def compute_rms_energy(audio, sample_rate=16000, frame_rate=250,
+                       frame_size=512, padding='center'):
+  """Root-mean-square amplitude of each frame (rectangular window).
+
+  Args:
+    audio: [batch, n_samples] (or [n_samples], [batch, n_samples, 1]) float32
+      at `sample_rate`.
+    sample_rate: audio sample rate in Hz (16 to 48 kHz and beyond).
+    frame_rate: frames per second; 250 = one frame every 4 ms. Need not divide
+      `sample_rate` (see the module doc on fractional hops).
+    frame_size: samples per frame (512 = 32 ms at 16 kHz).
+    padding: 'center', 'same' or 'valid'; frame counts follow
+      `get_framed_lengths(n_samples, frame_size, sample_rate / frame_rate,
+      padding)`.
+
+  Returns:
+    [batch, n_frames] float32, linear RMS amplitude (a full-scale sine gives
+    1/sqrt(2)). Differentiable with respect to `audio`, with a zero (finite)
+    gradient on all-zero frames.
+
+  Example:
+    >>> compute_rms_energy(tf.ones([1, 16000])).shape
+    TensorShape([1, 251])
+  """
+  mean_square = _mean_square(audio, sample_rate, frame_rate, frame_size,
+                             padding)
+  # sqrt has an infinite slope at 0: keep silent frames out of it.
+  positive = mean_square > 0.0
+  safe = tf.where(positive, mean_square, tf.ones_like(mean_square))
+  return tf.where(positive, tf.sqrt(safe), tf.zeros_like(mean_square))
+
+
+def compute_power(audio, sample_rate=16000, frame_rate=250, frame_size=512,
+                  ref_db=0.0, range_db=DB_RANGE, padding='center'):
+  """Frame power in dB: `20 * log10(rms) - ref_db`, floored at `-range_db`.
+
+  Args:
+    audio: [batch, n_samples] float32 at `sample_rate`.
+    sample_rate: audio sample rate in Hz.
+    frame_rate: frames per second (need not divide `sample_rate`).
+    frame_size: samples per frame.
+    ref_db: level in dB that maps to 0 (0 dB = RMS amplitude 1).
+    range_db: dynamic range; results are floored at `-range_db`.
+    padding: 'center', 'same' or 'valid' (see `get_framed_lengths`).
+
+  Returns:
+    [batch, n_frames] float32, dB. A full-scale sine gives about -3 dB.
+    Differentiable with respect to `audio`; gradients stay finite on silence.
+
+  Example:
+    >>> float(compute_power(tf.ones([16000]))[100])
+    0.0
+  """
+  mean_square = _mean_square(audio, sample_rate, frame_rate, frame_size,
+                             padding)
+  return core.power_to_db(mean_square, ref_db=ref_db, range_db=range_db,
+                          use_tf=True)
+
+
+def a_weighting(frequencies, min_db=-80.0):
+  """A-weighting gain in dB (IEC 61672-1), as `librosa.A_weighting`.
+
+  `20 log10(R_A(f)) + 2.0` with
+  `R_A(f) = 12194^2 f^4 / ((f^2 + 20.6^2) sqrt((f^2 + 107.7^2)
+  (f^2 + 737.9^2)) (f^2 + 12194^2))`, about 0 dB at 1 kHz.
+
+  Args:
+    frequencies: array of frequencies in Hz, >= 0.
+    min_db: floor of the result in dB (0 Hz would be -inf); None for no floor.
+
+  Returns:
+    float64 numpy array of gains in dB, the shape of `frequencies`.
+
+  Example:
+    >>> np.round(a_weighting([100.0, 1000.0]), 1)
+    array([-19.1,  -0. ])
+  """
+  f_sq = np.square(np.asarray(frequencies, dtype=np.float64))
+  c = np.square([12194.217, 20.598997, 107.65265, 737.86223])
+  r_a = c[0] * f_sq**2 / ((f_sq + c[1]) * (f_sq + c[0])
+                          * np.sqrt((f_sq + c[2]) * (f_sq + c[3])))
+  with np.errstate(divide='ignore'):
+    gain = 20.0 * np.log10(r_a) + 2.0
+  return gain if min_db is None else np.maximum(gain, min_db)
+
+
+@gin.register
+def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
+                     range_db=DB_RANGE, ref_db=0.0, use_tf=True,
+                     padding='center'):
+  """Perceptual loudness: A-weighted spectral power in dB.
+
+  Each frame of `n_fft` samples is Hann-windowed; its power spectrum
+  `|X_k|^2` is weighted by the A-weighting curve (`a_weighting`, in linear
+  power) and averaged over the `n_fft // 2 + 1` bins; the result is converted
+  with `power_to_db(., ref_db, range_db)`. With the default `n_fft=512` a
+  full-scale 1 kHz sine reads about +19.8 dB and every factor of 10 in
+  amplitude is 20 dB. `n_fft` is not scaled with `sample_rate`, so the same
+  tone reads the same loudness at 16 and 48 kHz.
+
+  Args:
+    audio: [batch, n_samples] (or [n_samples], [batch, n_samples, 1]) float32
+      audio at `sample_rate`, amplitude in [-1, 1].
+    sample_rate: audio sample rate in Hz; any rate from 16 to 48 kHz.
+    frame_rate: loudness frames per second (250 = one every 4 ms). It need not
+      divide `sample_rate`: at 44.1 kHz the hop is 176.4 samples and frame `i`
+      starts at `round(i * 176.4)` (see the module doc).
+    n_fft: samples per frame and FFT size (512 = 32 ms at 16 kHz).
+    range_db: dynamic range: results are floored at `-range_db` dB.
+    ref_db: level that maps to 0 dB.
+    use_tf: compute with TensorFlow (differentiable) or numpy (returns a numpy
+      array; agrees with the TensorFlow path to about 1e-3 dB).
+    padding: 'center' (default, frame i centred at time i / frame_rate),
+      'same' or 'valid'; frame counts follow
+      `get_framed_lengths(n_samples, n_fft, sample_rate / frame_rate, padding)`.
+
+  Returns:
+    [batch, n_frames] float32 loudness in dB ([n_frames] for 1-D audio): a
+    tensor (use_tf=True, differentiable with respect to `audio`, finite
+    gradients on silence) or a numpy array.
+
+  Raises:
+    ValueError: for non-mono audio, `frame_rate > sample_rate`, bad sizes, or
+      audio shorter than one frame with padding='valid'.
+
+  Example:
+    >>> t = np.arange(16000) / 16000
+    >>> loud = compute_loudness(np.sin(2 * np.pi * 1000 * t), use_tf=False)
+    >>> loud.shape, round(float(loud[100]), 1)
+    ((251,), 19.8)
+  """
+  n_fft = validation.check_positive_int(n_fft, 'n_fft')
+  frames = _framed_audio(audio, sample_rate, frame_rate, n_fft, padding,
+                         use_tf=use_tf)
+  weights = 10.0**(a_weighting(np.arange(n_fft // 2 + 1) *
+                               (float(sample_rate) / n_fft)) / 10.0)
+  if use_tf:
+    window = tf.constant(_hann_np(n_fft), tf.float32)
+    spectrum = tf.signal.rfft(frames * window, fft_length=[n_fft])
+    # |X|^2 as re^2 + im^2: smooth (finite gradient) where X = 0.
+    power = tf.square(tf.math.real(spectrum)) + tf.square(
+        tf.math.imag(spectrum))
+    mean_power = tf.reduce_mean(power * tf.constant(weights, tf.float32),
+                                axis=-1)
+    return core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
+                            use_tf=True)
+  spectrum = np.fft.rfft(frames * _hann_np(n_fft), axis=-1)
+  mean_power = np.mean(np.abs(spectrum)**2 * weights, axis=-1)
+  loudness = core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
+                              use_tf=False)
+  return np.asarray(loudness, dtype=np.float32)
+
+
+def pad_or_trim_to_expected_length(vector, expected_len, pad_value=0,
+                                   len_tolerance=20, use_tf=False):
+  """Pads (with `pad_value`) or trims the last axis to `expected_len`.
+
+  Feature extractors can produce a frame or two more or less than a data
+  pipeline expects; this fixes the length and refuses larger differences,
+  which indicate a wrong frame rate or sample rate.
+
+  Args:
+    vector: [n] or [batch, n] array (or tensor with use_tf=True).
+    expected_len: wanted length of the last axis, a non-negative int.
+    pad_value: value appended when `vector` is too short.
+    len_tolerance: largest accepted |n - expected_len|.
+    use_tf: operate on tensors (differentiable) instead of numpy arrays.
+
+  Returns:
+    `vector` with last axis of length `expected_len`.
+
+  Raises:
+    ValueError: if |n - expected_len| > len_tolerance, or `vector` is not rank
+      1 or 2.
+
+  Example:
+    >>> pad_or_trim_to_expected_length(np.ones(998), 1000).shape
+    (1000,)
+  """
+  expected_len = validation.check_non_negative_int(expected_len,
+                                                   'expected_len')
+  len_tolerance = validation.check_non_negative_int(len_tolerance,
+                                                    'len_tolerance')
+  validation.check_rank(vector, 'vector', (1, 2))
+  vector_len = int(vector.shape[-1])
+  if abs(vector_len - expected_len) > len_tolerance:
+    raise ValueError(
+        f'`vector` has length {vector_len}, which differs from expected_len='
+        f'{expected_len} by more than len_tolerance={len_tolerance}. Check the '
+        'sample rate and frame rate used to compute it.')
+  lib = tf if use_tf else np
+  if vector_len < expected_len:
+    pads = [[0, 0]] * (len(vector.shape) - 1) + [[0, expected_len -
+                                                  vector_len]]
+    return lib.pad(vector, pads, mode='constant', constant_values=pad_value)
+  return vector[..., :expected_len]
+
+
+# CREPE pitch tracking (defined in ddsp.crepe, part of this module's API).
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from ddsp.crepe import CREPE_FRAME_SIZE
+from ddsp.crepe import CREPE_SAMPLE_RATE
+from ddsp.crepe import PretrainedCREPE
+from ddsp.crepe import compute_f0
