@@ -1,0 +1,633 @@
+"""Data providers: tf.data pipelines of training examples.
+
+Every provider yields feature dicts with the same keys and shapes (one example,
+before batching):
+
+- `audio`: [n_samples] float32, in [-1, 1], n_samples = example_secs *
+  sample_rate (64000 for 4 s at 16 kHz).
+- `f0_hz`: [n_frames] float32, Hz, the CREPE fundamental frequency.
+- `f0_confidence`: [n_frames] float32, in [0, 1].
+- `loudness_db`: [n_frames] float32, dB, A-weighted (about -80 to 0).
+
+n_frames = example_secs * frame_rate (1000 for 4 s at 250 Hz), plus one frame
+for features computed with 'center' padding (`centered=True`).
+
+`get_dataset(shuffle)` gives single examples; `get_batch(batch_size, ...)`
+repeats and batches them (a leading `batch` axis on every feature). All
+providers are registered with gin, e.g. in a gin file:
+
+    train.data_provider = @data.TFRecordProvider()
+    TFRecordProvider.file_pattern = '/data/train.tfrecord*'
+
+TFRecords are written by `ddsp_prepare_tfrecord`
+(`ddsp.training.data_preparation`).
+"""
+
+import logging
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from ddsp import validation
+
+__all__ = [
+    'DataProvider',
+    'InMemoryProvider',
+    'MixedProvider',
+    'NSynthTfds',
+    'RecordProvider',
+    'TFRecordProvider',
+    'TfdsProvider',
+    'ZippedProvider',
+]
+
+_AUTOTUNE = tf.data.AUTOTUNE
+_FEATURE_KEYS = ('audio', 'f0_hz', 'f0_confidence', 'loudness_db')
+_FRAME_KEYS = ('f0_hz', 'f0_confidence', 'loudness_db')
+# How many files `TFRecordProvider` checks (first record of each) before
+# building the dataset.
+_MAX_FILES_CHECKED = 16
+
+
+def _check_repeats(repeats):
+  if repeats is None or repeats == -1:
+    return repeats
+  return validation.check_positive_int(repeats, 'repeats')
+
+
+class DataProvider:
+  """Base class: a source of feature dicts at one sample rate and frame rate.
+
+  Subclasses implement `get_dataset(shuffle)`.
+
+  Args:
+    sample_rate: int, Hz, the rate of `audio` (16000 by default).
+    frame_rate: int, frames per second of the frame-rate features (250 by
+      default: one frame per 64 samples at 16 kHz).
+  """
+
+  def __init__(self, sample_rate=16000, frame_rate=250):
+    self._sample_rate = validation.check_positive_int(sample_rate,
+                                                      'sample_rate')
+    self._frame_rate = validation.check_positive_int(frame_rate, 'frame_rate')
+
+  @property
+  def sample_rate(self):
+    """Audio samples per second."""
+    return self._sample_rate
+
+  @property
+  def frame_rate(self):
+    """Feature frames per second."""
+    return self._frame_rate
+
+  def get_dataset(self, shuffle=True):
+    """A tf.data.Dataset of single (unbatched) examples.
+
+    Args:
+      shuffle: bool, shuffle the order of files and examples.
+
+    Returns:
+      tf.data.Dataset of feature dicts.
+    """
+    raise NotImplementedError
+
+  def get_batch(self, batch_size, shuffle=True, repeats=-1,
+                drop_remainder=True):
+    """A repeated, batched and prefetched tf.data.Dataset of examples.
+
+    Args:
+      batch_size: int > 0, examples per batch.
+      shuffle: bool, shuffle the order of files and examples.
+      repeats: int, passes over the data; -1 (or None) repeats forever.
+      drop_remainder: bool, drop a last batch smaller than `batch_size` (keeps
+        the batch axis static, as TPUs and `tf.function` retracing prefer).
+
+    Returns:
+      tf.data.Dataset of feature dicts with a leading batch axis.
+
+    Raises:
+      ValueError: `batch_size` or `repeats` is not a valid count.
+
+    Example:
+      >>> provider = InMemoryProvider({'audio': np.zeros([4, 16000])})
+      >>> batch = next(iter(provider.get_batch(2)))
+      >>> batch['audio'].shape
+      TensorShape([2, 16000])
+    """
+    batch_size = validation.check_positive_int(batch_size, 'batch_size')
+    repeats = _check_repeats(repeats)
+    dataset = self.get_dataset(shuffle)
+    dataset = dataset.repeat(repeats)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(buffer_size=_AUTOTUNE)
+
+
+@gin.register
+class InMemoryProvider(DataProvider):
+  """Examples held in memory as numpy arrays (tests, tutorials, small data).
+
+  Args:
+    features: dict of arrays, each [n_examples, ...]; typically 'audio'
+      [n_examples, n_samples] and 'f0_hz', 'f0_confidence', 'loudness_db'
+      [n_examples, n_frames] (float32).
+    sample_rate: int, Hz, the rate of the audio.
+    frame_rate: int, frames per second of the features.
+    seed: int or None, seed of the example shuffle (None: not reproducible).
+
+  Raises:
+    ValueError: `features` is empty or its arrays differ in n_examples.
+
+  Example:
+    >>> provider = InMemoryProvider({'audio': np.zeros([3, 64000], np.float32),
+    ...                              'f0_hz': np.zeros([3, 1000], np.float32)})
+    >>> sorted(next(iter(provider.get_dataset())))
+    ['audio', 'f0_hz']
+  """
+
+  def __init__(self, features, sample_rate=16000, frame_rate=250, seed=None):
+    super().__init__(sample_rate, frame_rate)
+    if not isinstance(features, dict) or not features:
+      raise ValueError('`features` must be a non-empty dict of arrays '
+                       f'[n_examples, ...]. Received: features={features!r}')
+    features = {k: np.asarray(v) for k, v in features.items()}
+    counts = {k: (v.shape[0] if v.ndim else None) for k, v in features.items()}
+    if None in counts.values() or len(set(counts.values())) != 1:
+      detail = ', '.join(f'{k}.shape={features[k].shape}' for k in features)
+      raise ValueError('Every array of `features` must have the same leading '
+                       f'n_examples axis. Received: {detail}')
+    self._features = {
+        k: v.astype(np.float32) if v.dtype == np.float64 else v
+        for k, v in features.items()
+    }
+    self._n_examples = next(iter(counts.values()))
+    self._seed = seed
+
+  def get_dataset(self, shuffle=True):
+    dataset = tf.data.Dataset.from_tensor_slices(self._features)
+    if shuffle:
+      dataset = dataset.shuffle(max(self._n_examples, 1), seed=self._seed,
+                                reshuffle_each_iteration=True)
+    return dataset
+
+
+# ----------------------------------------------------------------------------
+# TFRecords.
+# ----------------------------------------------------------------------------
+class RecordProvider(DataProvider):
+  """Fixed-length examples from record files of serialized tf.train.Example.
+
+  Args:
+    file_pattern: str or list of str, glob(s) of the record files, e.g.
+      '/data/train.tfrecord*'. None uses `default_file_pattern`.
+    example_secs: float, seconds per example (4 by default).
+    sample_rate: int, Hz (16000 by default).
+    frame_rate: int, frames per second (250 by default).
+    data_format_map_fn: callable, filename -> dataset of serialized records
+      (tf.data.TFRecordDataset by default).
+    centered: bool, the features were computed with 'center' padding (one more
+      frame per example, `ddsp_prepare_tfrecord --center`).
+    shuffle_buffer_size: int, examples in the shuffle buffer when shuffling
+      (100 by default: about 26 MB for 4 s at 16 kHz); 0 shuffles only the
+      order of the files.
+    seed: int or None, seed of the file and example shuffles.
+
+  Raises:
+    ValueError: no `file_pattern`, or settings that do not give whole numbers
+      of samples and frames per example.
+  """
+
+  def __init__(self, file_pattern=None, example_secs=4, sample_rate=16000,
+               frame_rate=250, data_format_map_fn=tf.data.TFRecordDataset,
+               centered=False, shuffle_buffer_size=100, seed=None):
+    super().__init__(sample_rate, frame_rate)
+    self._file_pattern = file_pattern or self.default_file_pattern
+    validation.check_positive(example_secs, 'example_secs')
+    self._example_secs = example_secs
+    self._centered = bool(centered)
+    self._audio_length = _whole(example_secs * sample_rate, 'example_secs',
+                                'samples (example_secs * sample_rate)')
+    self._feature_length = _whole(example_secs * frame_rate, 'example_secs',
+                                  'frames (example_secs * frame_rate)')
+    self._feature_length += 1 if centered else 0
+    self._data_format_map_fn = data_format_map_fn
+    self._shuffle_buffer_size = validation.check_non_negative_int(
+        shuffle_buffer_size, 'shuffle_buffer_size')
+    self._seed = seed
+
+  @property
+  def default_file_pattern(self):
+    """The file pattern used when none is given to the constructor."""
+    raise ValueError(
+        f'`file_pattern` is required for {type(self).__name__}: pass the glob '
+        'of the TFRecords written by ddsp_prepare_tfrecord, e.g. '
+        "file_pattern='/data/train.tfrecord*'. Received: file_pattern=None")
+
+  @property
+  def features_dict(self):
+    """The tf.io parsing spec: fixed-length float32 features."""
+    return {
+        'audio': tf.io.FixedLenFeature([self._audio_length], tf.float32),
+        **{k: tf.io.FixedLenFeature([self._feature_length], tf.float32)
+           for k in _FRAME_KEYS},
+    }
+
+  def _list_files(self):
+    patterns = self._file_pattern
+    patterns = [patterns] if isinstance(patterns, (str, bytes)) else patterns
+    filenames = sorted({f for p in patterns for f in tf.io.gfile.glob(str(p))})
+    if not filenames:
+      raise ValueError(f'No files match `file_pattern`={self._file_pattern!r}.')
+    return filenames
+
+  def _settings(self):
+    return (f'{type(self).__name__}(example_secs={self._example_secs}, '
+            f'sample_rate={self.sample_rate}, frame_rate={self.frame_rate}, '
+            f'centered={self._centered})')
+
+  def _check_first_records(self, filenames):
+    """Raises a clear ValueError if the records do not fit `features_dict`.
+
+    Reads the first record of each of the first `_MAX_FILES_CHECKED` files.
+    """
+    for filename in filenames[:_MAX_FILES_CHECKED]:
+      try:
+        records = list(self._data_format_map_fn(filename).take(1))
+      except (tf.errors.OpError, ValueError) as e:
+        raise ValueError(
+            f'{filename} (matched by `file_pattern`={self._file_pattern!r}) is '
+            f'not a readable record file: {" ".join(str(e).split())[:300]}'
+        ) from e
+      if not records:
+        continue  # An empty shard.
+      example = tf.train.Example.FromString(records[0].numpy())
+      found = {k: len(f.float_list.value)
+               for k, f in example.features.feature.items()}
+      missing = [k for k in _FEATURE_KEYS if k not in found]
+      if missing:
+        raise ValueError(
+            f'The records of {filename} lack the feature(s) {missing}; '
+            f'they hold {sorted(found)}. {type(self).__name__} reads '
+            f'{list(_FEATURE_KEYS)} as written by ddsp_prepare_tfrecord.')
+      expected = {'audio': self._audio_length,
+                  **{k: self._feature_length for k in _FRAME_KEYS}}
+      if any(found[k] != expected[k] for k in _FEATURE_KEYS):
+        frames = sorted({found[k] for k in _FRAME_KEYS})
+        frames = ' or '.join(str(f) for f in frames)
+        raise ValueError(
+            f'The examples in {filename} do not match {self._settings()}: '
+            f'they hold {found["audio"]} audio samples '
+            f'({found["audio"] / self.sample_rate:g} s at sample_rate='
+            f'{self.sample_rate}) and {frames} feature frames, but these '
+            f'settings expect {self._audio_length} samples and '
+            f'{self._feature_length} frames. Pass the example_secs, '
+            'sample_rate, frame_rate and center(ed) values that were given to '
+            'ddsp_prepare_tfrecord.')
+
+  def get_dataset(self, shuffle=True):
+    """Examples parsed from the record files.
+
+    Checks the first record of the first files against the provider settings
+    before building the pipeline.
+
+    Args:
+      shuffle: bool, shuffle the order of the files (each pass) and the
+        examples (through a buffer of `shuffle_buffer_size`).
+
+    Returns:
+      tf.data.Dataset of feature dicts: 'audio' [n_samples], 'f0_hz',
+      'f0_confidence', 'loudness_db' [n_frames], float32.
+
+    Raises:
+      ValueError: no file matches `file_pattern`, a file is not a record file,
+        or its examples have other lengths or features than this provider
+        expects (the message gives both).
+    """
+    filenames = self._list_files()
+    self._check_first_records(filenames)
+    features_dict = self.features_dict
+
+    def parse(record):
+      return tf.io.parse_single_example(record, features_dict)
+
+    files = tf.data.Dataset.from_tensor_slices(filenames)
+    if shuffle:
+      files = files.shuffle(len(filenames), seed=self._seed,
+                            reshuffle_each_iteration=True)
+    dataset = files.interleave(
+        self._data_format_map_fn, cycle_length=min(len(filenames), 40),
+        num_parallel_calls=_AUTOTUNE, deterministic=True)
+    if shuffle and self._shuffle_buffer_size:
+      dataset = dataset.shuffle(self._shuffle_buffer_size, seed=self._seed,
+                                reshuffle_each_iteration=True)
+    return dataset.map(parse, num_parallel_calls=_AUTOTUNE, deterministic=True)
+
+
+def _whole(value, name, unit):
+  count = int(round(value))
+  if abs(value - count) > 1e-6 * max(1.0, abs(value)):
+    raise ValueError(f'`{name}` must give a whole number of {unit}. '
+                     f'Received: {name} -> {value} {unit}')
+  return count
+
+
+@gin.register
+class TFRecordProvider(RecordProvider):
+  """Examples from TFRecord files written by `ddsp_prepare_tfrecord`.
+
+  Args:
+    file_pattern: str or list of str, glob(s) of the TFRecord shards, e.g.
+      '/data/train.tfrecord*' (with an eval split: '...-train*' and
+      '...-eval*').
+    example_secs: float, seconds per example, as given to
+      `ddsp_prepare_tfrecord` (4 by default).
+    sample_rate: int, Hz, as given to `ddsp_prepare_tfrecord` (16000).
+    frame_rate: int, frames per second, as given (250).
+    centered: bool, `ddsp_prepare_tfrecord --center` was used (one more frame
+      per example).
+    shuffle_buffer_size: int, examples in the shuffle buffer (100).
+    seed: int or None, seed of the file and example shuffles.
+
+  Example:
+    >>> provider = TFRecordProvider('/data/train.tfrecord*')  # doctest: +SKIP
+    >>> batch = next(iter(provider.get_batch(8)))  # doctest: +SKIP
+    >>> batch['audio'].shape, batch['f0_hz'].shape  # doctest: +SKIP
+    (TensorShape([8, 64000]), TensorShape([8, 1000]))
+  """
+
+  def __init__(self, file_pattern=None, example_secs=4, sample_rate=16000,
+               frame_rate=250, centered=False, shuffle_buffer_size=100,
+               seed=None):
+    super().__init__(file_pattern, example_secs, sample_rate, frame_rate,
+                     tf.data.TFRecordDataset, centered=centered,
+                     shuffle_buffer_size=shuffle_buffer_size, seed=seed)
+
+
+# ----------------------------------------------------------------------------
+# TensorFlow Datasets.
+# ----------------------------------------------------------------------------
+@gin.register
+class TfdsProvider(DataProvider):
+  """Examples of a dataset already prepared with tensorflow-datasets.
+
+  Nothing is downloaded unless `download=True`: prepare the dataset in
+  `data_dir` beforehand (e.g. with `tfds build`).
+
+  Args:
+    name: str, TFDS name with optional config and version, e.g.
+      'nsynth/gansynth_subset.f0_and_loudness:2.3.3'.
+    split: str, TFDS split, e.g. 'train' or 'valid[:10%]'.
+    data_dir: str or None, TFDS data directory (None: TFDS's default).
+    sample_rate: int, Hz, the rate of the dataset's audio.
+    frame_rate: int, frames per second of its features.
+    audio_key: str or None, a feature exposed as 'audio'; integer audio (TFDS
+      stores 16-bit PCM as ints) is scaled to float32 in [-1, 1). None leaves
+      the examples as TFDS gives them.
+    download: bool, let TFDS download and prepare missing data.
+    seed: int or None, seed of the file shuffle.
+  """
+
+  def __init__(self, name, split='train', data_dir=None, sample_rate=16000,
+               frame_rate=250, audio_key=None, download=False, seed=None):
+    super().__init__(sample_rate, frame_rate)
+    self._name = name
+    self._split = split
+    self._data_dir = data_dir
+    self._audio_key = audio_key
+    self._download = bool(download)
+    self._seed = seed
+
+  def _load(self, shuffle):
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    read_config = tfds.ReadConfig(shuffle_seed=self._seed)
+    try:
+      return tfds.load(self._name, split=self._split, data_dir=self._data_dir,
+                       shuffle_files=shuffle, download=self._download,
+                       read_config=read_config)
+    except (AssertionError, tfds.core.registered.DatasetNotFoundError,
+            FileNotFoundError) as e:
+      raise ValueError(
+          f'Cannot load TFDS dataset name={self._name!r} split='
+          f'{self._split!r} from data_dir={self._data_dir!r} (download='
+          f'{self._download}): {" ".join(str(e).split())[:500]}') from e
+
+  def get_dataset(self, shuffle=True):
+    """Examples of the TFDS split (files shuffled when `shuffle`).
+
+    Raises:
+      ValueError: the dataset is not registered or not prepared in `data_dir`.
+    """
+    dataset = self._load(shuffle)
+    audio_key = self._audio_key
+    if audio_key is None:
+      return dataset
+
+    def rename(ex):
+      ex = dict(ex)
+      audio = ex.pop(audio_key)
+      if audio.dtype.is_integer:
+        audio = tf.cast(audio, tf.float32) / 32768.0
+      ex['audio'] = tf.cast(audio, tf.float32)
+      return ex
+
+    return dataset.map(rename, num_parallel_calls=_AUTOTUNE,
+                       deterministic=True)
+
+
+@gin.register
+class NSynthTfds(TfdsProvider):
+  """NSynth through tensorflow-datasets, with CREPE f0 and loudness features.
+
+  Reads the 'f0_and_loudness' configs of TFDS's `nsynth` (4 s notes at 16 kHz,
+  features at 250 Hz) and renames their features to the common keys: 'audio',
+  'f0_hz' (`f0/hz`), 'f0_confidence' (`f0/confidence`), 'loudness_db'
+  (`loudness/db`), and with `include_note_labels` also 'pitch' (MIDI),
+  'instrument_source', 'instrument_family' and 'instrument' (int64 labels).
+
+  Args:
+    name: str, TFDS name (default: the GANSynth subset with f0 and loudness).
+    split: str, 'train', 'valid' or 'test' (with TFDS slicing).
+    data_dir: str, TFDS data directory holding the prepared dataset. The
+      default is the public TFDS bucket, which needs network access.
+    sample_rate: int, Hz (16000 for NSynth).
+    frame_rate: int, frames per second (250 for NSynth's features).
+    include_note_labels: bool, add the note and instrument labels.
+    seed: int or None, seed of the file shuffle.
+  """
+
+  def __init__(self, name='nsynth/gansynth_subset.f0_and_loudness:2.3.3',
+               split='train', data_dir='gs://tfds-data/datasets',
+               sample_rate=16000, frame_rate=250, include_note_labels=True,
+               seed=None):
+    if data_dir == 'gs://tfds-data/datasets':
+      logging.warning('NSynthTfds reads the public TFDS bucket %s (network '
+                      'access needed); pass data_dir for a local copy.',
+                      data_dir)
+    self._include_note_labels = include_note_labels
+    super().__init__(name, split, data_dir, sample_rate, frame_rate,
+                     audio_key=None, download=False, seed=seed)
+
+  def get_dataset(self, shuffle=True):
+    include_labels = self._include_note_labels
+
+    def preprocess(ex):
+      out = {
+          'audio': ex['audio'],
+          'f0_hz': ex['f0']['hz'],
+          'f0_confidence': ex['f0']['confidence'],
+          'loudness_db': ex['loudness']['db'],
+      }
+      if include_labels:
+        out.update({
+            'pitch': ex['pitch'],
+            'instrument_source': ex['instrument']['source'],
+            'instrument_family': ex['instrument']['family'],
+            'instrument': ex['instrument']['label'],
+        })
+      return out
+
+    return super().get_dataset(shuffle).map(
+        preprocess, num_parallel_calls=_AUTOTUNE, deterministic=True)
+
+
+# ----------------------------------------------------------------------------
+# Combinations of providers.
+# ----------------------------------------------------------------------------
+def _check_providers(data_providers, name):
+  """Raises unless a non-empty list of providers with one sample/frame rate."""
+  data_providers = list(data_providers or ())
+  if not data_providers or not all(
+      isinstance(dp, DataProvider) for dp in data_providers):
+    raise ValueError(f'`{name}` must be a non-empty list of DataProviders. '
+                     f'Received: {name}={data_providers!r}')
+  for attr in ('sample_rate', 'frame_rate'):
+    values = [getattr(dp, attr) for dp in data_providers]
+    if len(set(values)) > 1:
+      raise ValueError(f'All `{name}` must have the same {attr}. '
+                       f'Received: {attr}s={values}')
+  return data_providers
+
+
+@gin.register
+class ZippedProvider(DataProvider):
+  """Zips several providers: each element is a tuple, one entry per provider.
+
+  Args:
+    data_providers: list of DataProviders with one sample rate and frame rate.
+    batch_size_ratios: list of numbers > 0, one per provider: in `get_batch`
+      the batch is divided in these proportions (e.g. (2, 1): two thirds from
+      the first provider); empty gives equal shares. The first provider takes
+      any remainder of the rounding.
+
+  Example:
+    >>> a = InMemoryProvider({'audio': np.zeros([4, 100])})
+    >>> b = InMemoryProvider({'audio': np.ones([4, 100])})
+    >>> first, second = next(iter(ZippedProvider([a, b], (3, 1)).get_batch(4)))
+    >>> first['audio'].shape[0], second['audio'].shape[0]
+    (3, 1)
+  """
+
+  def __init__(self, data_providers, batch_size_ratios=()):
+    data_providers = _check_providers(data_providers, 'data_providers')
+    super().__init__(data_providers[0].sample_rate,
+                     data_providers[0].frame_rate)
+    self._data_providers = data_providers
+    ratios = list(batch_size_ratios or [1] * len(data_providers))
+    if len(ratios) != len(data_providers) or not all(
+        validation.check_positive(r, 'batch_size_ratios') for r in ratios):
+      raise ValueError('`batch_size_ratios` must hold one positive number per '
+                       f'provider ({len(data_providers)}). Received: '
+                       f'batch_size_ratios={batch_size_ratios!r}')
+    self._batch_size_ratios = ratios
+
+  def get_dataset(self, shuffle=True):
+    """Tuples of one example from each provider."""
+    return tf.data.Dataset.zip(
+        tuple(dp.get_dataset(shuffle) for dp in self._data_providers))
+
+  def batch_sizes(self, batch_size):
+    """Examples taken from each provider for a batch of `batch_size`."""
+    total = float(sum(self._batch_size_ratios))
+    sizes = [int(batch_size * r / total) for r in self._batch_size_ratios]
+    sizes[0] += batch_size - sum(sizes)
+    if min(sizes) < 1:
+      raise ValueError(
+          f'`batch_size`={batch_size} is too small to give every provider an '
+          f'example with batch_size_ratios={self._batch_size_ratios} '
+          f'(sizes {sizes}).')
+    return sizes
+
+  def get_batch(self, batch_size, shuffle=True, repeats=-1,
+                drop_remainder=True):
+    """Tuples of batches, one per provider, sized by `batch_size_ratios`."""
+    batch_size = validation.check_positive_int(batch_size, 'batch_size')
+    repeats = _check_repeats(repeats)
+    datasets = tuple(
+        dp.get_dataset(shuffle).repeat(repeats).batch(
+            size, drop_remainder=drop_remainder)
+        for dp, size in zip(self._data_providers, self.batch_sizes(batch_size)))
+    return tf.data.Dataset.zip(datasets).prefetch(_AUTOTUNE)
+
+
+@gin.register
+class MixedProvider(DataProvider):
+  """Samples examples from several providers at random, with given weights.
+
+  Each provider is repeated forever, so the mixed dataset is endless.
+
+  Args:
+    data_providers: list of DataProviders with the same sample rate, frame
+      rate and features (keys, dtypes and shapes).
+    weights: list of numbers >= 0 (not all 0), one per provider: the
+      probabilities of drawing from each (normalized); None is uniform.
+    seed: int or None, seed of the draws.
+
+  Example:
+    >>> a = InMemoryProvider({'audio': np.zeros([4, 100])})
+    >>> b = InMemoryProvider({'audio': np.ones([4, 100])})
+    >>> mixed = MixedProvider([a, b], weights=[1.0, 0.0], seed=0)
+    >>> float(next(iter(mixed.get_batch(8)))['audio'].numpy().max())
+    0.0
+  """
+
+  def __init__(self, data_providers, weights=None, seed=None):
+    data_providers = _check_providers(data_providers, 'data_providers')
+    super().__init__(data_providers[0].sample_rate,
+                     data_providers[0].frame_rate)
+    self._data_providers = data_providers
+    if weights is not None:
+      weights = [float(w) for w in weights]
+      if (len(weights) != len(data_providers) or min(weights) < 0
+          or sum(weights) <= 0):
+        raise ValueError('`weights` must hold one number >= 0 per provider '
+                         f'({len(data_providers)}), not all zero. Received: '
+                         f'weights={weights}')
+      weights = [w / sum(weights) for w in weights]
+    self._weights = weights
+    self._seed = seed
+
+  def get_dataset(self, shuffle=True):
+    """Endless examples drawn from the providers with `weights`.
+
+    Raises:
+      ValueError: the providers give examples of different structure.
+    """
+    datasets = [dp.get_dataset(shuffle) for dp in self._data_providers]
+    specs = [ds.element_spec for ds in datasets]
+    for i, spec in enumerate(specs[1:], 1):
+      if spec != specs[0]:
+        raise ValueError(
+            'All `data_providers` of MixedProvider must give the same '
+            f'features. Provider 0 gives {_describe(specs[0])}; provider {i} '
+            f'gives {_describe(spec)}.')
+    datasets = [ds.repeat() for ds in datasets]
+    return tf.data.Dataset.sample_from_datasets(
+        datasets, weights=self._weights, seed=self._seed)
+
+
+def _describe(spec):
+  if isinstance(spec, dict):
+    return '{' + ', '.join(f'{k}: {v.dtype.name}{v.shape.as_list()}'
+                           for k, v in sorted(spec.items())) + '}'
+  return str(spec)
