@@ -9,18 +9,59 @@ A processor turns raw network outputs into audio in two steps:
 
 Calling the processor does both. With `return_outputs_dict=True` it returns
 `{'signal': signal, 'controls': controls}` so that a DAG can route either.
+
+This module also holds `ProcessorGroup` (a DAG of processors that is itself a
+processor), the routing processors `Add`, `Mix` and `Crop`, and, at the bottom,
+the gin and Keras registration of the core scale functions, so that gin files
+can write `@core.exp_sigmoid` and configs can name them.
+
+The paper's default processor group, in Python:
+
+    group = ProcessorGroup(dag=[
+        (synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
+        (synths.FilteredNoise(), ['noise_magnitudes']),
+        (Add(), ['filtered_noise/signal', 'harmonic/signal']),
+        (effects.Reverb(), ['add/signal']),
+    ])
+    audio = group({'amps': ..., 'harmonic_distribution': ...,
+                   'f0_hz': ..., 'noise_magnitudes': ...})
+
+and in gin (all processors are registered with `gin.register`, so gin builds
+them through references with `()`; a direct Python call of a class does not
+see gin bindings):
+
+    ProcessorGroup.dag = [
+      (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
+      (@synths.FilteredNoise(), ['noise_magnitudes']),
+      (@processors.Add(), ['filtered_noise/signal', 'harmonic/signal']),
+      (@effects.Reverb(), ['add/signal']),
+    ]
+    group = @processors.ProcessorGroup()   # e.g. Autoencoder.processor_group
 """
+
+import inspect
 
 import gin
 import keras
+import tensorflow as tf
+
+from ddsp import core
+from ddsp import dags
+from ddsp import validation
 
 
-class Processor(keras.layers.Layer):
+class Processor(keras.layers.Layer, dags.DAGModule):
   """Abstract base class for signal processors (synths, effects, routing).
 
   Subclasses implement `get_controls` and `get_signal`. Processors hold no
   weights unless they are built `trainable` (e.g. a learned reverb impulse
-  response), so `trainable` defaults to False.
+  response), so `trainable` defaults to False. They compute in float32 even
+  under a mixed-precision global policy (`dtype='float32'`): float16 inputs
+  from a network are cast to float32 on entry.
+
+  In a DAG (`ddsp.dags.DAGLayer`, `ProcessorGroup`) a processor is called with
+  `return_outputs_dict=True`, so later nodes can use `'<name>/signal'` and
+  `'<name>/controls/<control>'`.
 
   Example:
     >>> import ddsp, tensorflow as tf
@@ -33,8 +74,8 @@ class Processor(keras.layers.Layer):
     ['controls', 'signal']
   """
 
-  def __init__(self, name=None, trainable=False, **kwargs):
-    super().__init__(name=name, trainable=trainable, **kwargs)
+  def __init__(self, name=None, trainable=False, dtype='float32', **kwargs):
+    super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)
 
   def call(self, *args, return_outputs_dict=False, **kwargs):
     """Computes controls from the inputs, then the signal from the controls.
@@ -64,5 +105,369 @@ class Processor(keras.layers.Layer):
     raise NotImplementedError(
         f'{type(self).__name__} must implement get_signal().')
 
+  def dag_call(self, *inputs):
+    """How a DAG calls a processor: returns `{'signal', 'controls'}`."""
+    return self(*inputs, return_outputs_dict=True)
 
-gin.register(Processor, module='ddsp.processors')
+
+def serialize_fn(fn):
+  """Config entry for a function argument such as a `scale_fn`.
+
+  Use in `get_config` of processors taking functions. Gin passes a wrapper of
+  a registered function (so that its gin bindings apply); the wrapper is
+  unwrapped here so the config names the function itself, e.g.
+  `'ddsp>exp_sigmoid'` for `core.exp_sigmoid` (gin bindings of the function
+  are not part of the config). Functions must be Keras-serializable: Keras
+  activations (e.g. `tf.nn.sigmoid`, saved as 'sigmoid'), the core scale
+  functions registered below, or functions decorated with
+  `keras.saving.register_keras_serializable`.
+
+  Args:
+    fn: a callable, or None.
+
+  Returns:
+    A Keras config (dict), or None.
+
+  Example:
+    >>> serialize_fn(core.exp_sigmoid)['config']
+    'ddsp>exp_sigmoid'
+  """
+  if fn is None:
+    return None
+  return keras.saving.serialize_keras_object(inspect.unwrap(fn))
+
+
+def deserialize_fn(config):
+  """Inverse of `serialize_fn`; a callable or None is returned as it is.
+
+  Use in `__init__` of processors taking functions, so that Keras'
+  `from_config` (which passes the config entry) works.
+
+  Example:
+    >>> deserialize_fn(serialize_fn(core.exp_sigmoid)) is core.exp_sigmoid
+    True
+  """
+  if config is None or callable(config):
+    return config
+  return keras.saving.deserialize_keras_object(config)
+
+
+def _check_scale_fn(scale_fn, name='scale_fn'):
+  if scale_fn is not None and not callable(scale_fn):
+    raise TypeError(f'`{name}` must be a callable or None. '
+                    f'Received: {name}={scale_fn!r}')
+  return scale_fn
+
+
+# ------------------------------------------------------------------------------
+# Processor group.
+# ------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package='ddsp')
+class ProcessorGroup(dags.DAGLayer, Processor):
+  """A DAG of processors that is itself a processor.
+
+  Calling the group on a dict of inputs runs the DAG (see `ddsp.dags`) and
+  returns the signal of the last node, `outputs['out']['signal']`. Every node
+  holds a `Processor` and is called with `return_outputs_dict=True`, so a node
+  can read another's signal (`'harmonic/signal'`) or controls
+  (`'harmonic/controls/f0_hz'`).
+
+  Args:
+    dag: list of nodes `(processor, [input keys])` or
+      `(processor, [input keys], [output keys])`, run in list order; a
+      processor may be given as the name of a keyword argument.
+    name: name of the group, also the prefix of its variables.
+    trainable: whether variables of the processors (e.g. a trainable reverb's
+      impulse response) are trainable. True, so that each processor's own
+      `trainable` decides.
+    **kwarg_processors: processors that string nodes refer to by keyword.
+
+  Raises:
+    ValueError, TypeError: for a malformed DAG (see `ddsp.dags.DAGLayer`) or a
+      node whose module is not a `Processor`.
+
+  Example:
+    >>> import ddsp, tensorflow as tf
+    >>> group = ProcessorGroup(dag=[
+    ...     (ddsp.processors.Add(), ['one', 'two']),
+    ...     (ddsp.processors.Crop(frame_size=2), ['add/signal'])])
+    >>> audio = group({'one': tf.ones([1, 8]), 'two': tf.ones([1, 8])})
+    >>> audio.numpy().tolist()
+    [[2.0, 2.0, 2.0, 2.0, 2.0, 2.0]]
+  """
+
+  def __init__(self, dag, name='processor_group', trainable=True,
+               **kwarg_processors):
+    super().__init__(dag, name=name, trainable=trainable, **kwarg_processors)
+    for index, (module, _, _) in enumerate(self.dag):
+      if not isinstance(module, Processor):
+        raise TypeError(
+            f'Every node of a ProcessorGroup must hold a ddsp Processor; use '
+            f'ddsp.dags.DAGLayer for other layers. Received: node {index} '
+            f"holds '{module.name}' of type {type(module).__name__}")
+    if not self.dag:
+      raise ValueError('A ProcessorGroup needs at least one node. '
+                       f'Received: dag={dag!r}')
+
+  def call(self, inputs, return_outputs_dict=False, training=None):
+    """Runs the DAG of processors.
+
+    Args:
+      inputs: dict of input tensors named by the DAG's input keys, e.g.
+        `{'amps': [batch, n_frames, 1], 'f0_hz': [batch, n_frames, 1], ...}`.
+      return_outputs_dict: if True, return `{'signal': signal, 'controls':
+        outputs}` with `outputs` the whole DAG outputs dict.
+      training: passed on by Keras to processors whose `call` takes it.
+
+    Returns:
+      The last node's signal, e.g. [batch, n_samples] float32 audio, or the
+      outputs dict.
+    """
+    del training  # Keras propagates it through the call context.
+    outputs = self.get_controls(inputs)
+    signal = self.get_signal(outputs)
+    if return_outputs_dict:
+      return {'signal': signal, 'controls': outputs}
+    return signal
+
+  def get_controls(self, inputs):
+    """Runs the DAG; returns the whole nested outputs dict."""
+    return self.run_dag(inputs)
+
+  def get_signal(self, outputs):
+    """The signal of the last node: `outputs['out']['signal']`."""
+    return outputs['out']['signal']
+
+
+# ------------------------------------------------------------------------------
+# Routing processors.
+# ------------------------------------------------------------------------------
+def _check_same_shape(tensors):
+  """Raises unless all tensors have the same rank and known dims."""
+  shapes = {name: validation.static_shape(x) for name, x in tensors.items()}
+  ranks = {len(s) for s in shapes.values() if s is not None}
+  mismatch = len(ranks) > 1
+  if not mismatch:
+    for axis in range(ranks.pop() if ranks else 0):
+      dims = {s[axis] for s in shapes.values()
+              if s is not None and s[axis] is not None}
+      mismatch = mismatch or len(dims) > 1
+  if mismatch:
+    detail = ', '.join(f'{n}.shape={tuple(s) if s is not None else None}'
+                       for n, s in shapes.items())
+    raise ValueError(f'{" and ".join(f"`{n}`" for n in tensors)} must have '
+                     f'the same shape. Received: {detail}')
+
+
+@keras.saving.register_keras_serializable(package='ddsp')
+class Add(Processor):
+  """Sums two signals of the same shape.
+
+  Args:
+    name: name of the layer (and of its node's outputs in a DAG).
+
+  Example:
+    >>> import tensorflow as tf
+    >>> Add()(tf.ones([1, 3]), 2.0 * tf.ones([1, 3])).numpy().tolist()
+    [[3.0, 3.0, 3.0]]
+  """
+
+  def __init__(self, name='add', **kwargs):
+    super().__init__(name=name, **kwargs)
+
+  def get_controls(self, signal_one, signal_two):
+    """Checks the signals.
+
+    Args:
+      signal_one: [batch, n_samples] or [batch, n_samples, n_channels]
+        float32 signal.
+      signal_two: float32 signal of the same shape as `signal_one`.
+
+    Returns:
+      `{'signal_one': ..., 'signal_two': ...}`.
+
+    Raises:
+      ValueError: if the shapes differ (no broadcasting: adding [b, n] to
+        [b, n, 1] would silently give [b, n, n]).
+    """
+    _check_same_shape({'signal_one': signal_one, 'signal_two': signal_two})
+    return {'signal_one': signal_one, 'signal_two': signal_two}
+
+  def get_signal(self, signal_one, signal_two):
+    """`signal_one + signal_two`; differentiable with respect to both."""
+    return signal_one + signal_two
+
+  def get_config(self):
+    return super().get_config()
+
+
+@keras.saving.register_keras_serializable(package='ddsp')
+class Mix(Processor):
+  """Crossfades two signals by a time-varying control.
+
+  `out = mix * signal_one + (1 - mix) * signal_two`, with
+  `mix = scale_fn(nonlinear_mix_level)` linearly resampled from frames to
+  samples (`core.resample`, holding the last frame for one hop).
+
+  Args:
+    scale_fn: maps the raw control to the mix level in [0, 1]; a sigmoid by
+      default (0 gives an equal mix, large positive values favour
+      `signal_one`). None uses the control as given.
+    name: name of the layer (and of its node's outputs in a DAG).
+
+  Example:
+    >>> import tensorflow as tf
+    >>> mix = Mix()
+    >>> out = mix(tf.ones([1, 4]), tf.zeros([1, 4]), tf.zeros([1, 2, 1]))
+    >>> out.numpy().tolist()
+    [[0.5, 0.5, 0.5, 0.5]]
+  """
+
+  def __init__(self, scale_fn=tf.nn.sigmoid, name='mix', **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.scale_fn = _check_scale_fn(deserialize_fn(scale_fn))
+
+  def get_controls(self, signal_one, signal_two, nonlinear_mix_level):
+    """Scales the mix level and resamples it to audio rate.
+
+    Args:
+      signal_one: [batch, n_samples] or [batch, n_samples, n_channels]
+        float32 signal, chosen where the mix level is 1.
+      signal_two: float32 signal of the same shape, chosen where it is 0.
+      nonlinear_mix_level: [batch, n_frames, 1] float32, the raw mix level
+        (passed through `scale_fn`).
+
+    Returns:
+      `{'signal_one', 'signal_two', 'mix_level'}`, the mix level at audio rate
+      with the signals' rank ([batch, n_samples] or [batch, n_samples, 1]).
+
+    Raises:
+      ValueError: if the signals' shapes differ, the mix level is not
+        [batch, n_frames, 1], the batch sizes differ, or the number of samples
+        is not known statically.
+    """
+    _check_same_shape({'signal_one': signal_one, 'signal_two': signal_two})
+    shape = validation.check_rank(signal_one, 'signal_one', (2, 3))
+    validation.check_shape(nonlinear_mix_level, 'nonlinear_mix_level',
+                           [None, None, 1])
+    validation.check_same_dim({'signal_one': signal_one,
+                               'nonlinear_mix_level': nonlinear_mix_level},
+                              0, 'batch')
+    n_samples = shape[1] if shape is not None else None
+    if n_samples is None:
+      raise ValueError('Mix needs a static number of samples to resample the '
+                       'mix level to. Received: signal_one.shape='
+                       f'{signal_one.shape}')
+    mix_level = core.tf_float32(nonlinear_mix_level)
+    if self.scale_fn is not None:
+      mix_level = self.scale_fn(mix_level)
+    mix_level = core.resample(mix_level, n_samples)
+    if len(shape) == 2:
+      mix_level = mix_level[:, :, 0]
+    return {'signal_one': signal_one, 'signal_two': signal_two,
+            'mix_level': mix_level}
+
+  def get_signal(self, signal_one, signal_two, mix_level):
+    """`mix_level * signal_one + (1 - mix_level) * signal_two`.
+
+    Differentiable with respect to both signals and the mix level.
+    """
+    return mix_level * signal_one + (1.0 - mix_level) * signal_two
+
+  def get_config(self):
+    config = super().get_config()
+    config['scale_fn'] = serialize_fn(self.scale_fn)
+    return config
+
+
+@keras.saving.register_keras_serializable(package='ddsp')
+class Crop(Processor):
+  """Removes samples from the front, back or both ends of a signal.
+
+  Args:
+    frame_size: positive int, number of samples to remove. With
+      `crop_location='center'`, `frame_size // 2` samples are removed from
+      each end: the padding that centered framing adds (as librosa does).
+    crop_location: 'front', 'center' or 'back'.
+    name: name of the layer (and of its node's outputs in a DAG).
+
+  Raises:
+    ValueError: for a non-positive `frame_size` or an unknown location.
+
+  Example:
+    >>> import tensorflow as tf
+    >>> x = tf.range(6.0)[tf.newaxis]
+    >>> Crop(frame_size=2, crop_location='front')(x).numpy().tolist()
+    [[2.0, 3.0, 4.0, 5.0]]
+    >>> Crop(frame_size=2, crop_location='center')(x).numpy().tolist()
+    [[1.0, 2.0, 3.0, 4.0]]
+  """
+
+  def __init__(self, frame_size, crop_location='back', name='crop', **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.frame_size = validation.check_positive_int(frame_size, 'frame_size')
+    self.crop_location = validation.check_one_of(
+        crop_location, 'crop_location', ('front', 'center', 'back'))
+
+  def _crop_amounts(self):
+    """(samples removed from the front, samples removed from the back)."""
+    if self.crop_location == 'front':
+      return self.frame_size, 0
+    if self.crop_location == 'back':
+      return 0, self.frame_size
+    half = self.frame_size // 2
+    return half, half
+
+  def get_controls(self, signal):
+    """Checks the signal.
+
+    Args:
+      signal: [batch, n_samples] or [batch, n_samples, n_channels] float32.
+
+    Returns:
+      `{'signal': signal}`.
+
+    Raises:
+      ValueError: if `signal` is not rank 2 or 3, or is not longer than what
+        is cropped.
+    """
+    shape = validation.check_rank(signal, 'signal', (2, 3))
+    front, back = self._crop_amounts()
+    if shape is not None and shape[1] is not None and shape[1] <= front + back:
+      raise ValueError(
+          f'`signal` must have more than {front + back} samples to crop '
+          f'{front} from the front and {back} from the back '
+          f'(frame_size={self.frame_size}, '
+          f"crop_location='{self.crop_location}'). "
+          f'Received: signal.shape={tuple(shape)}')
+    return {'signal': signal}
+
+  def get_signal(self, signal):
+    """The cropped signal, [batch, n_samples - cropped(, n_channels)].
+
+    Differentiable with respect to `signal` (zero gradient for the cropped
+    samples).
+    """
+    front, back = self._crop_amounts()
+    n_samples = tf.shape(signal)[1]
+    return signal[:, front:n_samples - back]
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({'frame_size': self.frame_size,
+                   'crop_location': self.crop_location})
+    return config
+
+
+# ------------------------------------------------------------------------------
+# Registration with gin (core has no gin) and with Keras serialization.
+# ------------------------------------------------------------------------------
+for _cls in (Processor, ProcessorGroup, Add, Mix, Crop):
+  gin.register(_cls, module='ddsp.processors')
+
+# Gin files write `@core.exp_sigmoid`; Keras configs name them 'ddsp>...'.
+for _fn in (core.exp_sigmoid, core.sym_exp_sigmoid, core.frequencies_softmax,
+            core.frequencies_sigmoid, core.frequencies_critical_bands):
+  gin.register(_fn, module='ddsp.core')
+  keras.saving.register_keras_serializable(package='ddsp')(_fn)
+del _cls, _fn
