@@ -110,7 +110,7 @@ def get_framed_lengths(input_length, frame_size, hop_size, padding='center'):
     >>> get_framed_lengths(64000, 512, 64, 'center')
     (1001, 64512)
     >>> get_framed_lengths(176400, 512, 44100 / 250, 'same')
-    (1000, 176735)
+    (1000, 176736)
   """
   frame_size = validation.check_positive_int(frame_size, 'frame_size')
   hop = _as_fraction(hop_size, 'hop_size')
@@ -431,9 +431,10 @@ def compute_mfcc(audio, lo_hz=20.0, hi_hz=8000.0, fft_size=1024, mel_bins=128,
                  mfcc_bins=13, overlap=0.75, pad_end=True, sample_rate=16000):
   """Mel-frequency cepstral coefficients.
 
-  The DCT-II of `compute_logmel` scaled by `1 / sqrt(2 * mel_bins)`
-  (`tf.signal.mfccs_from_log_mel_spectrograms`, the HTK convention), first
-  `mfcc_bins` coefficients kept.
+  The unnormalised DCT-II of `compute_logmel`
+  (`y_k = 2 sum_n x_n cos(pi k (2n + 1) / (2 M))`) scaled by
+  `1 / sqrt(2 * mel_bins)` (`tf.signal.mfccs_from_log_mel_spectrograms`, the
+  HTK convention); the first `mfcc_bins` coefficients are kept.
 
   Args:
     audio: [batch, n_samples] float32 audio at `sample_rate`.
@@ -448,7 +449,7 @@ def compute_mfcc(audio, lo_hz=20.0, hi_hz=8000.0, fft_size=1024, mel_bins=128,
 
   Returns:
     [batch, n_frames, mfcc_bins] float32. Coefficient 0 is the mean log mel
-    magnitude times `sqrt(mel_bins / 2)`. Differentiable with respect to
+    magnitude times `sqrt(2 * mel_bins)`. Differentiable with respect to
     `audio`.
 
   Example:
@@ -561,8 +562,8 @@ def a_weighting(frequencies, min_db=-80.0):
     float64 numpy array of gains in dB, the shape of `frequencies`.
 
   Example:
-    >>> np.round(a_weighting([100.0, 1000.0]), 1)
-    array([-19.1,  -0. ])
+    >>> [round(float(g), 1) for g in a_weighting([100.0, 1000.0, 4000.0])]
+    [-19.1, 0.0, 1.0]
   """
   f_sq = np.square(np.asarray(frequencies, dtype=np.float64))
   c = np.square([12194.217, 20.598997, 107.65265, 737.86223])
