@@ -1,3 +1,679 @@
-"""FFT convolution, time-varying FIR filters, sinc filters."""
+"""FFT convolution, time-varying FIR filters, sinc filters and delay lines.
 
-__all__ = []
+Impulse-response conventions used throughout this module:
+
+* Zero-phase form: tap 0 is time 0, negative times are wrapped to the end
+  (what `tf.signal.irfft` returns for real magnitudes).
+* Causal form: the taps in time order, with time 0 at index
+  `(ir_size - 1) // 2` for the linear-phase filters made here. This is the
+  constant group delay that `fft_convolve(..., delay_compensation=-1)` removes,
+  and it equals the centring of `scipy.signal.fftconvolve(mode='same')`.
+
+Time-varying filtering (an impulse response per frame) uses windowed
+overlap-add by default: the audio is cut into Hann-windowed frames with 50 %
+overlap whose windows sum to one, each frame is convolved with its own
+impulse response and the results are added back. A filter whose response
+changes from frame to frame therefore cross-fades smoothly instead of switching
+abruptly at frame edges, and a filter that is the same in every frame equals
+plain convolution. The block method of the published DDSP library
+(non-overlapping rectangular frames) stays available as `method='block'`.
+"""
+
+import functools
+import math
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+import tensorflow as tf
+
+from ddsp import validation
+from ddsp.core.utils import tf_float32
+
+__all__ = [
+    'get_fft_size',
+    'crop_and_compensate_delay',
+    'fft_convolve',
+    'apply_window_to_impulse_response',
+    'frequency_impulse_response',
+    'frequency_filter',
+    'sinc',
+    'sinc_impulse_response',
+    'sinc_filter',
+    'variable_length_delay',
+]
+
+_PADDINGS = ('same', 'valid')
+_METHODS = ('overlap_add', 'block')
+
+
+def _static_dim(x, axis, name, axis_name):
+  """A statically known dimension of `x`, or a ValueError saying it must be."""
+  dim = x.shape[axis]
+  if dim is None:
+    raise ValueError(f'The {axis_name} axis of `{name}` must be statically '
+                     f'known. Received: {name}.shape={tuple(x.shape)}')
+  return int(dim)
+
+
+# ------------------------------------------------------------------------------
+# FFT convolution.
+# ------------------------------------------------------------------------------
+def get_fft_size(frame_size, ir_size, power_of_2=True):
+  """FFT size large enough to convolve a frame with an IR without aliasing.
+
+  Linear convolution of `frame_size` samples with `ir_size` taps has
+  `frame_size + ir_size - 1` samples; the FFT must be at least that long.
+
+  Args:
+    frame_size: int > 0, samples per audio frame.
+    ir_size: int > 0, taps of the impulse response.
+    power_of_2: if True, round up to the next power of 2; otherwise to the next
+      size that `scipy.fft` considers fast (products of 2, 3, 5, 7, 11).
+
+  Returns:
+    int, the FFT size.
+
+  Raises:
+    ValueError: if a size is not a positive integer.
+
+  Example:
+    >>> get_fft_size(64, 257)
+    512
+    >>> get_fft_size(64, 257, power_of_2=False)
+    320
+  """
+  frame_size = validation.check_positive_int(frame_size, 'frame_size')
+  ir_size = validation.check_positive_int(ir_size, 'ir_size')
+  convolved_size = frame_size + ir_size - 1
+  if power_of_2:
+    return int(2**math.ceil(math.log2(convolved_size)))
+  return int(scipy.fft.next_fast_len(convolved_size))
+
+
+def crop_and_compensate_delay(audio, audio_size, ir_size, padding,
+                              delay_compensation):
+  """Crops the output of a convolution to the requested length.
+
+  `audio` holds a full linear convolution (sample k is the output at time k;
+  samples past its end, if any, are zeros). The result is
+  `audio[:, start:start + crop_size]`, zero-padded at the end where `audio` is
+  shorter, with `start` the delay removed and `crop_size` set by `padding`.
+
+  Args:
+    audio: [batch, n_samples_full] float32, the full convolution (at least
+      `audio_size + ir_size - 1` samples long, or shorter and implicitly
+      zero-padded).
+    audio_size: int > 0, samples of the audio before convolution.
+    ir_size: int > 0, taps of the impulse response.
+    padding: 'same' (keep `audio_size` samples) or 'valid' (keep
+      `audio_size + ir_size - 1` samples, i.e. include the IR tail).
+    delay_compensation: int, samples to drop from the front. A negative value
+      removes the group delay of the linear-phase filters of this module,
+      `(ir_size - 1) // 2` samples (the centring of
+      `scipy.signal.fftconvolve(mode='same')`); 0 keeps the filter causal
+      (e.g. a reverb).
+
+  Returns:
+    [batch, crop_size] float32.
+
+  Raises:
+    ValueError: on an unknown `padding` or invalid sizes.
+
+  Example:
+    >>> full = tf.range(10.0)[tf.newaxis, :]   # audio 8 samples, IR 3 taps
+    >>> crop_and_compensate_delay(full, 8, 3, 'same', -1).numpy()
+    array([[1., 2., 3., 4., 5., 6., 7., 8.]], dtype=float32)
+  """
+  validation.check_one_of(padding, 'padding', _PADDINGS)
+  audio_size = validation.check_positive_int(audio_size, 'audio_size')
+  ir_size = validation.check_positive_int(ir_size, 'ir_size')
+  if isinstance(delay_compensation, bool) or not isinstance(
+      delay_compensation, (int, np.integer)):
+    raise ValueError('`delay_compensation` must be an integer (negative for '
+                     'automatic). '
+                     f'Received: delay_compensation={delay_compensation!r}')
+  crop_size = audio_size if padding == 'same' else audio_size + ir_size - 1
+  start = (ir_size - 1) // 2 if delay_compensation < 0 else int(
+      delay_compensation)
+  total_size = _static_dim(audio, -1, 'audio', 'time')
+  missing = start + crop_size - total_size
+  if missing > 0:
+    audio = tf.pad(audio, [[0, 0]] * (audio.shape.rank - 1) + [[0, missing]])
+  return audio[..., start:start + crop_size]
+
+
+@functools.lru_cache(maxsize=64)
+def _ola_windows(n_frames, hop_size):
+  """[n_frames, 2 * hop_size] Hann windows that sum to one across the audio.
+
+  Periodic Hann windows of length 2 * hop at hop spacing sum to exactly one;
+  the outer halves of the first and last windows are flat so that the edges of
+  the audio are covered with unit gain as well.
+  """
+  window = scipy.signal.windows.hann(2 * hop_size, sym=False)
+  windows = np.tile(window, (n_frames, 1))
+  windows[0, :hop_size] = 1.0
+  windows[-1, hop_size:] = 1.0
+  windows = windows.astype(np.float32)
+  windows.flags.writeable = False
+  return windows
+
+
+def _standardize_impulse_response(impulse_response, batch_size):
+  """Checks an IR and returns it as [ir_batch, n_frames or None, ir_size]."""
+  shape = validation.check_rank(impulse_response, 'impulse_response',
+                                (1, 2, 3))
+  if impulse_response.shape.rank == 1:
+    impulse_response = impulse_response[tf.newaxis, :]
+  ir_batch = impulse_response.shape[0]
+  if ir_batch is not None and batch_size is not None and ir_batch not in (
+      1, batch_size):
+    raise ValueError(
+        '`impulse_response` must have batch size 1 or the batch size of '
+        f'`audio` ({batch_size}). Received: '
+        f'impulse_response.shape={tuple(shape)}')
+  _static_dim(impulse_response, -1, 'impulse_response', 'ir_size')
+  return impulse_response
+
+
+def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
+                 method='overlap_add'):
+  """Convolves audio with a fixed or time-varying impulse response via FFT.
+
+  With an IR of rank 1 or 2 this is plain linear convolution (the same
+  numbers as `scipy.signal.fftconvolve` up to the crop). With an IR of rank 3
+  (a frames axis) the filter varies over time: frame m of the IR applies to
+  the audio around samples `[m * hop, (m + 1) * hop)` with
+  `hop = ceil(n_samples / n_frames)`.
+
+  * `method='overlap_add'` (default): the audio is cut into frames of
+    `2 * hop` samples at hop `hop`, each centred on its block and multiplied by
+    a Hann window (the windows sum to one, also at the edges). Each windowed
+    frame is convolved with its IR and the results are overlap-added, so the
+    response cross-fades smoothly between neighbouring frames and a filter
+    that is identical in every frame reproduces plain convolution exactly.
+  * `method='block'`: the published DDSP method. The audio is cut into
+    non-overlapping blocks of `hop` samples, each convolved with its IR, and
+    the tails overlap-added. Changing the IR between frames makes the output
+    jump at block edges.
+
+  Both methods cost one FFT of `get_fft_size(frame, ir_size)` per frame; for
+  the default operating point (hop 64, 257 taps) both use 512-point FFTs.
+
+  Args:
+    audio: [batch, n_samples] float32, the signal (any units).
+    impulse_response: the filter taps in causal form, float32; one of
+      [ir_size] (the same IR for the whole batch), [batch, ir_size] (one IR per
+      example) or [batch, n_frames, ir_size] (time-varying). A batch of 1
+      broadcasts over the batch of `audio`. `n_frames` must satisfy
+      `ceil(n_samples / ceil(n_samples / n_frames)) == n_frames` (e.g. any
+      divisor of `n_samples`).
+    padding: 'same' returns `n_samples` samples; 'valid' returns
+      `n_samples + ir_size - 1` samples, i.e. the IR tail is kept (with
+      `delay_compensation=0` this is `scipy.signal.fftconvolve(mode='full')`).
+    delay_compensation: samples to drop from the front of the full
+      convolution. Negative (default) removes `(ir_size - 1) // 2` samples, the
+      group delay of the linear-phase filters of this module (then 'same'
+      matches `scipy.signal.fftconvolve(mode='same')`); 0 keeps the output
+      causal, as a reverb needs.
+    method: 'overlap_add' (default) or 'block', how a time-varying IR is
+      applied (see above; ignored for a time-invariant IR).
+
+  Returns:
+    [batch, n_samples] float32 for 'same', [batch, n_samples + ir_size - 1]
+    for 'valid'.
+
+  Differentiable with respect to `audio` and `impulse_response`.
+
+  Raises:
+    ValueError: on bad ranks, a batch mismatch, unknown static sizes, an
+      invalid `padding`/`method`, or a frame count that does not fit the audio.
+
+  Example:
+    >>> audio = tf.constant([[1.0, 0.0, 0.0, 2.0]])
+    >>> fft_convolve(audio, [1.0, 0.5], padding='valid',
+    ...              delay_compensation=0).numpy().round(4)
+    array([[1. , 0.5, 0. , 2. , 1. ]], dtype=float32)
+  """
+  validation.check_one_of(padding, 'padding', _PADDINGS)
+  validation.check_one_of(method, 'method', _METHODS)
+  audio = tf_float32(audio)
+  impulse_response = tf_float32(impulse_response)
+  validation.check_rank(audio, 'audio', 2)
+  batch_size = audio.shape[0]
+  n_samples = _static_dim(audio, 1, 'audio', 'n_samples')
+  impulse_response = _standardize_impulse_response(impulse_response,
+                                                   batch_size)
+  ir_size = int(impulse_response.shape[-1])
+
+  if impulse_response.shape.rank == 3 and impulse_response.shape[1] == 1:
+    impulse_response = impulse_response[:, 0, :]
+
+  if impulse_response.shape.rank == 2:
+    full = _convolve_time_invariant(audio, impulse_response)
+  else:
+    n_frames = _static_dim(impulse_response, 1, 'impulse_response',
+                           'n_frames')
+    hop_size = -(-n_samples // n_frames)
+    if -(-n_samples // hop_size) != n_frames:
+      raise ValueError(
+          'The number of impulse-response frames must fit the audio: with '
+          f'n_samples={n_samples} and n_frames={n_frames} the hop would be '
+          f'{hop_size} samples, which makes {-(-n_samples // hop_size)} '
+          'frames. Use a number of frames that divides n_samples. Received: '
+          f'audio.shape={tuple(audio.shape)}, '
+          f'impulse_response.shape={tuple(impulse_response.shape)}')
+    if method == 'overlap_add':
+      full = _convolve_overlap_add(audio, impulse_response, hop_size)
+    else:
+      full = _convolve_block(audio, impulse_response, hop_size)
+
+  return crop_and_compensate_delay(full, n_samples, ir_size, padding,
+                                   delay_compensation)
+
+
+def _convolve_time_invariant(audio, impulse_response):
+  """Full linear convolution, [batch, n] x [batch or 1, ir] -> [batch, n+ir-1]."""
+  n_samples = int(audio.shape[-1])
+  ir_size = int(impulse_response.shape[-1])
+  fft_size = get_fft_size(n_samples, ir_size)
+  audio_fft = tf.signal.rfft(audio, fft_length=[fft_size])
+  ir_fft = tf.signal.rfft(impulse_response, fft_length=[fft_size])
+  full = tf.signal.irfft(audio_fft * ir_fft, fft_length=[fft_size])
+  return full[:, :n_samples + ir_size - 1]
+
+
+def _convolve_frames(frames, impulse_response, hop_size):
+  """Convolves [b, f, frame] with [b, f, ir] and overlap-adds at `hop_size`."""
+  frame_size = int(frames.shape[-1])
+  ir_size = int(impulse_response.shape[-1])
+  fft_size = get_fft_size(frame_size, ir_size)
+  frames_fft = tf.signal.rfft(frames, fft_length=[fft_size])
+  ir_fft = tf.signal.rfft(impulse_response, fft_length=[fft_size])
+  convolved = tf.signal.irfft(frames_fft * ir_fft, fft_length=[fft_size])
+  # Only frame_size + ir_size - 1 samples of each frame are non-zero.
+  convolved = convolved[..., :frame_size + ir_size - 1]
+  return tf.signal.overlap_and_add(convolved, hop_size)
+
+
+def _convolve_overlap_add(audio, impulse_response, hop_size):
+  """Time-varying convolution by Hann-windowed 50 % overlap-add."""
+  n_samples = int(audio.shape[-1])
+  n_frames = int(impulse_response.shape[1])
+  ir_size = int(impulse_response.shape[-1])
+  # Window m covers padded samples [m * hop, (m + 2) * hop); its centre falls
+  # on the middle of block m of the audio.
+  offset = hop_size // 2
+  padded_size = (n_frames + 1) * hop_size
+  audio = tf.pad(audio, [[0, 0], [offset, padded_size - offset - n_samples]])
+  frames = tf.signal.frame(audio, 2 * hop_size, hop_size)
+  frames *= _ola_windows(n_frames, hop_size)
+  full = _convolve_frames(frames, impulse_response, hop_size)
+  return full[:, offset:offset + n_samples + ir_size - 1]
+
+
+def _convolve_block(audio, impulse_response, hop_size):
+  """Time-varying convolution by non-overlapping blocks (published method)."""
+  n_samples = int(audio.shape[-1])
+  n_frames = int(impulse_response.shape[1])
+  ir_size = int(impulse_response.shape[-1])
+  audio = tf.pad(audio, [[0, 0], [0, n_frames * hop_size - n_samples]])
+  frames = tf.reshape(audio, [-1, n_frames, hop_size])
+  full = _convolve_frames(frames, impulse_response, hop_size)
+  return full[:, :n_samples + ir_size - 1]
+
+
+# ------------------------------------------------------------------------------
+# FIR filters designed in the frequency domain.
+# ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def _symmetric_hann(n_taps):
+  """Hann window of `n_taps` (odd) non-zero taps, symmetric about its centre."""
+  window = scipy.signal.windows.hann(n_taps + 2, sym=True)[1:-1]
+  window = window.astype(np.float32)
+  window.flags.writeable = False
+  return window
+
+
+def apply_window_to_impulse_response(impulse_response, window_size=0,
+                                     causal=False):
+  """Windows a zero-phase impulse response and returns it in causal form.
+
+  The window is a Hann window with `2 * k + 1` non-zero taps,
+  `k = (window_size - 1) // 2`, centred on time 0. It trades frequency
+  resolution for fewer taps and suppresses the ripple of truncation. The
+  result has `window_size` taps with time 0 at index `k`
+  (`= (window_size - 1) // 2`), symmetric (linear phase) when the input is;
+  an even `window_size` gets one zero tap at the end.
+
+  Args:
+    impulse_response: [..., ir_size] float32 taps, in zero-phase form (time 0
+      at index 0, negative times wrapped to the end) unless `causal`.
+    window_size: int, taps of the result. 0 or anything larger than `ir_size`
+      uses `ir_size`.
+    causal: if True, `impulse_response` is in causal form with time 0 at index
+      `(ir_size - 1) // 2` (the form this function returns).
+
+  Returns:
+    [..., window_size] float32, the windowed IR in causal form.
+
+  Differentiable with respect to `impulse_response`.
+
+  Raises:
+    ValueError: if `impulse_response` is a scalar or its last axis is unknown,
+      or `window_size` is not an integer.
+
+  Example:
+    >>> ir = tf.constant([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # delta, zero phase
+    >>> apply_window_to_impulse_response(ir, window_size=5).numpy()
+    array([0., 0., 1., 0., 0.], dtype=float32)
+  """
+  impulse_response = tf_float32(impulse_response)
+  validation.check_rank(impulse_response, 'impulse_response',
+                        tuple(range(1, 9)))
+  if isinstance(window_size, bool) or not isinstance(window_size,
+                                                     (int, np.integer)):
+    raise ValueError('`window_size` must be an integer (0 for the IR size). '
+                     f'Received: window_size={window_size!r}')
+  ir_size = _static_dim(impulse_response, -1, 'impulse_response', 'ir_size')
+  if causal:
+    impulse_response = tf.roll(impulse_response, -((ir_size - 1) // 2),
+                               axis=-1)
+  if window_size <= 0 or window_size > ir_size:
+    window_size = ir_size
+  half = (window_size - 1) // 2
+  # Taps at times -half .. half, read from the circular zero-phase form.
+  taps = [impulse_response[..., ir_size - half:]] if half else []
+  taps.append(impulse_response[..., :half + 1])
+  impulse_response = tf.concat(taps, axis=-1) * _symmetric_hann(2 * half + 1)
+  if window_size % 2 == 0:
+    impulse_response = tf.pad(impulse_response,
+                              [[0, 0]] * (impulse_response.shape.rank - 1) +
+                              [[0, 1]])
+  return impulse_response
+
+
+def frequency_impulse_response(magnitudes, window_size=0):
+  """Linear-phase FIR filter from a sampled magnitude response.
+
+  The magnitudes are taken as a zero-phase frequency response (its inverse
+  real FFT is a symmetric impulse response), which is then Hann-windowed to
+  `window_size` taps and shifted to causal form by
+  `apply_window_to_impulse_response`. A flat response gives a delta at index
+  `(window_size - 1) // 2`.
+
+  Args:
+    magnitudes: [batch, n_frames, n_bands], [batch, n_bands] or [n_bands]
+      float32, linear amplitude >= 0 (not dB). Band i is at frequency
+      `i / (n_bands - 1) * sample_rate / 2`: from 0 Hz to Nyquist, linearly
+      spaced. n_bands = 1 is a broadband gain.
+    window_size: int, taps of the filter; 0 or anything larger than
+      `2 * (n_bands - 1)` uses `2 * (n_bands - 1)` (e.g. 65 bands -> 128 taps).
+
+  Returns:
+    [..., ir_size] float32 impulse responses in causal form, with
+    `ir_size = min(window_size, 2 * (n_bands - 1))` (or `2 * (n_bands - 1)` if
+    `window_size` is 0).
+
+  Differentiable with respect to `magnitudes`.
+
+  Raises:
+    ValueError: if `magnitudes` is a scalar or its band axis is unknown.
+
+  Example:
+    >>> ir = frequency_impulse_response(tf.ones([1, 10, 65]), window_size=33)
+    >>> ir.shape
+    TensorShape([1, 10, 33])
+  """
+  magnitudes = tf_float32(magnitudes)
+  validation.check_rank(magnitudes, 'magnitudes', tuple(range(1, 9)))
+  n_bands = _static_dim(magnitudes, -1, 'magnitudes', 'n_bands')
+  fft_size = max(1, 2 * (n_bands - 1))
+  spectrum = tf.complex(magnitudes, tf.zeros_like(magnitudes))
+  impulse_response = tf.signal.irfft(spectrum, fft_length=[fft_size])
+  return apply_window_to_impulse_response(impulse_response, window_size)
+
+
+def frequency_filter(audio, magnitudes, window_size=0, padding='same',
+                     method='overlap_add'):
+  """Filters audio with a (time-varying) linear-phase FIR filter.
+
+  Designs the filter with `frequency_impulse_response` and applies it with
+  `fft_convolve`, compensating its group delay so the output is aligned with
+  the input: a flat response returns the input unchanged.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    magnitudes: [batch, n_frames, n_bands] (time-varying), [batch, n_bands] or
+      [n_bands] float32 linear amplitudes >= 0, bands linearly spaced from 0 Hz
+      to Nyquist. `n_frames` must fit `n_samples` (see `fft_convolve`).
+    window_size: int, filter taps (see `frequency_impulse_response`); 0 uses
+      `2 * (n_bands - 1)`.
+    padding: 'same' (output `n_samples`) or 'valid' (keep the filter tail).
+    method: 'overlap_add' (default, smooth between frames) or 'block'.
+
+  Returns:
+    [batch, n_samples] float32 ('same') or [batch, n_samples + ir_size - 1]
+    ('valid').
+
+  Differentiable with respect to `audio` and `magnitudes`.
+
+  Raises:
+    ValueError: on bad ranks or sizes (see `fft_convolve`).
+
+  Example:
+    >>> audio = tf.random.stateless_uniform([2, 1600], seed=[0, 0])
+    >>> flat = tf.ones([2, 100, 33])
+    >>> out = frequency_filter(audio, flat)
+    >>> float(tf.reduce_max(tf.abs(out - audio))) < 1e-5
+    True
+  """
+  impulse_response = frequency_impulse_response(magnitudes, window_size)
+  return fft_convolve(audio, impulse_response, padding=padding,
+                      delay_compensation=-1, method=method)
+
+
+# ------------------------------------------------------------------------------
+# Sinc filters.
+# ------------------------------------------------------------------------------
+def sinc(x):
+  """Normalized sinc, `sin(pi * x) / (pi * x)`, with `sinc(0) = 1`.
+
+  Near zero it uses its Taylor series, so the value and the gradient stay
+  accurate (and finite) there.
+
+  Args:
+    x: float32 tensor of any shape, dimensionless.
+
+  Returns:
+    float32 tensor of the same shape.
+
+  Differentiable with respect to `x`.
+
+  Example:
+    >>> sinc([0.0, 0.5, 2.5]).numpy().round(4)
+    array([1.    , 0.6366, 0.1273], dtype=float32)
+  """
+  x = tf_float32(x)
+  u = np.pi * x
+  small = tf.abs(u) < 0.1
+  u_safe = tf.where(small, tf.ones_like(u), u)
+  direct = tf.sin(u_safe) / u_safe
+  u2 = tf.square(u)
+  taylor = 1.0 - u2 / 6.0 * (1.0 - u2 / 20.0 * (1.0 - u2 / 42.0))
+  return tf.where(small, taylor, direct)
+
+
+@functools.lru_cache(maxsize=64)
+def _symmetric_hamming(n_taps):
+  window = scipy.signal.windows.hamming(n_taps, sym=True).astype(np.float32)
+  window.flags.writeable = False
+  return window
+
+
+def sinc_impulse_response(cutoff_frequency, window_size=512, sample_rate=None,
+                          high_pass=False):
+  """Windowed-sinc low-pass (or high-pass) FIR filters.
+
+  Each IR is `sinc(c * n)` for n in `[-half, half]`, `half = window_size // 2`,
+  times a symmetric Hamming window, normalized to unity gain at 0 Hz; c is the
+  cutoff as a fraction of Nyquist. The high-pass is its spectral inversion
+  (a centred delta minus the low-pass): unity gain at Nyquist, zero at 0 Hz.
+  Cutoffs below about `2 / window_size` of Nyquist cannot be resolved by the
+  window and give the window's own averaging filter.
+
+  Args:
+    cutoff_frequency: cutoff as a float32 tensor, [batch, n_frames, 1]
+      (time-varying), [batch, 1] or a scalar. In Hz in (0, sample_rate / 2] if
+      `sample_rate` is given, else as a fraction of Nyquist in (0, 1].
+    window_size: int > 0, filter length; the IR has `2 * (window_size // 2) + 1`
+      taps (512 -> 513 taps, 32 ms at 16 kHz) with its centre at index
+      `window_size // 2`.
+    sample_rate: samples per second, or None for a normalized cutoff.
+    high_pass: if True, return the complementary high-pass filter.
+
+  Returns:
+    float32 IRs in causal form: the shape of `cutoff_frequency` with its
+    trailing axis of size 1 (or a scalar's nothing) replaced by the taps, e.g.
+    [batch, n_frames, 2 * (window_size // 2) + 1].
+
+  Differentiable with respect to `cutoff_frequency`.
+
+  Raises:
+    ValueError: if `window_size` or `sample_rate` is invalid, or a constant
+      cutoff is out of range.
+
+  Example:
+    >>> ir = sinc_impulse_response([[0.5]], window_size=8)
+    >>> ir.shape, round(float(tf.reduce_sum(ir)), 4)
+    (TensorShape([1, 9]), 1.0)
+  """
+  window_size = validation.check_positive_int(window_size, 'window_size')
+  validation.check_positive(sample_rate, 'sample_rate', allow_none=True)
+  if isinstance(cutoff_frequency, (int, float, np.ndarray, list, tuple)):
+    values = np.asarray(cutoff_frequency, dtype=np.float64)
+    high = 1.0 if sample_rate is None else sample_rate / 2.0
+    if values.size and (values.min() < 0 or values.max() > high):
+      unit = 'of Nyquist' if sample_rate is None else 'Hz'
+      raise ValueError(f'`cutoff_frequency` must be in [0, {high}] ({unit}). '
+                       f'Received: cutoff_frequency={cutoff_frequency!r}')
+  cutoff = tf_float32(cutoff_frequency)
+  if sample_rate is not None:
+    cutoff = cutoff * (2.0 / float(sample_rate))
+  if cutoff.shape.rank and cutoff.shape[-1] == 1:
+    cutoff = cutoff[..., 0]
+
+  half = window_size // 2
+  n_taps = 2 * half + 1
+  time = np.arange(-half, half + 1, dtype=np.float32)
+  impulse_response = sinc(cutoff[..., tf.newaxis] * time)
+  impulse_response *= _symmetric_hamming(n_taps)
+  impulse_response /= tf.reduce_sum(impulse_response, axis=-1, keepdims=True)
+  if high_pass:
+    delta = np.zeros(n_taps, np.float32)
+    delta[half] = 1.0
+    impulse_response = delta - impulse_response
+  return impulse_response
+
+
+def sinc_filter(audio, cutoff_frequency, window_size=512, sample_rate=None,
+                padding='same', high_pass=False, method='overlap_add'):
+  """Filters audio with a (time-varying) windowed-sinc low- or high-pass.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    cutoff_frequency: [batch, n_frames, 1] (time-varying), [batch, 1] or a
+      scalar float32 cutoff; Hz if `sample_rate` is given, else a fraction of
+      Nyquist in (0, 1]. `n_frames` must fit `n_samples` (see `fft_convolve`).
+    window_size: int, filter length (`2 * (window_size // 2) + 1` taps).
+    sample_rate: samples per second, or None for a normalized cutoff.
+    padding: 'same' or 'valid' (see `fft_convolve`); the filter's group delay
+      is compensated.
+    high_pass: if True, pass frequencies above the cutoff instead.
+    method: 'overlap_add' (default) or 'block', for a time-varying cutoff.
+
+  Returns:
+    [batch, n_samples] float32 ('same') or [batch, n_samples + taps - 1]
+    ('valid').
+
+  Differentiable with respect to `audio` and `cutoff_frequency`.
+
+  Raises:
+    ValueError: on bad ranks, sizes or a constant cutoff out of range.
+
+  Example:
+    >>> noise = tf.random.stateless_uniform([1, 16000], [1, 2], -1.0, 1.0)
+    >>> low = sinc_filter(noise, 1000.0, sample_rate=16000)
+    >>> low.shape
+    TensorShape([1, 16000])
+  """
+  impulse_response = sinc_impulse_response(
+      cutoff_frequency, window_size=window_size, sample_rate=sample_rate,
+      high_pass=high_pass)
+  return fft_convolve(audio, impulse_response, padding=padding,
+                      delay_compensation=-1, method=method)
+
+
+# ------------------------------------------------------------------------------
+# Delay lines.
+# ------------------------------------------------------------------------------
+def variable_length_delay(phase, audio, max_length=512):
+  """Reads audio through a delay line whose length changes every sample.
+
+  Output sample t is the input at the fractional time `t - phase[t] *
+  max_length`, linearly interpolated between its two neighbouring samples
+  (zero before the start of the audio). This is the same linear lookup as
+  `linear_lookup` on the delay line `[audio[t], audio[t-1], ...,
+  audio[t-max_length]]`, but it reads only the two samples it needs, so memory
+  is O(batch * n_samples) rather than O(batch * n_samples * max_length).
+
+  Args:
+    phase: [batch, n_samples, 1] or [batch, n_samples] float32 in [0, 1], the
+      delay as a fraction of `max_length` (0: no delay, 1: `max_length`
+      samples); values outside are clipped.
+    audio: [batch, n_samples] float32, the signal to delay.
+    max_length: int > 0, the longest delay in samples (512 = 32 ms at 16 kHz).
+
+  Returns:
+    [batch, n_samples] float32, the delayed audio.
+
+  Differentiable with respect to `audio` and `phase` (piecewise linear in the
+  delay).
+
+  Raises:
+    ValueError: on bad ranks, mismatched batch or sample counts, or an invalid
+      `max_length`.
+
+  Example:
+    >>> audio = tf.constant([[1.0, 2.0, 3.0, 4.0]])
+    >>> phase = tf.constant([[0.25, 0.25, 0.375, 0.5]])  # delays 1, 1, 1.5, 2
+    >>> variable_length_delay(phase, audio, max_length=4).numpy()
+    array([[0. , 1. , 1.5, 2. ]], dtype=float32)
+  """
+  max_length = validation.check_positive_int(max_length, 'max_length')
+  phase = tf_float32(phase)
+  audio = tf_float32(audio)
+  phase_shape = validation.check_rank(phase, 'phase', (2, 3))
+  validation.check_rank(audio, 'audio', 2)
+  if phase_shape is not None and len(phase_shape) == 3:
+    if phase_shape[-1] not in (1, None):
+      raise ValueError('`phase` must have shape [batch, n_samples, 1] or '
+                       '[batch, n_samples]. '
+                       f'Received: phase.shape={tuple(phase_shape)}')
+    phase = phase[..., 0]
+  validation.check_same_dim({'phase': phase, 'audio': audio}, 0, 'batch')
+  validation.check_same_dim({'phase': phase, 'audio': audio}, 1, 'n_samples')
+
+  n_samples = tf.shape(audio)[1]
+  # The delay line: max_length zeros, then the audio.
+  padded = tf.pad(audio, [[0, 0], [max_length, 0]])
+  delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
+  whole = tf.minimum(tf.floor(delay), float(max_length - 1))
+  frac = delay - tf.stop_gradient(whole)
+  time = tf.range(n_samples)[tf.newaxis, :] + max_length
+  # Read position t - delay = (t - whole - 1) + (1 - frac).
+  index = time - tf.cast(whole, tf.int32)
+  newer = tf.gather(padded, index, batch_dims=1)
+  older = tf.gather(padded, index - 1, batch_dims=1)
+  return newer + frac * (older - newer)
