@@ -26,9 +26,7 @@ The paper's default processor group, in Python:
     audio = group({'amps': ..., 'harmonic_distribution': ...,
                    'f0_hz': ..., 'noise_magnitudes': ...})
 
-and in gin (all processors are registered with `gin.register`, so gin builds
-them through references with `()`; a direct Python call of a class does not
-see gin bindings):
+and in gin:
 
     ProcessorGroup.dag = [
       (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
@@ -36,7 +34,27 @@ see gin bindings):
       (@processors.Add(), ['filtered_noise/signal', 'harmonic/signal']),
       (@effects.Reverb(), ['add/signal']),
     ]
-    group = @processors.ProcessorGroup()   # e.g. Autoencoder.processor_group
+    Harmonic.n_samples = 64000
+    Autoencoder.processor_group = @processors.ProcessorGroup()
+
+How gin 0.5 treats these classes (measured): every processor class is
+registered with `gin.register` (never `@gin.configurable`, which breaks
+Keras 3 layers), which leaves the class itself unchanged. So:
+
+* Gin bindings (`ProcessorGroup.dag = ...`, `Harmonic.n_samples = ...`) apply
+  when gin builds the object: through a reference with `()` such as
+  `@processors.ProcessorGroup()` passed to a configurable, or
+  `gin.get_configurable('processors.ProcessorGroup')()`. A plain Python call
+  `processors.ProcessorGroup()` does not see them. Gin returns an instance of
+  the original class (`type(group) is ProcessorGroup`), so Keras
+  serialization and `isinstance` work.
+* Tuples and lists in a binding may hold `@...()` references; gin evaluates
+  them each time the group is built, so each group gets new processors.
+* Two processors of one class need distinct names: use gin scopes,
+  `(@h1/synths.Harmonic(), [...])` with `h1/Harmonic.name = 'h1'`.
+* A function reference without `()` (`Mix.scale_fn = @core.exp_sigmoid`)
+  arrives as gin's wrapper of the function (so bindings of the function
+  apply); `serialize_fn` unwraps it for `get_config`.
 """
 
 import inspect

@@ -341,6 +341,28 @@ def test_group_from_gin_equals_python(rng, clean_gin):
   np.testing.assert_allclose(group(inputs), python(inputs), atol=1e-6)
 
 
+def test_gin_scopes_give_two_processors_of_one_class(clean_gin):
+  gin.parse_config("""
+      ProcessorGroup.dag = [
+        (@front/processors.Crop(), ['x']),
+        (@back/processors.Crop(), ['x']),
+        (@processors.Add(), ['front/signal', 'back/signal']),
+      ]
+      Crop.frame_size = 2
+      front/Crop.name = 'front'
+      front/Crop.crop_location = 'front'
+      back/Crop.name = 'back'
+  """)
+  group = gin.get_configurable('processors.ProcessorGroup')()
+  assert type(group) is processors.ProcessorGroup
+  assert group.module_names == ['front', 'back', 'add']
+  x = np.arange(6, dtype=np.float32)[np.newaxis]
+  np.testing.assert_array_equal(group({'x': x}), x[:, 2:] + x[:, :-2])
+  # Gin builds new processors for each group.
+  other = gin.get_configurable('processors.ProcessorGroup')()
+  assert other.dag[0][0] is not group.dag[0][0]
+
+
 @pytest.mark.parametrize('name', [
     'exp_sigmoid', 'sym_exp_sigmoid', 'frequencies_softmax',
     'frequencies_sigmoid', 'frequencies_critical_bands'])
