@@ -156,3 +156,60 @@ def check_audio(audio, name='audio'):
 
 def _fmt(expected):
   return '[' + ', '.join('?' if d is None else str(d) for d in expected) + ']'
+
+
+def check_same_shape(tensors):
+  """Raises unless all tensors have the same static shape.
+
+  Unknown dimensions (None) match anything; tensors of unknown rank are not
+  checked.
+
+  Args:
+    tensors: dict mapping argument names to tensors, e.g.
+      `{'target': target, 'value': value}`.
+
+  Returns:
+    The static shape of the first tensor whose rank is known, as a list (None
+    if no rank is known).
+  """
+  known = {name: shape for name, shape in
+           ((name, static_shape(x)) for name, x in tensors.items())
+           if shape is not None}
+  shapes = list(known.values())
+  mismatch = len({len(shape) for shape in shapes}) > 1
+  if not mismatch:
+    for dims in zip(*shapes):
+      if len({d for d in dims if d is not None}) > 1:
+        mismatch = True
+  if mismatch:
+    detail = ', '.join(f'{n}.shape={tuple(s)}' for n, s in known.items())
+    raise ValueError(f'Arguments {list(tensors)} must have the same shape. '
+                     f'Received: {detail}')
+  return shapes[0] if shapes else None
+
+
+def check_broadcastable(x, name, shape, shape_name):
+  """Raises unless `x` broadcasts to `shape` without enlarging it.
+
+  `x` may have fewer axes than `shape` (aligned from the end, as in numpy) and
+  size 1 wherever it is to be broadcast. Unknown dimensions match anything.
+
+  Args:
+    x: tensor-like to check, e.g. loss weights.
+    name: argument name of `x` used in the message.
+    shape: list of ints or None, the shape `x` must broadcast to.
+    shape_name: what `shape` is the shape of, used in the message.
+  """
+  x_shape = static_shape(x)
+  if x_shape is None or shape is None:
+    return x_shape
+  ok = len(x_shape) <= len(shape)
+  if ok:
+    for dim, want in zip(reversed(x_shape), reversed(shape)):
+      if dim is not None and want is not None and dim not in (1, want):
+        ok = False
+  if not ok:
+    raise ValueError(f'`{name}` must broadcast to the shape of `{shape_name}`, '
+                     f'{_fmt(shape)}, without enlarging it. '
+                     f'Received: {name}.shape={tuple(x_shape)}')
+  return x_shape

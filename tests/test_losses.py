@@ -1,0 +1,661 @@
+"""Tests for ddsp.losses against independent numpy / scipy / librosa references."""
+
+import doctest
+
+import gin
+import keras
+import numpy as np
+import pytest
+import scipy.signal
+import scipy.spatial.distance
+import scipy.stats
+import tensorflow as tf
+
+from ddsp import losses
+
+
+# ------------------------------------------------------------------------------
+# Independent references.
+# ------------------------------------------------------------------------------
+def _np_mag(audio, size):
+  """|STFT| by explicit framing: periodic Hann, hop size / 4, end padding."""
+  window = scipy.signal.get_window('hann', size, fftbins=True)
+  hop = int(round(size / 4))
+  n = audio.shape[-1]
+  n_frames = -(-n // hop)
+  padded = np.pad(audio, [(0, 0), (0, (n_frames - 1) * hop + size - n)])
+  frames = np.stack([padded[:, i * hop:i * hop + size]
+                     for i in range(n_frames)], axis=1)
+  return np.abs(np.fft.rfft(frames * window, n=size, axis=-1))
+
+
+def _np_loudness(audio, sample_rate, n_fft=2048, frame_rate=250):
+  """A-weighted mean power in dB, frames centred every sample_rate/frame_rate."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  hop = sample_rate // frame_rate
+  n = audio.shape[-1]
+  padded = np.pad(audio, [(0, 0), (n_fft // 2, n_fft - n_fft // 2)])
+  n_frames = n // hop + 1
+  frames = np.stack([padded[:, i * hop:i * hop + n_fft]
+                     for i in range(n_frames)], axis=1)
+  window = scipy.signal.get_window('hann', n_fft, fftbins=True)
+  power = np.abs(np.fft.rfft(frames * window, axis=-1))**2
+  freqs = np.arange(n_fft // 2 + 1) * sample_rate / n_fft
+  with np.errstate(divide='ignore'):  # 0 Hz: -inf dB before the floor.
+    weighting = 10.0**(librosa.A_weighting(freqs, min_db=-80.0) / 10.0)
+  mean_power = np.mean(power * weighting, axis=-1)
+  return np.maximum(10.0 * np.log10(np.maximum(mean_power, 1e-30)), -80.0)
+
+
+def _np_diff(target, value, loss_type):
+  if loss_type == 'L1':
+    return np.mean(np.abs(target - value))
+  return np.mean((target - value)**2)
+
+
+def _np_spectral_loss(target, value, fft_sizes, loss_type='L1', mag=0.0,
+                      delta_time=0.0, delta_freq=0.0, cumsum=0.0, logmag=0.0,
+                      loudness=0.0, sample_rate=16000):
+  target = np.asarray(target, np.float64)
+  value = np.asarray(value, np.float64)
+  total = 0.0
+  terms = {
+      'mag': (mag, lambda m: m),
+      'delta_time': (delta_time, lambda m: np.diff(m, axis=1)),
+      'delta_freq': (delta_freq, lambda m: np.diff(m, axis=2)),
+      'cumsum': (cumsum, lambda m: np.cumsum(m, axis=2)),
+      'logmag': (logmag, lambda m: np.log(m + 1e-5)),
+  }
+  for size in fft_sizes:
+    t_mag, v_mag = _np_mag(target, size), _np_mag(value, size)
+    for weight, feature in terms.values():
+      t_feature, v_feature = feature(t_mag), feature(v_mag)
+      if weight and t_feature.size:
+        total += weight * _np_diff(t_feature, v_feature, loss_type)
+  if loudness:
+    total += loudness * _np_diff(_np_loudness(target, sample_rate),
+                                 _np_loudness(value, sample_rate), loss_type)
+  return total
+
+
+def _signals(rng, batch=2, n=3000):
+  t = np.arange(n) / 16000.0
+  tone = 0.5 * np.sin(2 * np.pi * 440.0 * t)
+  target = tone + 0.05 * rng.normal(size=(batch, n))
+  value = 0.8 * tone + 0.1 * rng.normal(size=(batch, n))
+  return target.astype(np.float32), value.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------
+# mean_difference.
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize('loss_type', ['L1', 'L2', 'COSINE', 'l1', 'cosine'])
+def test_mean_difference_matches_numpy(rng, loss_type):
+  target = rng.normal(size=(3, 5, 7)).astype(np.float32)
+  value = rng.normal(size=(3, 5, 7)).astype(np.float32)
+  result = float(losses.mean_difference(target, value, loss_type))
+  kind = loss_type.upper()
+  if kind == 'COSINE':
+    rows_t, rows_v = target.reshape(-1, 7), value.reshape(-1, 7)
+    expected = np.mean([scipy.spatial.distance.cosine(a, b)
+                        for a, b in zip(rows_t, rows_v)])
+  else:
+    expected = _np_diff(target.astype(np.float64), value, kind)
+  np.testing.assert_allclose(result, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize('loss_type', ['L1', 'L2', 'COSINE'])
+def test_mean_difference_weights_broadcast(rng, loss_type):
+  target = rng.normal(size=(3, 4, 6)).astype(np.float32)
+  value = rng.normal(size=(3, 4, 6)).astype(np.float32)
+  per_example = np.array([1.0, 0.0, 2.0], np.float32)[:, None, None]
+  weighted = float(losses.mean_difference(target, value, loss_type,
+                                          weights=per_example))
+  # Weights per example: the mean of the per-example losses, weighted.
+  singles = [float(losses.mean_difference(target[i], value[i], loss_type))
+             for i in range(3)]
+  np.testing.assert_allclose(weighted, np.mean(np.array(singles) *
+                                               per_example[:, 0, 0]),
+                             rtol=1e-5)
+  # Scalar weight scales the loss.
+  scaled = float(losses.mean_difference(target, value, loss_type, weights=3.0))
+  np.testing.assert_allclose(scaled, 3.0 * np.mean(singles), rtol=1e-5)
+
+
+def test_mean_difference_full_shape_weights_l1(rng):
+  target = rng.normal(size=(2, 5)).astype(np.float32)
+  value = rng.normal(size=(2, 5)).astype(np.float32)
+  weights = rng.uniform(size=(2, 5)).astype(np.float32)
+  result = float(losses.mean_difference(target, value, 'L1', weights))
+  np.testing.assert_allclose(result, np.mean(np.abs(target - value) * weights),
+                             rtol=1e-5)
+
+
+def test_mean_difference_cosine_is_scale_invariant_and_bounded():
+  a = np.array([[1.0, 2.0, 3.0]], np.float32)
+  assert float(losses.mean_difference(a, 5.0 * a, 'COSINE')) == pytest.approx(
+      0.0, abs=1e-6)
+  assert float(losses.mean_difference(a, -a, 'COSINE')) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize('loss_type', ['L1', 'L2', 'COSINE'])
+def test_mean_difference_gradients(rng, loss_type):
+  target = tf.constant(rng.normal(size=(2, 6)), tf.float32)
+  value = tf.Variable(rng.normal(size=(2, 6)), dtype=tf.float32)
+  with tf.GradientTape() as tape:
+    loss = losses.mean_difference(target, value, loss_type)
+  grad = tape.gradient(loss, value).numpy()
+  assert np.all(np.isfinite(grad)) and np.any(grad != 0.0)
+
+
+def test_mean_difference_errors():
+  with pytest.raises(ValueError, match=r'`loss_type` must be one of .*L1.*'
+                     r"Received: loss_type='L3'"):
+    losses.mean_difference(np.zeros(3), np.zeros(3), 'L3')
+  with pytest.raises(ValueError, match=r'must have the same shape.*'
+                     r'target.shape=\(2, 3\), value.shape=\(2, 4\)'):
+    losses.mean_difference(np.zeros([2, 3]), np.zeros([2, 4]))
+  with pytest.raises(ValueError, match=r'`weights` must broadcast.*'
+                     r'weights.shape=\(3,\)'):
+    losses.mean_difference(np.zeros([2, 4]), np.zeros([2, 4]),
+                           weights=np.ones(3))
+  with pytest.raises(ValueError, match=r'`weights` must broadcast'):
+    losses.mean_difference(np.zeros([2, 4]), np.zeros([2, 4]), 'COSINE',
+                           weights=np.ones([2, 4]))
+
+
+# ------------------------------------------------------------------------------
+# SpectralLoss.
+# ------------------------------------------------------------------------------
+_ALL_TERMS = dict(mag_weight=1.0, delta_time_weight=0.5, delta_freq_weight=0.7,
+                  cumsum_freq_weight=0.2, logmag_weight=1.3)
+
+
+@pytest.mark.parametrize('loss_type', ['L1', 'L2'])
+def test_spectral_loss_matches_numpy(rng, loss_type):
+  target, value = _signals(rng)
+  sizes = (512, 128, 63)  # 63: odd size, no Nyquist bin.
+  loss = losses.SpectralLoss(fft_sizes=sizes, loss_type=loss_type,
+                             **_ALL_TERMS)
+  expected = _np_spectral_loss(target, value, sizes, loss_type, mag=1.0,
+                               delta_time=0.5, delta_freq=0.7, cumsum=0.2,
+                               logmag=1.3)
+  np.testing.assert_allclose(float(loss(target, value)), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize('term', sorted(_ALL_TERMS))
+def test_spectral_loss_each_term_matches_numpy(rng, term):
+  target, value = _signals(rng, n=2000)
+  weights = {key: 0.0 for key in _ALL_TERMS}
+  weights[term] = 1.0
+  sizes = (256, 64)
+  loss = losses.SpectralLoss(fft_sizes=sizes, **weights)
+  reference_kwargs = {'mag_weight': 'mag', 'delta_time_weight': 'delta_time',
+                      'delta_freq_weight': 'delta_freq',
+                      'cumsum_freq_weight': 'cumsum',
+                      'logmag_weight': 'logmag'}
+  expected = _np_spectral_loss(target, value, sizes,
+                               **{reference_kwargs[term]: 1.0})
+  assert expected > 0.0
+  np.testing.assert_allclose(float(loss(target, value)), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize('sample_rate', [16000, 48000])
+def test_spectral_loss_loudness_term_matches_numpy(rng, sample_rate):
+  target, value = _signals(rng, n=4000)
+  loss = losses.SpectralLoss(fft_sizes=(256,), mag_weight=0.0,
+                             loudness_weight=1.0, sample_rate=sample_rate)
+  expected = _np_spectral_loss(target, value, (256,), loudness=1.0,
+                               sample_rate=sample_rate)
+  assert expected > 0.5  # dB
+  np.testing.assert_allclose(float(loss(target, value)), expected, rtol=1e-3)
+
+
+def test_spectral_loss_zero_for_identical_audio(rng):
+  target, _ = _signals(rng)
+  loss = losses.SpectralLoss(loudness_weight=1.0, **_ALL_TERMS)
+  assert float(loss(target, target)) == 0.0
+
+
+def test_spectral_loss_grows_with_noise(rng):
+  target, _ = _signals(rng, n=4000)
+  noise = rng.normal(size=target.shape).astype(np.float32)
+  loss = losses.SpectralLoss(fft_sizes=(1024, 256, 64), logmag_weight=1.0)
+  values = [float(loss(target, target + level * noise))
+            for level in (0.001, 0.01, 0.1, 1.0)]
+  assert values[0] > 0.0
+  assert np.all(np.diff(values) > 0.0), values
+
+
+def test_spectral_loss_logmag_of_gain_is_log_gain(rng):
+  # log(g |X| + eps) - log(|X| + eps) = log(g) wherever |X| >> eps.
+  target = rng.uniform(-0.5, 0.5, size=(2, 4096)).astype(np.float32)
+  sizes = (1024, 256, 64)
+  loss = losses.SpectralLoss(fft_sizes=sizes, mag_weight=0.0,
+                             logmag_weight=1.0)
+  gain = 0.5
+  np.testing.assert_allclose(float(loss(target, gain * target)),
+                             len(sizes) * abs(np.log(gain)), rtol=1e-3)
+
+
+def test_spectral_loss_mag_of_gain_is_proportional(rng):
+  target = rng.normal(size=(2, 2048)).astype(np.float32)
+  loss = losses.SpectralLoss(fft_sizes=(512,))
+  base = float(loss(target, 0.0 * target))  # = mean |X|
+  np.testing.assert_allclose(float(loss(target, 0.75 * target)), 0.25 * base,
+                             rtol=1e-5)
+
+
+@pytest.mark.parametrize('name', ['silence', 'full_scale_noise'])
+def test_spectral_loss_finite_gradients(rng, name):
+  shape = (2, 4000)
+  if name == 'silence':
+    target = np.zeros(shape, np.float32)
+    start = np.zeros(shape, np.float32)
+  else:
+    target = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+    start = rng.uniform(-1.0, 1.0, size=shape).astype(np.float32)
+  audio = tf.Variable(start)
+  loss = losses.SpectralLoss(loudness_weight=1.0, **_ALL_TERMS)
+  with tf.GradientTape() as tape:
+    value = loss(target, audio)
+  grad = tape.gradient(value, audio).numpy()
+  assert np.isfinite(float(value))
+  assert np.all(np.isfinite(grad))
+  if name == 'full_scale_noise':
+    assert np.any(grad != 0.0)
+
+
+def test_spectral_loss_gradient_from_silence_towards_target(rng):
+  # Generated audio is silent, target is noise: the gradient is finite and,
+  # for the log-magnitude term, non-zero nearly everywhere.
+  target = rng.uniform(-1.0, 1.0, size=(1, 2000)).astype(np.float32)
+  audio = tf.Variable(1e-3 * rng.normal(size=(1, 2000)).astype(np.float32))
+  loss = losses.SpectralLoss(fft_sizes=(256, 64), logmag_weight=1.0)
+  with tf.GradientTape() as tape:
+    value = loss(target, audio)
+  grad = tape.gradient(value, audio).numpy()
+  assert np.all(np.isfinite(grad)) and np.mean(grad != 0.0) > 0.99
+
+
+@pytest.mark.parametrize('size', [64, 63, 8, 3])
+def test_stft_magnitude_gradient_matches_autodiff(rng, size):
+  """The hand-written gradient equals TensorFlow's gradient of the same op."""
+  audio = tf.Variable(rng.normal(size=(2, 301)).astype(np.float32))
+  # pylint: disable=protected-access
+  params = losses.SpectralLoss._make_stft_params(size)
+  _, hop, window, _ = params
+  with tf.GradientTape(persistent=True) as tape:
+    mags = losses._stft_magnitudes(audio, *params)
+    frames = tf.signal.frame(audio, size, hop, pad_end=True)
+    reference = tf.abs(tf.signal.rfft(frames * window, fft_length=[size]))
+    upstream = tf.constant(rng.normal(size=mags.shape), tf.float32)
+    value = tf.reduce_sum(mags * upstream)
+    reference_value = tf.reduce_sum(reference * upstream)
+  np.testing.assert_allclose(mags.numpy(), reference.numpy(), atol=1e-5)
+  np.testing.assert_allclose(tape.gradient(value, audio).numpy(),
+                             tape.gradient(reference_value, audio).numpy(),
+                             atol=1e-4)
+
+
+def test_spectral_loss_same_as_spectral_ops_compute_mag(rng):
+  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
+  target, value = _signals(rng)
+  loss = losses.SpectralLoss(fft_sizes=(1024, 64))
+  expected = sum(float(losses.mean_difference(
+      spectral_ops.compute_mag(target, size), spectral_ops.compute_mag(
+          value, size))) for size in (1024, 64))
+  np.testing.assert_allclose(float(loss(target, value)), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize('n_samples', [1, 16, 100, 2049])
+def test_spectral_loss_any_length(rng, n_samples):
+  target = rng.normal(size=(2, n_samples)).astype(np.float32)
+  value = rng.normal(size=(2, n_samples)).astype(np.float32)
+  loss = losses.SpectralLoss(logmag_weight=1.0, delta_time_weight=1.0)
+  expected = _np_spectral_loss(target, value, loss.fft_sizes, mag=1.0,
+                               logmag=1.0, delta_time=1.0)
+  np.testing.assert_allclose(float(loss(target, value)), expected, rtol=1e-4)
+
+
+def test_spectral_loss_audio_layouts_agree(rng):
+  target, value = _signals(rng, batch=1)
+  loss = losses.SpectralLoss(fft_sizes=(256, 64))
+  batched = float(loss(target, value))
+  assert float(loss(target[0], value[0])) == pytest.approx(batched, rel=1e-6)
+  assert float(loss(target[..., None], value[..., None])) == pytest.approx(
+      batched, rel=1e-6)
+
+
+def test_spectral_loss_tf_function_with_unknown_length(rng):
+  target, value = _signals(rng)
+  loss = losses.SpectralLoss(fft_sizes=(256, 64), logmag_weight=1.0,
+                             delta_time_weight=1.0)
+  spec = tf.TensorSpec([None, None], tf.float32)
+
+  @tf.function(input_signature=[spec, spec])
+  def graph_loss(a, b):
+    with tf.GradientTape() as tape:
+      tape.watch(b)
+      value = loss(a, b)
+    return value, tape.gradient(value, b)
+
+  graph_value, graph_grad = graph_loss(target, value)
+  audio = tf.constant(value)
+  with tf.GradientTape() as tape:
+    tape.watch(audio)
+    eager_value = loss(target, audio)
+  np.testing.assert_allclose(graph_value.numpy(), eager_value.numpy(),
+                             rtol=1e-6)
+  np.testing.assert_allclose(graph_grad.numpy(),
+                             tape.gradient(eager_value, audio).numpy(),
+                             rtol=1e-5, atol=1e-9)
+
+
+def test_spectral_loss_per_example_weights(rng):
+  target, value = _signals(rng)
+  loss = losses.SpectralLoss(fft_sizes=(256, 64), logmag_weight=1.0)
+  first_only = float(loss(target[:1], value[:1]))
+  for weights in ([1.0, 0.0], np.array([[[1.0]], [[0.0]]])):
+    np.testing.assert_allclose(float(loss(target, value, weights=weights)),
+                               0.5 * first_only, rtol=1e-5)
+  np.testing.assert_allclose(float(loss(target, value, weights=2.0)),
+                             2.0 * float(loss(target, value)), rtol=1e-5)
+  with pytest.raises(ValueError, match=r'`weights` of SpectralLoss must be a '
+                     r'scalar or one weight per example.*batch=2.*'
+                     r'weights.shape=\(2, 5\)'):
+    loss(target, value, weights=np.ones([2, 5], np.float32))
+
+
+def test_spectral_loss_cosine_runs(rng):
+  target, value = _signals(rng)
+  loss = losses.SpectralLoss(fft_sizes=(256,), loss_type='cosine')
+  assert float(loss(target, target)) == pytest.approx(0.0, abs=1e-6)
+  assert float(loss(target, value)) > 0.0
+
+
+def test_spectral_loss_errors(rng):
+  with pytest.raises(ValueError, match=r'`loss_type` must be one of'):
+    losses.SpectralLoss(loss_type='L0')
+  with pytest.raises(ValueError, match=r'`logmag_weight` must be a number in '
+                     r'\[0.0, inf\]. Received: logmag_weight=-1.0'):
+    losses.SpectralLoss(logmag_weight=-1.0)
+  with pytest.raises(ValueError, match=r'`fft_sizes\[i\]` must be a positive '
+                     r'integer. Received: fft_sizes\[i\]=0'):
+    losses.SpectralLoss(fft_sizes=(512, 0))
+  with pytest.raises(ValueError, match=r'>= 3 samples'):
+    losses.SpectralLoss(fft_sizes=(2,))
+  with pytest.raises(ValueError, match=r'at least one FFT size'):
+    losses.SpectralLoss(fft_sizes=())
+  loss = losses.SpectralLoss(fft_sizes=(64,))
+  with pytest.raises(ValueError, match=r"\['target_audio', 'audio'\] must have "
+                     r'the same shape.*target_audio.shape=\(2, 100\), '
+                     r'audio.shape=\(2, 120\)'):
+    loss(np.zeros([2, 100], np.float32), np.zeros([2, 120], np.float32))
+  with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\] '
+                     r'or \[batch, n_samples, 1\] mono audio'):
+    loss(np.zeros([2, 100, 1], np.float32), np.zeros([2, 100, 2], np.float32))
+
+
+def test_spectral_loss_config_round_trip_and_gin(rng):
+  loss = losses.SpectralLoss(fft_sizes=(256, 64), loss_type='L2',
+                             logmag_weight=2.0, loudness_weight=0.5,
+                             sample_rate=22050, name='ms')
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(loss))
+  assert isinstance(restored, losses.SpectralLoss)
+  assert restored.get_config() == loss.get_config()
+  target, value = _signals(rng, n=2000)
+  assert float(restored(target, value)) == float(loss(target, value))
+
+  @gin.configurable
+  def make_loss(loss=None):
+    return loss
+
+  gin.clear_config()
+  try:
+    gin.parse_config("""
+        make_loss.loss = @SpectralLoss()
+        SpectralLoss.fft_sizes = (128,)
+        SpectralLoss.logmag_weight = 3.0
+    """)
+    configured = make_loss()
+  finally:
+    gin.clear_config()
+  assert configured.fft_sizes == (128,) and configured.logmag_weight == 3.0
+
+
+# ------------------------------------------------------------------------------
+# Loss, LossGroup.
+# ------------------------------------------------------------------------------
+def test_get_losses_dict(rng):
+  target, value = _signals(rng)
+  loss = losses.SpectralLoss(fft_sizes=(64,), name='tiny_spectral')
+  result = loss.get_losses_dict(target, value)
+  assert list(result) == ['tiny_spectral']
+  assert float(result['tiny_spectral']) == float(loss(target, value))
+
+
+def test_loss_group_over_outputs_dict(rng):
+  target, value = _signals(rng)
+  f0 = np.full([2, 10, 1], 440.0, np.float32)
+  f0_pred = f0 + rng.normal(size=f0.shape).astype(np.float32)
+  outputs = {'audio': target, 'audio_synth': value,
+             'harmonic': {'controls': {'f0_hz': f0_pred}}, 'f0_hz': f0}
+  spectral = losses.SpectralLoss(fft_sizes=(256, 64))
+  group = losses.LossGroup(
+      [(spectral, ['audio', 'audio_synth']),
+       ('f0', ['f0_hz', 'harmonic/controls/f0_hz'])],
+      f0=losses.ParamLoss(weight=0.5, name='f0_loss'))
+  result = group(outputs)
+  assert sorted(result) == ['f0_loss', 'spectral_loss']
+  np.testing.assert_allclose(float(result['spectral_loss']),
+                             _np_spectral_loss(target, value, (256, 64),
+                                               mag=1.0), rtol=1e-4)
+  np.testing.assert_allclose(float(result['f0_loss']),
+                             0.5 * np.mean(np.abs(f0 - f0_pred)), rtol=1e-5)
+  assert group.get_losses_dict(outputs).keys() == result.keys()
+
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(group))
+  restored_result = restored(outputs)
+  for key, val in result.items():
+    assert float(restored_result[key]) == pytest.approx(float(val), rel=1e-6)
+
+
+def test_loss_group_missing_key_names_it(rng):
+  target, value = _signals(rng)
+  group = losses.LossGroup([(losses.SpectralLoss(fft_sizes=(64,)),
+                             ['audio', 'audio_generated'])])
+  with pytest.raises(ValueError, match=r"'audio_generated' not found"):
+    group({'audio': target, 'audio_synth': value})
+
+
+# ------------------------------------------------------------------------------
+# Embedding losses.
+# ------------------------------------------------------------------------------
+def _tone(f0_hz, n=4096, sample_rate=16000):
+  t = np.arange(n) / sample_rate
+  return (0.5 * np.sin(2 * np.pi * f0_hz * t))[np.newaxis].astype(np.float32)
+
+
+@pytest.fixture(scope='module')
+def crepe_loss():
+  return losses.PretrainedCREPEEmbeddingLoss(model_size='tiny')
+
+
+def test_crepe_embedding_loss_identical_and_different(crepe_loss):
+  a4 = _tone(440.0)
+  assert float(crepe_loss(a4, a4)) == 0.0
+  # An octave apart and a semitone apart both differ; the octave more.
+  octave = float(crepe_loss(a4, _tone(880.0)))
+  assert octave > 0.005
+  assert float(crepe_loss(a4, _tone(466.16))) > 0.001
+
+
+def test_crepe_embedding_loss_matches_activations(crepe_loss):
+  a4, c5 = _tone(440.0), _tone(523.25)
+  model = crepe_loss.pretrained_model
+  expected = np.mean(np.abs(model(a4).numpy() - model(c5).numpy()))
+  np.testing.assert_allclose(float(crepe_loss(a4, c5)), expected, rtol=1e-5)
+  assert model(a4).shape == (1, 4, 360)  # ceil(4096 / 1024) frames.
+
+
+def test_crepe_embedding_loss_gradient(crepe_loss):
+  target = _tone(440.0)
+  audio = tf.Variable(_tone(494.0))
+  with tf.GradientTape() as tape:
+    value = crepe_loss(target, audio)
+  grad = tape.gradient(value, audio).numpy()
+  assert np.all(np.isfinite(grad)) and np.any(grad != 0.0)
+  assert not crepe_loss.trainable_weights
+
+
+def test_crepe_embedding_loss_config_and_other_rate(crepe_loss):
+  config = crepe_loss.get_config()
+  restored = losses.PretrainedCREPEEmbeddingLoss.from_config(config)
+  assert restored.get_config() == config
+  at_48k = losses.PretrainedCREPEEmbeddingLoss(sample_rate=48000,
+                                               activation_layer='conv6')
+  a4_48k = _tone(440.0, n=3 * 4096, sample_rate=48000)
+  b4_48k = _tone(494.0, n=3 * 4096, sample_rate=48000)
+  assert float(at_48k(a4_48k, a4_48k)) == 0.0
+  assert float(at_48k(a4_48k, b4_48k)) > 0.0
+
+
+def test_fourier_resample_matches_scipy(rng):
+  audio = rng.normal(size=(2, 3000)).astype(np.float32)
+  for n_out in (1000, 999, 4500, 4501):
+    # pylint: disable=protected-access
+    resampled = losses._fourier_resample(tf.constant(audio), 3000, n_out)
+    np.testing.assert_allclose(
+        resampled.numpy(), scipy.signal.resample(audio, n_out, axis=-1),
+        atol=2e-5)
+
+
+def test_embedding_loss_with_any_layer(rng):
+  embed = keras.layers.Dense(4, name='embed', kernel_initializer='ones')
+  loss = losses.EmbeddingLoss(weight=2.0, loss_type='L2',
+                              pretrained_model=embed)
+  a = rng.normal(size=(2, 8)).astype(np.float32)
+  b = rng.normal(size=(2, 8)).astype(np.float32)
+  expected = 2.0 * np.mean((a.sum(-1) - b.sum(-1))**2)
+  np.testing.assert_allclose(float(loss(a, b)), expected, rtol=1e-5)
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(loss))
+  assert restored.weight == 2.0 and restored.loss_type == 'L2'
+  with pytest.raises(TypeError, match=r'`pretrained_model` must be a '
+                     r'keras.layers.Layer.*Received: pretrained_model=None'):
+    losses.EmbeddingLoss()
+
+
+# ------------------------------------------------------------------------------
+# Wasserstein distance and consistency losses.
+# ------------------------------------------------------------------------------
+def test_wasserstein_distance_matches_scipy(rng):
+  u = rng.normal(size=(3, 7))
+  v = rng.normal(loc=0.5, size=(3, 5))
+  u_w = rng.uniform(size=(3, 7))
+  v_w = rng.uniform(size=(3, 5))
+  w1 = losses.wasserstein_distance(u, v, u_w, v_w).numpy()
+  w1_plain = losses.wasserstein_distance(u, v).numpy()
+  w2 = losses.wasserstein_distance(u, v, u_w, v_w, p=2).numpy()
+  for i in range(3):
+    assert w1[i] == pytest.approx(
+        scipy.stats.wasserstein_distance(u[i], v[i], u_w[i], v_w[i]), rel=1e-4)
+    assert w1_plain[i] == pytest.approx(
+        scipy.stats.wasserstein_distance(u[i], v[i]), rel=1e-4)
+    # scipy's energy distance is sqrt(2) times the p=2 CDF distance.
+    assert np.sqrt(2.0) * w2[i] == pytest.approx(
+        scipy.stats.energy_distance(u[i], v[i], u_w[i], v_w[i]), rel=1e-4)
+
+
+def test_wasserstein_distance_gradients_and_zero(rng):
+  u = tf.Variable(rng.normal(size=(2, 4)).astype(np.float32))
+  w = tf.Variable(rng.uniform(0.1, 1.0, size=(2, 4)).astype(np.float32))
+  v = rng.normal(size=(2, 6)).astype(np.float32)
+  with tf.GradientTape() as tape:
+    distance = tf.reduce_sum(losses.wasserstein_distance(u, v, w, None, p=2))
+  grads = tape.gradient(distance, [u, w])
+  for grad in grads:
+    assert np.all(np.isfinite(grad.numpy())) and np.any(grad.numpy() != 0.0)
+  same = tf.Variable(v)
+  with tf.GradientTape() as tape:
+    zero = tf.reduce_sum(losses.wasserstein_distance(same, v, p=2))
+  assert float(zero) == 0.0
+  assert np.all(np.isfinite(tape.gradient(zero, same).numpy()))
+
+
+def test_wasserstein_consistency_loss(rng):
+  amps_a = rng.uniform(0.1, 1.0, size=(2, 3, 4)).astype(np.float32)
+  freqs_a = rng.uniform(100.0, 2000.0, size=(2, 3, 4)).astype(np.float32)
+  amps_b = rng.uniform(0.1, 1.0, size=(2, 3, 5)).astype(np.float32)
+  freqs_b = rng.uniform(100.0, 2000.0, size=(2, 3, 5)).astype(np.float32)
+  loss = losses.WassersteinConsistencyLoss(weight=2.0)
+  midi = lambda f: 12.0 * np.log2(f / 440.0) + 69.0
+  expected = 2.0 * np.mean([
+      scipy.stats.wasserstein_distance(midi(freqs_a[b, t]), midi(freqs_b[b, t]),
+                                       amps_a[b, t], amps_b[b, t])
+      for b in range(2) for t in range(3)])
+  np.testing.assert_allclose(float(loss(amps_a, freqs_a, amps_b, freqs_b)),
+                             expected, rtol=1e-4)
+  # The order of the sinusoids does not matter.
+  order = rng.permutation(4)
+  assert float(loss(amps_a[..., order], freqs_a[..., order], amps_a,
+                    freqs_a)) == pytest.approx(0.0, abs=1e-5)
+  hz_loss = losses.WassersteinConsistencyLoss(midi=False)
+  assert float(hz_loss(amps_a, freqs_a, amps_a, freqs_a * 1.0 + 50.0)
+               ) == pytest.approx(50.0, rel=1e-4)
+
+
+def test_param_and_filtered_noise_consistency_losses(rng):
+  a = rng.normal(size=(2, 5, 3)).astype(np.float32)
+  b = rng.normal(size=(2, 5, 3)).astype(np.float32)
+  assert float(losses.ParamLoss(weight=3.0, loss_type='L2')(a, b)
+               ) == pytest.approx(3.0 * np.mean((a - b)**2), rel=1e-5)
+  assert float(losses.FilteredNoiseConsistencyLoss(weight=0.5)(a, b)
+               ) == pytest.approx(0.5 * np.mean(np.abs(a - b)), rel=1e-5)
+  assert float(losses.ParamLoss()(a, a)) == 0.0
+
+
+def test_harmonic_consistency_loss_matches_numpy(rng):
+  amp_e = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
+  amp_d = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
+  dist_e = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
+  dist_d = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
+  f0_e = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
+  f0_d = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
+  loss = losses.HarmonicConsistencyLoss(amp_weight=10.0, dist_weight=2.0,
+                                        f0_weight=0.5, amp_threshold=1e-4)
+  mask = (amp_e >= 1e-4).astype(np.float64)
+  assert 0 < mask.sum() < mask.size
+  midi = lambda f: 12.0 * np.log2(f / 440.0) + 69.0
+  expected = (10.0 * np.mean(np.abs(amp_e - amp_d)) +
+              2.0 * np.mean(np.abs(dist_e - dist_d) * mask) +
+              0.5 * np.mean(np.abs(midi(f0_e) - midi(f0_d)) * mask))
+  result = loss(amp_e, amp_d, dist_e, dist_d, f0_e, f0_d)
+  np.testing.assert_allclose(float(result), expected, rtol=1e-4)
+  assert float(loss(amp_e, amp_e, dist_e, dist_e, f0_e, f0_e)) == 0.0
+  with pytest.raises(ValueError, match=r'`amp_encoded` must have shape '
+                     r'\[\?, \?, 1\]'):
+    loss(dist_e, dist_d, dist_e, dist_d, f0_e, f0_d)
+
+
+@pytest.mark.parametrize('cls, weight_name', [
+    (losses.ParamLoss, 'weight'),
+    (losses.FilteredNoiseConsistencyLoss, 'weight'),
+    (losses.HarmonicConsistencyLoss, 'dist_weight'),
+    (losses.WassersteinConsistencyLoss, 'weight')])
+def test_consistency_losses_config_round_trip(cls, weight_name):
+  loss = cls(name='custom')
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(loss))
+  assert type(restored) is cls and restored.get_config() == loss.get_config()
+  with pytest.raises(ValueError, match=r'must be a number in \[0.0, inf\]'):
+    cls(**{weight_name: -1.0})
+
+
+def test_module_docstring_examples():
+  result = doctest.testmod(losses, extraglobs={'np': np, 'tf': tf},
+                           optionflags=doctest.ELLIPSIS)
+  assert result.attempted > 10 and result.failed == 0
