@@ -57,7 +57,7 @@ class DAGModule:
   """
 
   def dag_call(self, *inputs):
-    """Calls the module on the node's inputs (in the order of the input keys)."""
+    """Calls the module on the node's inputs (in input-key order)."""
     raise NotImplementedError(
         f'{type(self).__name__} must implement dag_call().')
 
@@ -279,15 +279,16 @@ class DAGLayer(keras.layers.Layer):
     return self.run_dag(inputs)
 
   def run_dag(self, inputs):
-    """Runs the nodes over `inputs` and returns the outputs dict (see `call`)."""
+    """Runs the nodes over `inputs`; returns the outputs dict (see `call`)."""
     if not isinstance(inputs, dict):
       raise TypeError(f'{type(self).__name__} takes a dict of input tensors. '
                       f'Received: inputs of type {type(inputs).__name__}')
-    clashes = sorted(set(inputs) & (set(RESERVED_KEYS) | set(self.module_names)))
+    taken = set(RESERVED_KEYS) | set(self.module_names)
+    clashes = sorted(set(inputs) & taken)
     if clashes:
       raise ValueError(
           f'Input keys {clashes} clash with module names or reserved keys of '
-          f'the DAG ({sorted(set(RESERVED_KEYS) | set(self.module_names))}); '
+          f'the DAG ({sorted(taken)}); '
           'rename the inputs or the modules.')
     outputs = dict(inputs)
     outputs['inputs'] = inputs

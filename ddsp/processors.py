@@ -1,4 +1,4 @@
-"""Processor: the base class of every synthesizer and effect, and routing processors.
+"""Processor, the base class of every synth and effect; routing processors.
 
 A processor turns raw network outputs into audio in two steps:
 
@@ -260,23 +260,6 @@ class ProcessorGroup(dags.DAGLayer, Processor):
 # ------------------------------------------------------------------------------
 # Routing processors.
 # ------------------------------------------------------------------------------
-def _check_same_shape(tensors):
-  """Raises unless all tensors have the same rank and known dims."""
-  shapes = {name: validation.static_shape(x) for name, x in tensors.items()}
-  ranks = {len(s) for s in shapes.values() if s is not None}
-  mismatch = len(ranks) > 1
-  if not mismatch:
-    for axis in range(ranks.pop() if ranks else 0):
-      dims = {s[axis] for s in shapes.values()
-              if s is not None and s[axis] is not None}
-      mismatch = mismatch or len(dims) > 1
-  if mismatch:
-    detail = ', '.join(f'{n}.shape={tuple(s) if s is not None else None}'
-                       for n, s in shapes.items())
-    raise ValueError(f'{" and ".join(f"`{n}`" for n in tensors)} must have '
-                     f'the same shape. Received: {detail}')
-
-
 @keras.saving.register_keras_serializable(package='ddsp')
 class Add(Processor):
   """Sums two signals of the same shape.
@@ -308,7 +291,8 @@ class Add(Processor):
       ValueError: if the shapes differ (no broadcasting: adding [b, n] to
         [b, n, 1] would silently give [b, n, n]).
     """
-    _check_same_shape({'signal_one': signal_one, 'signal_two': signal_two})
+    validation.check_same_shape({'signal_one': signal_one,
+                                 'signal_two': signal_two})
     return {'signal_one': signal_one, 'signal_two': signal_two}
 
   def get_signal(self, signal_one, signal_two):
@@ -364,7 +348,8 @@ class Mix(Processor):
         [batch, n_frames, 1], the batch sizes differ, or the number of samples
         is not known statically.
     """
-    _check_same_shape({'signal_one': signal_one, 'signal_two': signal_two})
+    validation.check_same_shape({'signal_one': signal_one,
+                                 'signal_two': signal_two})
     shape = validation.check_rank(signal_one, 'signal_one', (2, 3))
     validation.check_shape(nonlinear_mix_level, 'nonlinear_mix_level',
                            [None, None, 1])

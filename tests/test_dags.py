@@ -1,4 +1,4 @@
-"""Tests for ddsp.dags.DAGLayer: routing, output keys, errors, tracking, config."""
+"""Tests for ddsp.dags.DAGLayer: routing, output keys, errors, tracking."""
 
 import doctest
 

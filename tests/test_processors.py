@@ -104,7 +104,7 @@ def test_add_sums_and_has_unit_gradients(rng):
 
 
 def test_add_rejects_different_shapes(rng):
-  with pytest.raises(ValueError, match=r'`signal_one` and `signal_two` must '
+  with pytest.raises(ValueError, match=r"\['signal_one', 'signal_two'\] must "
                      r'have the same shape. Received: signal_one.shape=\(2, '
                      r'64\), signal_two.shape=\(2, 64, 1\)'):
     processors.Add()(_audio(rng), _audio(rng)[..., np.newaxis])
@@ -161,7 +161,8 @@ def test_mix_errors(rng):
                      r'\(2, 8, 2\)'):
     processors.Mix()(one, two, np.zeros([2, 8, 2], np.float32))
   with pytest.raises(ValueError, match=r'agree on the batch axis. Received: '
-                     r'signal_one.shape\[0\]=2, nonlinear_mix_level.shape\[0\]=3'):
+                     r'signal_one.shape\[0\]=2, '
+                     r'nonlinear_mix_level.shape\[0\]=3'):
     processors.Mix()(one, two, np.zeros([3, 8, 1], np.float32))
   with pytest.raises(ValueError, match='must have the same shape'):
     processors.Mix()(one, two[:, :32], np.zeros([2, 8, 1], np.float32))
