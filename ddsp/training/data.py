@@ -410,7 +410,7 @@ class TfdsProvider(DataProvider):
       raise ValueError(
           f'Cannot load TFDS dataset name={self._name!r} split='
           f'{self._split!r} from data_dir={self._data_dir!r} (download='
-          f'{self._download}): {" ".join(str(e).split())[:500]}') from e
+          f'{self._download}): {_first_part(e)}') from e
 
   def get_dataset(self, shuffle=True):
     """Examples of the TFDS split (files shuffled when `shuffle`).
@@ -624,6 +624,12 @@ class MixedProvider(DataProvider):
     datasets = [ds.repeat() for ds in datasets]
     return tf.data.Dataset.sample_from_datasets(
         datasets, weights=self._weights, seed=self._seed)
+
+
+def _first_part(error):
+  """An error message on one line, without TFDS's list of all datasets."""
+  text = ' '.join(str(error).split('Available datasets')[0].split())
+  return text[:500]
 
 
 def _describe(spec):

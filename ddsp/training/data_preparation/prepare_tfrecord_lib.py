@@ -1,4 +1,4 @@
-"""Turns audio files into TFRecords of training examples (an Apache Beam pipeline).
+"""Audio files to TFRecords of training examples, as an Apache Beam pipeline.
 
 Each audio file is decoded, mixed down to mono and resampled to `sample_rate`,
 cut into chunks that bound the memory of one pipeline element, annotated with
@@ -206,7 +206,7 @@ def load_audio(path, sample_rate=16000):
 def _one_line(error):
   if isinstance(error, AudioLoadError):
     return error.reason
-  text = ' '.join(str(error).split()) or type(error).__name__
+  text = ' '.join(str(error).split()) or '(no message)'
   return f'{type(error).__name__}: {text}'
 
 
@@ -413,9 +413,9 @@ def float_dict_to_tfexample(float_dict):
 # ----------------------------------------------------------------------------
 # Beam stages: plain functions, so that this module imports without Beam.
 # ----------------------------------------------------------------------------
-def _counter(name):
+def _counter(name, namespace=_NAMESPACE):
   from apache_beam.metrics import Metrics  # pylint: disable=g-import-not-at-top
-  return Metrics.counter(_NAMESPACE, name)
+  return Metrics.counter(namespace, name)
 
 
 def _load_and_chunk(path, layout):
@@ -427,9 +427,8 @@ def _load_and_chunk(path, layout):
     reason = e.reason if isinstance(e, AudioLoadError) else _one_line(e)
     logging.warning('prepare_tfrecord: skipping %s: %s', path, reason)
     _counter('files_skipped').inc()
-    from apache_beam.metrics import Metrics  # pylint: disable=g-import-not-at-top
     name = f'{path}\t{reason}'[:_MAX_REASON_CHARS]
-    Metrics.counter(_SKIPPED_NAMESPACE, name).inc()
+    _counter(name, namespace=_SKIPPED_NAMESPACE).inc()
     yield beam.pvalue.TaggedOutput('skipped', (path, reason))
     return
   _counter('files_read').inc()
@@ -568,8 +567,6 @@ def prepare_tfrecord(input_audio_paths,
     >>> prepare_tfrecord(['a.wav', 'b.flac'], '/tmp/data/train.tfrecord',
     ...                  num_shards=2)  # doctest: +SKIP
   """
-  import apache_beam as beam  # pylint: disable=g-import-not-at-top
-
   if isinstance(input_audio_paths, (str, bytes, os.PathLike)):
     input_audio_paths = [input_audio_paths]
   input_audio_paths = [str(p) for p in input_audio_paths]
@@ -589,6 +586,7 @@ def prepare_tfrecord(input_audio_paths,
                      f'eval_split_fraction={eval_split_fraction}')
   layout = ExampleLayout(sample_rate, frame_rate, example_secs, hop_secs,
                          chunk_secs, center)
+  import apache_beam as beam  # pylint: disable=g-import-not-at-top
   options, runner = _pipeline_options(pipeline_options)
 
   output_dir = os.path.dirname(output_tfrecord_path)
