@@ -1,0 +1,182 @@
+"""A fast GRU for CPUs: fused input projections, hand-written gradient, XLA.
+
+`keras.layers.GRU` computes each frame's input projection inside its time
+loop and lets TensorFlow differentiate the loop step by step. `fused_gru`
+computes the same recurrence (same weights, same numbers) in a way that
+suits CPUs:
+
+* the input projections of all frames are one large matmul before the loop;
+* the loop only does the [batch, units] x [units, 3 * units] recurrent matmul
+  and the gates, and keeps the gate values for the backward pass;
+* the gradient is written by hand: one matmul per frame backwards, and the
+  recurrent kernel's gradient as one large matmul over all frames afterwards
+  (TensorFlow's automatic gradient adds a rank-`batch` update per frame);
+* both loops are compiled with XLA, which fuses the elementwise gate math.
+"""
+
+import tensorflow as tf
+
+from ddsp import validation
+
+__all__ = ['fused_gru']
+
+
+def _gru_forward_loop(xp, recurrent_kernel, recurrent_bias, h0):
+  """Runs the GRU recurrence over precomputed input projections.
+
+  Args:
+    xp: [n_steps, batch, 3 * units] input projections (x @ kernel + bias[0]),
+      gates in Keras order (update z, reset r, candidate).
+    recurrent_kernel: [units, 3 * units].
+    recurrent_bias: [3 * units].
+    h0: [batch, units] initial state.
+
+  Returns:
+    hs: [n_steps, batch, units] states; zr: [n_steps, batch, 2 * units] gate
+    values; n: [n_steps, batch, units] candidates; hh: [n_steps, batch, units]
+    recurrent part of the candidate (before the reset gate). The last three
+    are kept for the backward pass.
+  """
+  n_steps = xp.shape[0] if xp.shape[0] is not None else tf.shape(xp)[0]
+  units = recurrent_kernel.shape[0]
+  arrays = [tf.TensorArray(tf.float32, size=n_steps) for _ in range(4)]
+
+  def body(t, h, *arrays):
+    hp = tf.matmul(h, recurrent_kernel) + recurrent_bias
+    xt = xp[t]
+    zr = tf.sigmoid(xt[:, :2 * units] + hp[:, :2 * units])
+    hh = hp[:, 2 * units:]
+    n = tf.tanh(xt[:, 2 * units:] + zr[:, units:] * hh)
+    h = n + zr[:, :units] * (h - n)
+    values = (h, zr, n, hh)
+    return (t + 1, h) + tuple(a.write(t, v) for a, v in zip(arrays, values))
+
+  outputs = tf.while_loop(lambda t, *_: t < n_steps, body, (0, h0) + tuple(arrays),
+                          maximum_iterations=n_steps)
+  return tuple(a.stack() for a in outputs[2:])
+
+
+def _gru_backward_loop(d_hs, h_prev, zr, n, hh, recurrent_kernel):
+  """Backpropagates through `_gru_forward_loop`, one small matmul per step.
+
+  Returns:
+    d_h0: [batch, units]; d_hp: [n_steps, batch, 3 * units] gradients of the
+    recurrent pre-activations; d_xp: [n_steps, batch, 3 * units] gradients
+    of the input projections.
+  """
+  n_steps = d_hs.shape[0] if d_hs.shape[0] is not None else tf.shape(d_hs)[0]
+  units = recurrent_kernel.shape[0]
+  kernel_t = tf.transpose(recurrent_kernel)
+  d_hp_array = tf.TensorArray(tf.float32, size=n_steps)
+  d_xp_array = tf.TensorArray(tf.float32, size=n_steps)
+
+  def body(i, d_h_next, d_hp_array, d_xp_array):
+    t = n_steps - 1 - i
+    d_h = d_hs[t] + d_h_next
+    zr_t, n_t = zr[t], n[t]
+    z = zr_t[:, :units]
+    d_n = d_h * (1.0 - z) * (1.0 - n_t * n_t)  # Through tanh.
+    d_z = d_h * (h_prev[t] - n_t)
+    d_r = d_n * hh[t]
+    d_zr = tf.concat([d_z, d_r], axis=-1) * zr_t * (1.0 - zr_t)
+    d_hp = tf.concat([d_zr, d_n * zr_t[:, units:]], axis=-1)
+    d_xp = tf.concat([d_zr, d_n], axis=-1)
+    d_h_prev = d_h * z + tf.matmul(d_hp, kernel_t)
+    return (i + 1, d_h_prev, d_hp_array.write(t, d_hp),
+            d_xp_array.write(t, d_xp))
+
+  _, d_h0, d_hp_array, d_xp_array = tf.while_loop(
+      lambda i, *_: i < n_steps, body,
+      (0, tf.zeros_like(d_hs[0]), d_hp_array, d_xp_array),
+      maximum_iterations=n_steps)
+  return d_h0, d_hp_array.stack(), d_xp_array.stack()
+
+
+def _make_gru_recurrence(jit_compile):
+  """The GRU recurrence with a hand-written gradient, loops optionally XLA."""
+  forward_loop = tf.function(_gru_forward_loop, jit_compile=True,
+                             autograph=False) if jit_compile else (
+                                 _gru_forward_loop)
+  backward_loop = tf.function(_gru_backward_loop, jit_compile=True,
+                              autograph=False) if jit_compile else (
+                                  _gru_backward_loop)
+
+  @tf.custom_gradient
+  def recurrence(xp, recurrent_kernel, recurrent_bias, h0):
+    # stop_gradient keeps tapes from tracing the loops for autodiff (the
+    # gradient is `grad` below; XLA loops cannot export their TensorLists).
+    hs, zr, n, hh = forward_loop(*[tf.stop_gradient(v) for v in (
+        xp, recurrent_kernel, recurrent_bias, h0)])
+
+    def grad(d_hs):
+      h_prev = tf.concat([h0[tf.newaxis], hs[:-1]], axis=0)
+      d_h0, d_hp, d_xp = backward_loop(*[tf.stop_gradient(v) for v in (
+          d_hs, h_prev, zr, n, hh, recurrent_kernel)])
+      units = recurrent_kernel.shape[0]
+      # All steps' weight gradients as one large matmul.
+      d_kernel = tf.matmul(tf.reshape(h_prev, [-1, units]),
+                           tf.reshape(d_hp, [-1, 3 * units]), transpose_a=True)
+      d_bias = tf.reduce_sum(d_hp, axis=[0, 1])
+      return d_xp, d_kernel, d_bias, d_h0
+
+    return hs, grad
+
+  return recurrence
+
+
+_GRU_RECURRENCE = {True: _make_gru_recurrence(True),
+                   False: _make_gru_recurrence(False)}
+
+
+def fused_gru(inputs, kernel, recurrent_kernel, bias, initial_state=None,
+              go_backwards=False, jit_compile=True):
+  """A GRU over time, numerically equal to `keras.layers.GRU` (reset_after).
+
+  With gates in Keras order, for each frame t (* is elementwise):
+  `z, r = sigmoid(x_t W_zr + b_zr + h U_zr + c_zr)`,
+  `n = tanh(x_t W_n + b_n + r * (h U_n + c_n))`, `h = z * h + (1 - z) * n`,
+  where W = kernel, U = recurrent_kernel, b = bias[0], c = bias[1].
+
+  The input projections of all frames are computed as one matmul before the
+  loop; the loop does one [batch, units] x [units, 3 * units] matmul per frame.
+  The gradient is hand-written: one matmul per frame backwards, and the
+  recurrent kernel's gradient as one large matmul afterwards.
+
+  Args:
+    inputs: [batch, n_frames, channels] float32.
+    kernel: [channels, 3 * units] float32.
+    recurrent_kernel: [units, 3 * units] float32.
+    bias: [2, 3 * units] float32 (input bias, recurrent bias).
+    initial_state: optional [batch, units] float32; zeros by default.
+    go_backwards: process the frames last to first (outputs are returned in
+      processing order, as Keras does).
+    jit_compile: compile the two loops with XLA (about 2x faster on CPU).
+
+  Returns:
+    outputs: [batch, n_frames, units] float32 states after each frame.
+    final_state: [batch, units] float32.
+    Differentiable with respect to every argument except `go_backwards`.
+
+  Example:
+    >>> x = tf.zeros([2, 7, 3])
+    >>> out, state = fused_gru(x, tf.zeros([3, 12]), tf.zeros([4, 12]),
+    ...                        tf.zeros([2, 12]))
+    >>> out.shape, state.shape
+    (TensorShape([2, 7, 4]), TensorShape([2, 4]))
+  """
+  shape = validation.check_rank(inputs, 'inputs', 3)
+  units = recurrent_kernel.shape[0]
+  if shape[-1] is not None and shape[-1] != kernel.shape[0]:
+    raise ValueError(f'`inputs` must have {kernel.shape[0]} channels (the '
+                     f'rows of `kernel`). Received: inputs.shape={tuple(shape)}')
+  if go_backwards:
+    inputs = tf.reverse(inputs, axis=[1])
+  time_major = tf.transpose(inputs, [1, 0, 2])
+  xp = tf.tensordot(time_major, kernel, axes=1) + bias[0]
+  xp.set_shape(time_major.shape[:2].concatenate([3 * units]))
+  if initial_state is None:
+    batch = shape[0] if shape[0] is not None else tf.shape(inputs)[0]
+    initial_state = tf.zeros([batch, units])
+  hs = _GRU_RECURRENCE[bool(jit_compile)](
+      xp, tf.convert_to_tensor(recurrent_kernel), bias[1], initial_state)
+  return tf.transpose(hs, [1, 0, 2]), hs[-1]

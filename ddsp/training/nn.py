@@ -1,0 +1,688 @@
+"""Neural network building blocks for ddsp models (Keras 3 layers).
+
+* Dict plumbing: `DictLayer` reads its input tensors from feature dicts by key
+  and returns a dict; `OutputSplitsLayer` ends in one dense projection split
+  into named outputs (`split_to_dict`).
+* Dense blocks: `Fc` (Dense -> LayerNorm -> nonlinearity) and `FcStack`.
+* Recurrent: `Rnn` (GRU or LSTM over time). Its GRU runs a fused loop
+  (`fused_gru`): the input projection of every frame is one large matmul, the
+  loop only carries the small recurrent matmul, the gradient is written by
+  hand (one matmul per step backwards, the weight gradient as one large matmul
+  after the loop) and both loops are compiled with XLA. On a 2-core CPU this is
+  about 3x faster than `keras.layers.GRU` (see benchmarks/bench_decoder.py).
+* Convolutional: `DilatedConvStack` (residual dilated 1-D convolutions with
+  optional normalization, FiLM conditioning and resampling).
+* Normalization: `normalize_op` and the `Normalize` layer (layer, instance or
+  group normalization with a learned scale and shift).
+
+Every layer is registered with gin (module `ddsp.training.nn`) and Keras
+serialization (package 'ddsp').
+"""
+
+import gin
+import keras
+import tensorflow as tf
+
+from ddsp import core
+from ddsp import validation
+from ddsp.training.gru import fused_gru
+
+_RNN_TYPES = ('gru', 'lstm')
+_NORM_TYPES = ('layer', 'instance', 'group')
+
+
+def _register(cls):
+  """Registers a layer class with gin and Keras serialization."""
+  cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
+  gin.register(cls, module='ddsp.training.nn')
+  return cls
+
+
+# ------------------------------------------------------------------------------
+# Helpers.
+# ------------------------------------------------------------------------------
+@gin.register(module='ddsp.training.nn')
+def get_nonlinearity(nonlinearity):
+  """Returns an activation function from its name (or the callable itself).
+
+  Args:
+    nonlinearity: a Keras activation name ('relu', 'leaky_relu' (slope 0.2 for
+      x < 0), 'gelu', 'tanh', 'sigmoid', 'swish', 'elu', 'softplus', 'linear',
+      ...), the name of a `tf.nn` function, or a callable.
+
+  Returns:
+    A callable mapping a tensor to a tensor of the same shape.
+
+  Raises:
+    ValueError: if no activation has that name.
+
+  Example:
+    >>> float(get_nonlinearity('leaky_relu')(tf.constant(-1.0)))
+    -0.2
+  """
+  if callable(nonlinearity):
+    return nonlinearity
+  if isinstance(nonlinearity, str):
+    try:
+      return keras.activations.get(nonlinearity)
+    except (ValueError, TypeError):
+      fn = getattr(tf.nn, nonlinearity, None)
+      if callable(fn):
+        return fn
+  raise ValueError('`nonlinearity` must be a Keras activation name, a tf.nn '
+                   'function name or a callable. Received: '
+                   f'nonlinearity={nonlinearity!r}')
+
+
+def split_to_dict(tensor, tensor_splits):
+  """Splits the last axis of a tensor into named parts.
+
+  Args:
+    tensor: [..., n_channels] tensor, with n_channels = sum of the sizes.
+    tensor_splits: sequence of (name, size) pairs, e.g.
+      (('amps', 1), ('harmonic_distribution', 40)).
+
+  Returns:
+    Dict mapping each name to a [..., size] slice, in order.
+
+  Raises:
+    ValueError: if the sizes do not add up to the last dimension.
+
+  Example:
+    >>> parts = split_to_dict(tf.zeros([2, 5, 3]), (('a', 1), ('b', 2)))
+    >>> parts['a'].shape, parts['b'].shape
+    (TensorShape([2, 5, 1]), TensorShape([2, 5, 2]))
+  """
+  names, sizes = _check_splits(tensor_splits)
+  n_channels = tensor.shape[-1]
+  if n_channels is not None and n_channels != sum(sizes):
+    raise ValueError('The sizes in `tensor_splits` must add up to the last '
+                     f'dimension of `tensor` ({n_channels}). Received: '
+                     f'tensor_splits={tuple(tensor_splits)!r}')
+  return dict(zip(names, tf.split(tensor, sizes, axis=-1)))
+
+
+def _check_splits(splits, name='tensor_splits'):
+  """Validates (name, size) pairs; returns (names, sizes)."""
+  try:
+    names = [str(n) for n, _ in splits]
+    sizes = [validation.check_positive_int(s, f'{name}[{n!r}]')
+             for n, s in splits]
+  except (TypeError, ValueError) as e:
+    raise ValueError(f'`{name}` must be a sequence of (name, positive size) '
+                     f'pairs. Received: {name}={splits!r} ({e})') from None
+  if not names or len(set(names)) != len(names):
+    raise ValueError(f'`{name}` must name at least one output, each once. '
+                     f'Received: {name}={splits!r}')
+  return names, sizes
+
+
+def track_layers(parent, prefix, layers):
+  """Makes layers held in a list checkpoint dependencies of `parent`.
+
+  Keras 3 tracks layers in a list attribute as sub-layers (weights, Keras
+  saving) but `tf.train.Checkpoint` does not see them; setting each one as
+  the attribute `<prefix>_<i>` fixes that.
+
+  Args:
+    parent: the owning layer.
+    prefix: attribute name prefix.
+    layers: sequence of layers.
+
+  Returns:
+    `layers` as a list.
+  """
+  layers = list(layers)
+  for i, layer in enumerate(layers):
+    setattr(parent, f'{prefix}_{i}', layer)
+  return layers
+
+
+def ensure_4d(x):
+  """Adds axes so that `x` is [batch, time, freq, channels] (rank 2 to 4)."""
+  if x.shape.rank == 2:
+    return x[:, tf.newaxis, tf.newaxis, :]
+  if x.shape.rank == 3:
+    return x[:, :, tf.newaxis, :]
+  return x
+
+
+def inv_ensure_4d(x, n_dims):
+  """Removes the axes added by `ensure_4d` to get back to rank `n_dims`."""
+  if n_dims == 2:
+    return x[:, 0, 0, :]
+  if n_dims == 3:
+    return x[:, :, 0, :]
+  return x
+
+
+def normalize_op(x, norm_type='layer', eps=1e-5, groups=32):
+  """Normalizes `x` to zero mean and unit variance (no learned parameters).
+
+  The statistics are taken per example over time (and frequency) and over
+  the channels of a group: 'layer' uses one group of all channels (so it
+  also normalizes over time, as in image models), 'instance' one group per
+  channel (each channel normalized over time), 'group' `groups` groups.
+
+  Args:
+    x: [batch, channels], [batch, time, channels] or [batch, time, freq,
+      channels] float32.
+    norm_type: 'layer', 'instance' or 'group'.
+    eps: added to the variance, for stability.
+    groups: number of channel groups for 'group'; must divide channels.
+
+  Returns:
+    Tensor shaped like `x`. Differentiable with respect to `x`.
+
+  Raises:
+    ValueError: for an unknown `norm_type`, a bad rank or indivisible groups.
+
+  Example:
+    >>> y = normalize_op(tf.random.normal([2, 10, 4]) * 3.0 + 1.0)
+    >>> bool(abs(float(tf.reduce_mean(y))) < 1e-5)
+    True
+  """
+  validation.check_one_of(norm_type, 'norm_type', _NORM_TYPES)
+  n_dims = len(validation.check_rank(x, 'x', (2, 3, 4)))
+  x = ensure_4d(core.tf_float32(x))
+  ch = x.shape[-1]
+  n_groups = {'layer': 1, 'instance': ch, 'group': groups}[norm_type]
+  if ch is None or ch % n_groups:
+    raise ValueError('The channels of `x` must be known and divisible by the '
+                     f'number of groups ({n_groups}). Received: '
+                     f'x.shape={tuple(x.shape)}')
+  shape = tf.shape(x)
+  grouped = tf.reshape(
+      x, tf.concat([shape[:3], [n_groups, ch // n_groups]], axis=0))
+  mean, var = tf.nn.moments(grouped, axes=[1, 2, 4], keepdims=True)
+  grouped = (grouped - mean) * tf.math.rsqrt(var + eps)
+  return inv_ensure_4d(tf.reshape(grouped, shape), n_dims)
+
+
+# ------------------------------------------------------------------------------
+# Dict layers.
+# ------------------------------------------------------------------------------
+@_register
+class DictLayer(keras.layers.Layer):
+  """A layer that reads its inputs from dicts and returns a dict.
+
+  Call it with one or more dicts (merged; keys may be nested paths such as
+  'harmonic/controls/amplitudes') and it looks up `input_keys`; or call it
+  with tensors, one per input key in order. Subclasses implement
+  `compute_output(*tensors)`, which returns a dict, or a tensor / sequence of
+  tensors named by `output_keys`.
+
+  Args:
+    input_keys: names of the input tensors, in the order `compute_output`
+      takes them.
+    output_keys: names of the outputs when `compute_output` does not return
+      a dict.
+    **kwargs: passed to `keras.layers.Layer` (name, dtype, trainable).
+
+  Example:
+    >>> class Sum(DictLayer):
+    ...   def compute_output(self, a, b):
+    ...     return a + b
+    >>> layer = Sum(input_keys=('a', 'b'), output_keys=('sum',))
+    >>> float(layer({'a': tf.constant(1.0), 'b': tf.constant(2.0)})['sum'])
+    3.0
+  """
+
+  # Input keys that may be absent from the inputs; they are passed as None.
+  optional_input_keys = ()
+
+  def __init__(self, input_keys=None, output_keys=None, **kwargs):
+    super().__init__(**kwargs)
+    self.input_keys = tuple(core.make_iterable(input_keys))
+    self.output_keys = tuple(core.make_iterable(output_keys))
+
+  def build(self, *args, **kwargs):
+    # Sub-layers build themselves on their first call; a DictLayer has no
+    # weights of its own.
+    del args, kwargs
+    self.built = True
+
+  def call(self, *inputs):
+    return self.outputs_to_dict(self.compute_output(*self.get_inputs(*inputs)))
+
+  def compute_output(self, *tensors):
+    """Maps the input tensors (in `input_keys` order) to the outputs."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must implement compute_output().')
+
+  def get_inputs(self, *inputs):
+    """Returns the input tensors in `input_keys` order.
+
+    Args:
+      *inputs: dicts (merged, later ones win) or tensors (one per input key).
+
+    Returns:
+      List of tensors, None for absent optional keys.
+
+    Raises:
+      ValueError: if a required key is missing (the message lists the keys
+        that are available) or the number of tensors is wrong.
+    """
+    dicts = [x for x in inputs if isinstance(x, dict)]
+    if not dicts:
+      n_required = len([k for k in self.input_keys
+                        if k not in self.optional_input_keys])
+      if not n_required <= len(inputs) <= len(self.input_keys):
+        raise ValueError(
+            f'{type(self).__name__} takes a dict or one tensor per input key '
+            f'{list(self.input_keys)}. Received {len(inputs)} tensors.')
+      return list(inputs) + [None] * (len(self.input_keys) - len(inputs))
+    merged = {}
+    for d in dicts:
+      merged.update(d)
+    tensors = []
+    for key in self.input_keys:
+      try:
+        tensors.append(core.nested_lookup(key, merged))
+      except KeyError:
+        if key not in self.optional_input_keys:
+          raise ValueError(
+              f'{type(self).__name__} ({self.name}) needs the input key '
+              f'{key!r}, which is not among the available keys '
+              f'{core.nested_keys(merged)}. Set its `input_keys` to the '
+              'keys your features provide.') from None
+        tensors.append(None)
+    return tensors
+
+  def outputs_to_dict(self, outputs):
+    """Names the outputs with `output_keys` (dicts are returned as they are)."""
+    if isinstance(outputs, dict):
+      return outputs
+    outputs = list(core.make_iterable(outputs))
+    if len(outputs) != len(self.output_keys):
+      raise ValueError(
+          f'{type(self).__name__} returned {len(outputs)} outputs but has '
+          f'{len(self.output_keys)} output_keys {list(self.output_keys)}.')
+    return dict(zip(self.output_keys, outputs))
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(input_keys=self.input_keys, output_keys=self.output_keys)
+    return config
+
+
+@_register
+class OutputSplitsLayer(DictLayer):
+  """A DictLayer ending in a dense projection split into named outputs.
+
+  Subclasses implement `compute_output(*tensors)` returning a
+  [batch, n_frames, channels] tensor; a Dense layer maps it to
+  `sum(sizes)` channels, split into a dict by `output_splits`.
+
+  Args:
+    input_keys: names of the input tensors.
+    output_splits: sequence of (name, size) pairs naming the output channels,
+      e.g. (('amps', 1), ('harmonic_distribution', 40)).
+    **kwargs: passed to `DictLayer`.
+  """
+
+  def __init__(self, input_keys=None,
+               output_splits=(('amps', 1), ('harmonic_distribution', 40)),
+               **kwargs):
+    kwargs.pop('output_keys', None)
+    names, sizes = _check_splits(output_splits, 'output_splits')
+    super().__init__(input_keys=input_keys, output_keys=names, **kwargs)
+    self.output_splits = tuple(zip(names, sizes))
+    self.n_out = sum(sizes)
+    self.dense_out = keras.layers.Dense(self.n_out, name='dense_out')
+
+  def call(self, *inputs):
+    x = self.compute_output(*self.get_inputs(*inputs))
+    return split_to_dict(self.dense_out(x), self.output_splits)
+
+  def get_config(self):
+    config = super().get_config()
+    config.pop('output_keys')
+    config['output_splits'] = self.output_splits
+    return config
+
+
+# ------------------------------------------------------------------------------
+# Dense blocks.
+# ------------------------------------------------------------------------------
+@_register
+class Fc(keras.layers.Layer):
+  """Dense -> LayerNormalization -> nonlinearity, over the last axis.
+
+  Args:
+    ch: output channels.
+    nonlinearity: activation name (see `get_nonlinearity`).
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+    >>> Fc(8)(tf.zeros([2, 5, 3])).shape
+    TensorShape([2, 5, 8])
+  """
+
+  def __init__(self, ch=256, nonlinearity='leaky_relu', **kwargs):
+    super().__init__(**kwargs)
+    self.ch = validation.check_positive_int(ch, 'ch')
+    self.nonlinearity = nonlinearity
+    self._activation = get_nonlinearity(nonlinearity)
+    self.dense = keras.layers.Dense(self.ch, name='dense')
+    self.norm = keras.layers.LayerNormalization(name='norm')
+
+  def build(self, inputs_shape):
+    self.dense.build(inputs_shape)
+    self.norm.build(tuple(inputs_shape[:-1]) + (self.ch,))
+
+  def call(self, inputs):
+    """[..., channels_in] float32 -> [..., ch]; differentiable in both."""
+    return self._activation(self.norm(self.dense(inputs)))
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(ch=self.ch, nonlinearity=self.nonlinearity)
+    return config
+
+
+@_register
+class FcStack(keras.layers.Layer):
+  """`layers` Fc blocks in sequence (Dense -> LayerNorm -> leaky ReLU, ...).
+
+  Args:
+    ch: channels of every block.
+    layers: number of blocks.
+    nonlinearity: activation name (see `get_nonlinearity`).
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+    >>> FcStack(16, layers=2)(tf.zeros([2, 5, 1])).shape
+    TensorShape([2, 5, 16])
+  """
+
+  def __init__(self, ch=256, layers=2, nonlinearity='leaky_relu', **kwargs):
+    super().__init__(**kwargs)
+    self.ch = validation.check_positive_int(ch, 'ch')
+    self.n_layers = validation.check_positive_int(layers, 'layers')
+    self.nonlinearity = nonlinearity
+    self.fc_layers = track_layers(
+        self, 'fc', [Fc(self.ch, nonlinearity, name=f'fc_{i}')
+                     for i in range(self.n_layers)])
+
+  def build(self, inputs_shape):
+    shape = tuple(inputs_shape)
+    for layer in self.fc_layers:
+      layer.build(shape)
+      shape = shape[:-1] + (self.ch,)
+
+  def call(self, inputs):
+    """[..., channels_in] float32 -> [..., ch]; differentiable in both."""
+    x = inputs
+    for layer in self.fc_layers:
+      x = layer(x)
+    return x
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(ch=self.ch, layers=self.n_layers,
+                  nonlinearity=self.nonlinearity)
+    return config
+
+
+# ------------------------------------------------------------------------------
+# Recurrent layers.
+# ------------------------------------------------------------------------------
+@_register
+class Rnn(keras.layers.Layer):
+  """A GRU or LSTM over the frames of a sequence, optionally bidirectional.
+
+  The weights are those of `keras.layers.GRU` / `keras.layers.LSTM` (default
+  initializers, `reset_after=True`), held in `self.rnn`. With `fused=True` the
+  GRU runs `fused_gru` on those weights (same numbers, about 3x faster on CPU
+  for training; see benchmarks/bench_decoder.py); LSTMs, and GRUs with
+  `fused=False` (e.g. to use cuDNN on a GPU), call the Keras layer.
+
+  Args:
+    dims: number of units (output channels per direction).
+    rnn_type: 'gru' or 'lstm'.
+    return_sequences: return every frame's state ([batch, n_frames, dims]) or
+      only the last one ([batch, dims]).
+    bidir: also run the sequence backwards and concatenate (2 * dims
+      channels).
+    fused: run GRUs with `fused_gru` (ignored for LSTMs).
+    jit_compile: compile the fused GRU's loops with XLA.
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+    >>> Rnn(8)(tf.zeros([2, 10, 3])).shape
+    TensorShape([2, 10, 8])
+  """
+
+  def __init__(self, dims, rnn_type='gru', return_sequences=True, bidir=False,
+               fused=True, jit_compile=True, **kwargs):
+    super().__init__(**kwargs)
+    self.dims = validation.check_positive_int(dims, 'dims')
+    self.rnn_type = validation.check_one_of(rnn_type, 'rnn_type', _RNN_TYPES)
+    self.return_sequences = bool(return_sequences)
+    self.bidir = bool(bidir)
+    self.fused = bool(fused)
+    self.jit_compile = bool(jit_compile)
+    rnn_class = {'gru': keras.layers.GRU, 'lstm': keras.layers.LSTM}[rnn_type]
+    rnn = rnn_class(self.dims, return_sequences=self.return_sequences,
+                    name=rnn_type)
+    self.rnn = keras.layers.Bidirectional(rnn, name='bidir') if bidir else rnn
+
+  def build(self, inputs_shape):
+    self.rnn.build(tuple(inputs_shape))
+
+  def call(self, inputs):
+    """Runs the RNN.
+
+    Args:
+      inputs: [batch, n_frames, channels] float32.
+
+    Returns:
+      [batch, n_frames, dims * (1 + bidir)] float32 (or [batch, dims * (1 +
+      bidir)] without `return_sequences`). Differentiable with respect to the
+      inputs and weights.
+    """
+    validation.check_rank(inputs, 'inputs', 3)
+    if self.rnn_type != 'gru' or not self.fused:
+      return self.rnn(inputs)
+    if self.bidir:
+      cells = [(self.rnn.forward_layer.cell, False),
+               (self.rnn.backward_layer.cell, True)]
+    else:
+      cells = [(self.rnn.cell, False)]
+    outputs = []
+    for cell, backwards in cells:
+      sequence, final_state = fused_gru(
+          inputs, cell.kernel, cell.recurrent_kernel, cell.bias,
+          go_backwards=backwards, jit_compile=self.jit_compile)
+      if not self.return_sequences:
+        outputs.append(final_state)
+      else:
+        outputs.append(tf.reverse(sequence, [1]) if backwards else sequence)
+    return outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=-1)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(dims=self.dims, rnn_type=self.rnn_type,
+                  return_sequences=self.return_sequences, bidir=self.bidir,
+                  fused=self.fused, jit_compile=self.jit_compile)
+    return config
+
+
+# ------------------------------------------------------------------------------
+# Normalization and convolutions.
+# ------------------------------------------------------------------------------
+@_register
+class Normalize(keras.layers.Layer):
+  """`normalize_op` followed by a learned per-channel scale and shift.
+
+  Args:
+    norm_type: 'layer', 'instance' or 'group' (see `normalize_op`).
+    groups: channel groups for 'group'.
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+    >>> Normalize('instance')(tf.random.normal([2, 10, 4])).shape
+    TensorShape([2, 10, 4])
+  """
+
+  def __init__(self, norm_type='layer', groups=32, **kwargs):
+    super().__init__(**kwargs)
+    self.norm_type = validation.check_one_of(norm_type, 'norm_type',
+                                             _NORM_TYPES)
+    self.groups = validation.check_positive_int(groups, 'groups')
+
+  def build(self, inputs_shape):
+    ch = inputs_shape[-1]
+    self.scale = self.add_weight(shape=(ch,), initializer='ones', name='scale')
+    self.shift = self.add_weight(shape=(ch,), initializer='zeros',
+                                 name='shift')
+
+  def call(self, inputs):
+    """[batch, (time, (freq,)) channels] float32 -> same shape."""
+    x = normalize_op(inputs, self.norm_type, groups=self.groups)
+    return x * self.scale + self.shift
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(norm_type=self.norm_type, groups=self.groups)
+    return config
+
+
+@_register
+class DilatedConvStack(keras.layers.Layer):
+  """Residual stacks of dilated 1-D convolutions over frames.
+
+  A 1x1 convolution maps the input to `ch` channels; then each of `stacks`
+  stacks has `layers_per_stack` residual layers
+  `x += conv_dilated(nonlinearity(norm(x)))` with dilation `dilation ** i` for
+  layer i (receptive field grows exponentially), optionally FiLM-conditioned
+  (`y * (1 + scale) + shift`, from a dense map of a conditioning sequence);
+  after each stack the frame rate may be divided ('downsample', strided
+  convolution) or multiplied ('upsample', transposed convolution) by
+  `resample_stride`.
+
+  Args:
+    ch: channels of every convolution.
+    layers_per_stack: residual layers per stack.
+    stacks: number of stacks.
+    kernel_size: convolution width in frames.
+    dilation: base of the dilation rates.
+    norm_type: None, 'layer', 'instance' or 'group' normalization before each
+      convolution.
+    resample_type: None, 'downsample' or 'upsample' after each stack.
+    resample_stride: resampling factor (frames) per stack.
+    causal: causal convolutions (frame t sees only frames <= t), else 'same'.
+    conditional: take a `conditioning` input for FiLM.
+    shift_only: condition with a shift only (no scale).
+    nonlinearity: activation name (see `get_nonlinearity`).
+    **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+    >>> DilatedConvStack(8, layers_per_stack=2, stacks=1)(
+    ...     tf.zeros([2, 10, 3])).shape
+    TensorShape([2, 10, 8])
+  """
+
+  def __init__(self, ch=256, layers_per_stack=5, stacks=2, kernel_size=3,
+               dilation=2, norm_type=None, resample_type=None,
+               resample_stride=1, causal=False, conditional=False,
+               shift_only=False, nonlinearity='relu', **kwargs):
+    super().__init__(**kwargs)
+    self.ch = validation.check_positive_int(ch, 'ch')
+    self.layers_per_stack = validation.check_positive_int(
+        layers_per_stack, 'layers_per_stack')
+    self.stacks = validation.check_positive_int(stacks, 'stacks')
+    self.kernel_size = validation.check_positive_int(kernel_size,
+                                                     'kernel_size')
+    self.dilation = validation.check_positive_int(dilation, 'dilation')
+    if norm_type is not None:
+      validation.check_one_of(norm_type, 'norm_type', _NORM_TYPES)
+    self.norm_type = norm_type
+    validation.check_one_of(resample_type, 'resample_type',
+                            (None, 'downsample', 'upsample'))
+    self.resample_type = resample_type
+    self.resample_stride = validation.check_positive_int(resample_stride,
+                                                         'resample_stride')
+    self.causal = bool(causal)
+    self.conditional = bool(conditional)
+    self.shift_only = bool(shift_only)
+    self.nonlinearity = nonlinearity
+    self._activation = get_nonlinearity(nonlinearity)
+
+    padding = 'causal' if self.causal else 'same'
+    self.conv_in = keras.layers.Conv1D(self.ch, 1, name='conv_in')
+    self.convs, self.norms, self.films, self.resamplers = [], [], [], []
+    for s in range(self.stacks):
+      for i in range(self.layers_per_stack):
+        self.convs.append(keras.layers.Conv1D(
+            self.ch, self.kernel_size, dilation_rate=self.dilation**i,
+            padding=padding, name=f'conv_{s}_{i}'))
+        if norm_type is not None:
+          self.norms.append(Normalize(norm_type, name=f'norm_{s}_{i}'))
+        if self.conditional:
+          n_film = self.ch if self.shift_only else 2 * self.ch
+          self.films.append(keras.layers.Dense(n_film, name=f'film_{s}_{i}'))
+      if resample_type == 'downsample':
+        self.resamplers.append(keras.layers.Conv1D(
+            self.ch, 2 * self.resample_stride, strides=self.resample_stride,
+            padding=padding, name=f'downsample_{s}'))
+      elif resample_type == 'upsample':
+        self.resamplers.append(keras.layers.Conv1DTranspose(
+            self.ch, 2 * self.resample_stride, strides=self.resample_stride,
+            padding='same', name=f'upsample_{s}'))
+    for prefix in ('convs', 'norms', 'films', 'resamplers'):
+      track_layers(self, prefix, getattr(self, prefix))
+
+  def call(self, inputs, conditioning=None):
+    """Runs the stacks.
+
+    Args:
+      inputs: [batch, n_frames, channels] float32.
+      conditioning: [batch, n_cond_frames, cond_channels] float32, required
+        when `conditional`; linearly resampled to the frames of each stack.
+
+    Returns:
+      [batch, n_frames * (stride ** stacks or 1 / ...), ch] float32.
+      Differentiable with respect to the inputs, conditioning and weights.
+    """
+    validation.check_rank(inputs, 'inputs', 3)
+    if self.conditional:
+      if conditioning is None:
+        raise ValueError('A conditional DilatedConvStack needs the '
+                         '`conditioning` input. Received: conditioning=None')
+      validation.check_rank(conditioning, 'conditioning', 3)
+    x = self.conv_in(inputs)
+    for s in range(self.stacks):
+      for i in range(self.layers_per_stack):
+        k = s * self.layers_per_stack + i
+        y = self.norms[k](x) if self.norms else x
+        y = self.convs[k](self._activation(y))
+        if self.conditional:
+          y = self._film(y, conditioning, self.films[k])
+        x = x + y
+      if self.resamplers:
+        x = self.resamplers[s](x)
+    return x
+
+  def _film(self, y, conditioning, dense):
+    n_frames = y.shape[1]
+    if conditioning.shape[1] != n_frames:
+      conditioning = core.resample(conditioning, n_frames)
+    film = dense(conditioning)
+    if self.shift_only:
+      return y + film
+    scale, shift = tf.split(film, 2, axis=-1)
+    return y * (1.0 + scale) + shift
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(
+        ch=self.ch, layers_per_stack=self.layers_per_stack,
+        stacks=self.stacks, kernel_size=self.kernel_size,
+        dilation=self.dilation, norm_type=self.norm_type,
+        resample_type=self.resample_type,
+        resample_stride=self.resample_stride, causal=self.causal,
+        conditional=self.conditional, shift_only=self.shift_only,
+        nonlinearity=self.nonlinearity)
+    return config
