@@ -26,6 +26,10 @@ import tensorflow as tf
 
 from ddsp import validation
 
+# This module is the CREPE half of `ddsp.spectral_ops` and shares its private
+# framing helpers (imported inside functions: spectral_ops imports this module).
+# pylint: disable=protected-access
+
 CREPE_SAMPLE_RATE = 16000
 CREPE_FRAME_SIZE = 1024
 
@@ -199,19 +203,27 @@ def _viterbi_path(activations):
     best = tf.argmax(candidates, axis=1, output_type=tf.int32)
     return tf.reduce_max(candidates, axis=1) + emission, best + offsets
 
-  initial = log_emission[0] + tf.constant(np.log(1.0 / _N_BINS), tf.float32)
-  dummy = tf.zeros_like(observations[:, 0:1]) + tf.zeros([1, _N_BINS],
-                                                          tf.int32)
-  scores, backpointers = tf.scan(forward, log_emission[1:],
-                                 initializer=(initial, dummy))
-  final = tf.concat([initial[tf.newaxis], scores], axis=0)[-1]
-  last = tf.argmax(final, axis=-1, output_type=tf.int32)
-
   def backward(state, pointers):
     return tf.gather(pointers, state, batch_dims=1)
 
-  previous = tf.scan(backward, backpointers, initializer=last, reverse=True)
-  path = tf.concat([previous, last[tf.newaxis]], axis=0)
+  def decode():
+    dummy = tf.zeros_like(observations[:, 0:1]) + tf.zeros([1, _N_BINS],
+                                                            tf.int32)
+    scores, backpointers = tf.scan(forward, log_emission[1:],
+                                   initializer=(initial, dummy))
+    last = tf.argmax(scores[-1], axis=-1, output_type=tf.int32)
+    previous = tf.scan(backward, backpointers, initializer=last, reverse=True)
+    return tf.concat([previous, last[tf.newaxis]], axis=0)
+
+  def single_frame():
+    return tf.argmax(initial, axis=-1, output_type=tf.int32)[tf.newaxis]
+
+  initial = log_emission[0] + tf.constant(np.log(1.0 / _N_BINS), tf.float32)
+  n_frames = activations.shape[1]
+  if n_frames is None:
+    path = tf.cond(tf.shape(log_emission)[0] > 1, decode, single_frame)
+  else:
+    path = decode() if n_frames > 1 else single_frame()
   return tf.transpose(path, [1, 0])
 
 
@@ -222,7 +234,6 @@ def _frame_audio(audio, hop, padding, n_frames=None):
   the end of the audio).
   """
   from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-  # pylint: disable=protected-access
   audio = spectral_ops._prepare_audio(audio)
   if audio.shape.rank == 1:
     audio = audio[tf.newaxis]
@@ -278,7 +289,7 @@ class PretrainedCREPE(keras.Model):
                trainable=False, name='pretrained_crepe', **kwargs):
     super().__init__(name=name, trainable=trainable, **kwargs)
     from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-    self._hop = spectral_ops._as_fraction(hop_size, 'hop_size')  # pylint: disable=protected-access
+    self._hop = spectral_ops._as_fraction(hop_size, 'hop_size')
     validation.check_one_of(activation_layer, 'activation_layer',
                             ACTIVATION_LAYERS)
     validation.check_one_of(padding, 'padding', ('valid', 'same', 'center'))
@@ -299,7 +310,6 @@ class PretrainedCREPE(keras.Model):
       self.embedding_model = keras.Model(
           network.inputs, network.get_layer(activation_layer).output,
           name=f'crepe_{activation_layer}')
-    self._cents = tf.constant(_bin_cents(), tf.float32)
 
   def get_config(self):
     return {
@@ -461,9 +471,9 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
   validation.check_one_of(padding, 'padding', ('valid', 'same', 'center'))
   frames_per_batch = validation.check_positive_int(frames_per_batch,
                                                    'frames_per_batch')
-  hop = spectral_ops._hop_from_rates(CREPE_SAMPLE_RATE, frame_rate)  # pylint: disable=protected-access
-  in_rate = spectral_ops._as_fraction(sample_rate, 'sample_rate')  # pylint: disable=protected-access
-  audio = spectral_ops._prepare_audio(audio, use_tf=False)  # pylint: disable=protected-access
+  hop = spectral_ops._hop_from_rates(CREPE_SAMPLE_RATE, frame_rate)
+  in_rate = spectral_ops._as_fraction(sample_rate, 'sample_rate')
+  audio = spectral_ops._prepare_audio(audio, use_tf=False)
   is_1d = audio.ndim == 1
   audio = audio[np.newaxis] if is_1d else audio
   n_samples = audio.shape[-1]
@@ -473,26 +483,31 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
                                        ratio.denominator, axis=-1)
     audio = audio.astype(np.float32)
   if padding == 'valid':
-    n_frames = None
+    n_frames = spectral_ops.get_framed_lengths(audio.shape[-1],
+                                               CREPE_FRAME_SIZE, hop,
+                                               'valid')[0]
+    spectral_ops._check_frames(n_frames, audio.shape[-1], CREPE_FRAME_SIZE,
+                               'valid')
   else:
     # Frame count from the original length: frames at times i / frame_rate.
-    hop_in = spectral_ops._hop_from_rates(in_rate, frame_rate)  # pylint: disable=protected-access
-    n_frames = spectral_ops.get_framed_lengths(n_samples, CREPE_FRAME_SIZE,
-                                               hop_in, padding)[0]
+    n_frames = spectral_ops.get_framed_lengths(
+        n_samples, CREPE_FRAME_SIZE,
+        spectral_ops._hop_from_rates(in_rate, frame_rate), padding)[0]
 
   if isinstance(crepe_model, PretrainedCREPE):
     model = crepe_model
   else:
     model = _cached_crepe(crepe_model)
   network = _compiled_network(model)
-  frames = _frame_audio(audio, hop, padding, n_frames).numpy()
-  frames = frames.reshape([-1, CREPE_FRAME_SIZE])
-  acts = []
-  for start in range(0, frames.shape[0], frames_per_batch):
-    chunk = PretrainedCREPE.normalize_frames(
-        tf.constant(frames[start:start + frames_per_batch]))
-    acts.append(network(chunk, training=False).numpy())
-  acts = np.concatenate(acts).reshape([audio.shape[0], -1, _N_BINS])
+  # Frames are built a batch at a time from a strided view of the audio.
+  windows, starts = spectral_ops._frame_view_np(audio, CREPE_FRAME_SIZE, hop,
+                                                padding, n_frames)
+  acts = np.zeros([audio.shape[0], n_frames, _N_BINS], np.float32)
+  for b in range(audio.shape[0]):
+    for s in range(0, n_frames, frames_per_batch):
+      frames = tf.constant(windows[b, starts[s:s + frames_per_batch]])
+      acts[b, s:s + frames_per_batch] = network(
+          PretrainedCREPE.normalize_frames(frames), training=False).numpy()
   centers = viterbi_decode(acts) if viterbi else None
   f0_hz, confidence = PretrainedCREPE.activations_to_f0_and_confidence(
       acts, centers)

@@ -177,14 +177,8 @@ def pad(x, frame_size, hop_size, padding='center', axis=1, mode='CONSTANT',
   return tf.pad(x, pads, mode=mode, constant_values=constant_values)
 
 
-def _frame(x, frame_size, hop, padding, use_tf=True, n_frames=None):
-  """Frames [..., n_samples] into [..., n_frames, frame_size] (see module doc).
-
-  Zero padding; frame `i` starts at `round(i * hop)` of the padded signal.
-  `n_frames` (default: from `get_framed_lengths`) may ask for more frames,
-  which then read zeros past the end.
-  """
-  n = _length(x) if use_tf else x.shape[-1]
+def _framing_plan(n, frame_size, hop, padding, n_frames=None):
+  """(n_frames, zeros before, zeros after, samples read) for framing."""
   if n_frames is None:
     n_frames, _ = get_framed_lengths(n, frame_size, hop, padding)
   before = frame_size // 2 if padding == 'center' else 0
@@ -192,17 +186,41 @@ def _frame(x, frame_size, hop, padding, use_tf=True, n_frames=None):
   # less than the whole signal).
   read_length = _frame_start(n_frames - 1, hop) + frame_size
   after = _maximum(read_length - before - n, 0)
-  if use_tf:
-    pads = [[0, 0]] * (x.shape.rank - 1) + [[before, after]]
-    x = tf.pad(x, pads)[..., :read_length]
-    if hop.denominator == 1:
-      return tf.signal.frame(x, frame_size, int(hop), axis=-1)
-    starts = _frame_start(tf.range(n_frames, dtype=tf.int64), hop)
-    idx = starts[:, tf.newaxis] + tf.range(frame_size, dtype=tf.int64)
-    return tf.gather(x, idx, axis=-1)
+  return n_frames, before, after, read_length
+
+
+def _frame(x, frame_size, hop, padding, use_tf=True, n_frames=None):
+  """Frames [..., n_samples] into [..., n_frames, frame_size] (see module doc).
+
+  Zero padding; frame `i` starts at `round(i * hop)` of the padded signal.
+  `n_frames` (default: from `get_framed_lengths`) may ask for more frames,
+  which then read zeros past the end.
+  """
+  if not use_tf:
+    windows, starts = _frame_view_np(x, frame_size, hop, padding, n_frames)
+    return windows[..., starts, :]
+  n_frames, before, after, read_length = _framing_plan(
+      _length(x), frame_size, hop, padding, n_frames)
+  pads = [[0, 0]] * (x.shape.rank - 1) + [[before, after]]
+  x = tf.pad(x, pads)[..., :read_length]
+  if hop.denominator == 1:
+    return tf.signal.frame(x, frame_size, int(hop), axis=-1)
+  starts = _frame_start(tf.range(n_frames, dtype=tf.int64), hop)
+  idx = starts[:, tf.newaxis] + tf.range(frame_size, dtype=tf.int64)
+  return tf.gather(x, idx, axis=-1)
+
+
+def _frame_view_np(x, frame_size, hop, padding, n_frames=None):
+  """Numpy framing without copying the frames: (windows view, frame starts).
+
+  `windows[..., starts, :]` are the frames; index a slice of `starts` to
+  build a few frames at a time.
+  """
+  n_frames, before, after, read_length = _framing_plan(
+      x.shape[-1], frame_size, hop, padding, n_frames)
   x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(before, after)])[..., :read_length]
   windows = np.lib.stride_tricks.sliding_window_view(x, frame_size, axis=-1)
-  return windows[..., _frame_start(np.arange(n_frames), hop), :]
+  return windows, _frame_start(np.arange(n_frames), hop)
 
 
 def _prepare_audio(audio, use_tf=True):

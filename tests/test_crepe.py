@@ -110,8 +110,8 @@ def test_activations_to_f0_is_local_weighted_mean(rng):
   peaks = [0, 3, 100, 250, 359]
   for row, peak in enumerate(peaks):
     acts[row, peak] = 0.9
-  f0_hz, confidence = spectral_ops.PretrainedCREPE.activations_to_f0_and_confidence(
-      acts)
+  decode = spectral_ops.PretrainedCREPE.activations_to_f0_and_confidence
+  f0_hz, confidence = decode(acts)
   for row, peak in enumerate(peaks):
     lo, hi = max(0, peak - 4), min(360, peak + 5)
     cents = np.sum(acts[row, lo:hi] * CENTS[lo:hi]) / np.sum(acts[row, lo:hi])
@@ -119,8 +119,7 @@ def test_activations_to_f0_is_local_weighted_mean(rng):
   np.testing.assert_allclose(confidence, 0.9)
   # A symmetric bump centred on bin 100 decodes to exactly that bin's pitch.
   bump = np.exp(-0.5 * (np.arange(360) - 100.0)**2)[np.newaxis]
-  f0_hz, _ = spectral_ops.PretrainedCREPE.activations_to_f0_and_confidence(
-      bump.astype(np.float32))
+  f0_hz, _ = decode(bump.astype(np.float32))
   np.testing.assert_allclose(f0_hz, 10 * 2**(CENTS[100] / 1200), rtol=1e-5)
 
 
@@ -156,6 +155,14 @@ def test_viterbi_matches_brute_force(rng):
   path = crepe.viterbi_decode(acts).numpy()
   for b in range(2):
     np.testing.assert_array_equal(path[b], brute_force_viterbi(acts[b]))
+  # One frame: the observed bin. Unknown shapes inside a graph work too.
+  np.testing.assert_array_equal(crepe.viterbi_decode(acts[:, :1]).numpy(),
+                                np.argmax(acts[:, :1], axis=-1))
+  graph_fn = tf.function(crepe.viterbi_decode, input_signature=[
+      tf.TensorSpec([None, None, 360], tf.float32)])
+  np.testing.assert_array_equal(graph_fn(acts).numpy(), path)
+  np.testing.assert_array_equal(graph_fn(acts[:, :1]).numpy(),
+                                np.argmax(acts[:, :1], axis=-1))
   # Isolated jumps of 60 bins are smoothed away.
   assert np.all(np.abs(path[0] - (center - np.isin(np.arange(n),
                                                    [10, 11, 40]) * 60)) <= 3)
@@ -270,6 +277,18 @@ def test_embedding_gradients(rng):
     loss = tf.reduce_mean(embedder(noise))
   assert np.abs(tape.gradient(loss, noise).numpy()).max() > 0
   assert not embedder.trainable_weights
+
+
+def test_unknown_length_in_graph(model, rng):
+  audio = rng.normal(scale=0.2, size=[2, 3000]).astype(np.float32)
+  for hop_size in (160, 133.5):
+    crepe_model = spectral_ops.PretrainedCREPE('tiny', hop_size=hop_size)
+    graph_fn = tf.function(crepe_model, input_signature=[
+        tf.TensorSpec([None, None], tf.float32)])
+    expected = crepe_model(audio).numpy()
+    assert expected.shape[1] == spectral_ops.get_framed_lengths(
+        3000, 1024, hop_size, 'center')[0]
+    np.testing.assert_allclose(graph_fn(audio).numpy(), expected, atol=1e-5)
 
 
 def test_config_round_trip(model):

@@ -369,7 +369,8 @@ def test_pad_or_trim_to_expected_length():
       spectral_ops.pad_or_trim_to_expected_length(v, 12, pad_value=-1),
       np.concatenate([v, [-1, -1]]))
   np.testing.assert_array_equal(
-      spectral_ops.pad_or_trim_to_expected_length(v[np.newaxis], 8), v[:8][None])
+      spectral_ops.pad_or_trim_to_expected_length(v[np.newaxis], 8),
+      v[np.newaxis, :8])
   out = spectral_ops.pad_or_trim_to_expected_length(tf.constant(v), 11,
                                                     use_tf=True)
   assert isinstance(out, tf.Tensor) and out.shape == (11,)
