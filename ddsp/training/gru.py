@@ -51,8 +51,8 @@ def _gru_forward_loop(xp, recurrent_kernel, recurrent_bias, h0):
     values = (h, zr, n, hh)
     return (t + 1, h) + tuple(a.write(t, v) for a, v in zip(arrays, values))
 
-  outputs = tf.while_loop(lambda t, *_: t < n_steps, body, (0, h0) + tuple(arrays),
-                          maximum_iterations=n_steps)
+  outputs = tf.while_loop(lambda t, *_: t < n_steps, body,
+                          (0, h0) + tuple(arrays), maximum_iterations=n_steps)
   return tuple(a.stack() for a in outputs[2:])
 
 
@@ -168,7 +168,8 @@ def fused_gru(inputs, kernel, recurrent_kernel, bias, initial_state=None,
   units = recurrent_kernel.shape[0]
   if shape[-1] is not None and shape[-1] != kernel.shape[0]:
     raise ValueError(f'`inputs` must have {kernel.shape[0]} channels (the '
-                     f'rows of `kernel`). Received: inputs.shape={tuple(shape)}')
+                     'rows of `kernel`). Received: '
+                     f'inputs.shape={tuple(shape)}')
   if go_backwards:
     inputs = tf.reverse(inputs, axis=[1])
   time_major = tf.transpose(inputs, [1, 0, 2])

@@ -57,8 +57,8 @@ def get_nonlinearity(nonlinearity):
     ValueError: if no activation has that name.
 
   Example:
-    >>> float(get_nonlinearity('leaky_relu')(tf.constant(-1.0)))
-    -0.2
+    >>> get_nonlinearity('leaky_relu')(tf.constant([-1.0, 2.0])).numpy()
+    array([-0.2,  2. ], dtype=float32)
   """
   if callable(nonlinearity):
     return nonlinearity
@@ -284,8 +284,8 @@ class DictLayer(keras.layers.Layer):
           raise ValueError(
               f'{type(self).__name__} ({self.name}) needs the input key '
               f'{key!r}, which is not among the available keys '
-              f'{core.nested_keys(merged)}. Set its `input_keys` to the '
-              'keys your features provide.') from None
+              f'{sorted(core.nested_keys(merged))}. Set its `input_keys` to '
+              'the keys your features provide.') from None
         tensors.append(None)
     return tensors
 

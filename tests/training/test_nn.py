@@ -1,5 +1,7 @@
 """Tests of ddsp.training.nn and the fused GRU against numpy references."""
 
+import doctest
+
 import keras
 import numpy as np
 import pytest
@@ -381,3 +383,9 @@ def test_dilated_conv_stack_config_and_errors():
     nn.DilatedConvStack(resample_type='up')
   with pytest.raises(ValueError, match=r'`norm_type` must be one of'):
     nn.DilatedConvStack(norm_type='batch')
+
+
+@pytest.mark.parametrize('module', [nn, gru])
+def test_docstring_examples(module):
+  results = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+  assert results.attempted > 0 and results.failed == 0
