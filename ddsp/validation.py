@@ -213,3 +213,22 @@ def check_broadcastable(x, name, shape, shape_name):
                      f'{_fmt(shape)}, without enlarging it. '
                      f'Received: {name}.shape={tuple(x_shape)}')
   return x_shape
+
+
+def check_seed(seed, name='seed'):
+  """Checks a random seed; None draws one now.
+
+  Layers that make noise record the returned int in their config, so that a
+  copy made from the config (or a reloaded model) makes the same noise.
+  `keras.utils.set_random_seed` makes the drawn seeds reproducible too.
+
+  Args:
+    seed: None or an int >= 0.
+    name: argument name used in the message.
+
+  Returns:
+    An int in [0, 2**31 - 1).
+  """
+  if seed is None:
+    return int(np.random.randint(0, 2**31 - 1))
+  return check_non_negative_int(seed, name)

@@ -160,18 +160,17 @@ def _ola_windows(n_frames, hop_size):
   return windows
 
 
-def _standardize_impulse_response(impulse_response, batch_size):
-  """Checks an IR and returns it as [ir_batch, n_frames or None, ir_size]."""
+def _standardize_impulse_response(impulse_response, audio):
+  """Checks an IR and returns it as [ir_batch, (n_frames,) ir_size]."""
   shape = validation.check_rank(impulse_response, 'impulse_response',
                                 (1, 2, 3))
   if impulse_response.shape.rank == 1:
     impulse_response = impulse_response[tf.newaxis, :]
-  ir_batch = impulse_response.shape[0]
-  if ir_batch is not None and batch_size is not None and ir_batch not in (
-      1, batch_size):
+  batch_sizes = {audio.shape[0], impulse_response.shape[0]} - {1, None}
+  if len(batch_sizes) > 1:
     raise ValueError(
-        '`impulse_response` must have batch size 1 or the batch size of '
-        f'`audio` ({batch_size}). Received: '
+        '`audio` and `impulse_response` must have the same batch size, or '
+        f'one of them 1. Received: audio.shape={tuple(audio.shape)}, '
         f'impulse_response.shape={tuple(shape)}')
   _static_dim(impulse_response, -1, 'impulse_response', 'ir_size')
   return impulse_response
@@ -205,8 +204,9 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
     audio: [batch, n_samples] float32, the signal (any units).
     impulse_response: the filter taps in causal form, float32; one of
       [ir_size] (the same IR for the whole batch), [batch, ir_size] (one IR per
-      example) or [batch, n_frames, ir_size] (time-varying). A batch of 1
-      broadcasts over the batch of `audio`. `n_frames` must satisfy
+      example) or [batch, n_frames, ir_size] (time-varying). A batch of 1 (of
+      the IR or of the audio) broadcasts over the other. `n_frames` must
+      satisfy
       `ceil(n_samples / ceil(n_samples / n_frames)) == n_frames` (e.g. any
       divisor of `n_samples`).
     padding: 'same' returns `n_samples` samples; 'valid' returns
@@ -222,7 +222,7 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
 
   Returns:
     [batch, n_samples] float32 for 'same', [batch, n_samples + ir_size - 1]
-    for 'valid'.
+    for 'valid' (batch: the larger of the two batch sizes).
 
   Differentiable with respect to `audio` and `impulse_response`.
 
@@ -241,10 +241,8 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
   audio = tf_float32(audio)
   impulse_response = tf_float32(impulse_response)
   validation.check_rank(audio, 'audio', 2)
-  batch_size = audio.shape[0]
   n_samples = _static_dim(audio, 1, 'audio', 'n_samples')
-  impulse_response = _standardize_impulse_response(impulse_response,
-                                                   batch_size)
+  impulse_response = _standardize_impulse_response(impulse_response, audio)
   ir_size = int(impulse_response.shape[-1])
 
   if impulse_response.shape.rank == 3 and impulse_response.shape[1] == 1:
@@ -664,11 +662,27 @@ def variable_length_delay(phase, audio, max_length=512):
     phase = phase[..., 0]
   validation.check_same_dim({'phase': phase, 'audio': audio}, 0, 'batch')
   validation.check_same_dim({'phase': phase, 'audio': audio}, 1, 'n_samples')
+  delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
+  return fractional_delay(audio, delay, max_length)
 
+
+def fractional_delay(audio, delay, max_length):
+  """Delays audio by `delay[b, t]` samples (linear interpolation).
+
+  The engine of `variable_length_delay`, taking the delay in samples; no
+  argument checks.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    delay: [batch, n_samples] float32 in [0, max_length] samples.
+    max_length: int > 0, the longest delay.
+
+  Returns:
+    [batch, n_samples] float32.
+  """
   n_samples = tf.shape(audio)[1]
   # The delay line: max_length zeros, then the audio.
   padded = tf.pad(audio, [[0, 0], [max_length, 0]])
-  delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
   whole = tf.minimum(tf.floor(delay), float(max_length - 1))
   frac = delay - tf.stop_gradient(whole)
   time = tf.range(n_samples)[tf.newaxis, :] + max_length

@@ -134,6 +134,16 @@ class TestFftConvolve:
       np.testing.assert_allclose(out, expected, atol=1e-5)
 
   @pytest.mark.parametrize('method', ['overlap_add', 'block'])
+  def test_audio_broadcasts_over_batch(self, rng, method):
+    audio = rng.normal(size=[1, 200]).astype(np.float32)
+    irs = rng.normal(size=[3, 4, 9]).astype(np.float32)
+    out = filtering.fft_convolve(audio, irs, method=method).numpy()
+    assert out.shape == (3, 200)
+    for b in range(3):
+      single = filtering.fft_convolve(audio, irs[b:b + 1], method=method)
+      np.testing.assert_allclose(out[b:b + 1], single.numpy(), atol=1e-6)
+
+  @pytest.mark.parametrize('method', ['overlap_add', 'block'])
   @pytest.mark.parametrize('n_samples, n_frames', [(1000, 10), (1000, 16),
                                                    (1024, 1024), (999, 3)])
   def test_identical_frames_equal_time_invariant(self, rng, method, n_samples,
@@ -179,8 +189,8 @@ class TestFftConvolve:
       filtering.fft_convolve(tf.zeros([100]), tf.zeros([5]))
     with pytest.raises(ValueError, match=r'`impulse_response` must have rank'):
       filtering.fft_convolve(audio, tf.zeros([2, 2, 2, 5]))
-    with pytest.raises(ValueError, match=r'batch size 1 or the batch size of '
-                       r'`audio` \(2\).*\(3, 5\)'):
+    with pytest.raises(ValueError, match=r'the same batch size, or one of '
+                       r'them 1.*\(2, 100\).*\(3, 5\)'):
       filtering.fft_convolve(audio, tf.zeros([3, 5]))
     with pytest.raises(ValueError, match=r'n_samples=100 and n_frames=30 .* '
                        r'makes 25 frames'):
