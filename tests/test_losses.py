@@ -513,6 +513,9 @@ def test_crepe_embedding_loss_gradient(crepe_loss):
   grad = tape.gradient(value, audio).numpy()
   assert np.all(np.isfinite(grad)) and np.any(grad != 0.0)
   assert not crepe_loss.trainable_weights
+  trainable = losses.PretrainedCREPEEmbeddingLoss(trainable=True)
+  # Kernel and bias of 6 convs and the classifier, gamma and beta of 6 BNs.
+  assert len(trainable.trainable_weights) == 26
 
 
 def test_crepe_embedding_loss_config_and_other_rate(crepe_loss):

@@ -55,8 +55,10 @@ class EmbeddingLoss(Loss):
     weight: non-negative scale of the loss.
     loss_type: 'L1', 'L2' or 'COSINE' (see `mean_difference`).
     pretrained_model: a Keras layer (or model) mapping audio
-      [batch, n_samples] float32 to embeddings [batch, ...] float32. Its
-      weights are frozen unless the loss is built `trainable`.
+      [batch, n_samples] float32 to embeddings [batch, ...] float32. The
+      loss is built with `trainable=False` by default, which keeps the
+      model's weights out of `trainable_weights` (frozen); pass
+      `trainable=True` to train them with the rest of the model.
     name: name of the loss.
     **kwargs: other `Loss` (Keras layer) arguments.
 
@@ -153,7 +155,8 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
     hop_size: samples at 16 kHz between CREPE frames (1024 = 64 ms).
     sample_rate: sample rate of the audio in Hz; audio at another rate than
       16 kHz is resampled to 16 kHz in the graph (band-limited, by FFT).
-    **kwargs: other `Loss` (Keras layer) arguments.
+    **kwargs: other `Loss` (Keras layer) arguments; `trainable=True` makes
+      the CREPE weights trainable (frozen by default).
 
   Raises:
     ValueError: for an unknown size or layer; ImportError if the weights of
@@ -184,6 +187,7 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
         hop_size=hop_size,
         activation_layer=activation_layer,
         padding='same',
+        trainable=kwargs.get('trainable', False),
         name='pretrained_crepe')
     super().__init__(weight=weight, loss_type=loss_type,
                      pretrained_model=pretrained_model, name=name, **kwargs)
