@@ -249,6 +249,7 @@ def _frame_audio(audio, hop, padding, n_frames=None):
 # ------------------------------------------------------------------------------
 # The model.
 # ------------------------------------------------------------------------------
+@gin.register(module='ddsp.spectral_ops')
 @keras.saving.register_keras_serializable(package='ddsp')
 class PretrainedCREPE(keras.Model):
   """The CREPE pitch network with its original weights, as a Keras 3 model.
@@ -424,7 +425,7 @@ def _compiled_network(model):
   return tf.function(model.network, reduce_retracing=True)
 
 
-@gin.register
+@gin.register(module='ddsp.spectral_ops')
 def compute_f0(audio, frame_rate, viterbi=True, padding='center',
                sample_rate=16000, crepe_model='tiny', frames_per_batch=512):
   """Fundamental frequency of audio at any sample rate, with CREPE.
