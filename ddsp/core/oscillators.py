@@ -284,7 +284,7 @@ def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
   validation.check_positive(sample_rate, 'sample_rate')
   initial_phase = kernels.initial_phase_arg(initial_phase)
   phase, final_phase = kernels.cumulative_phase(frequency, sample_rate,
-                                                initial_phase)
+                                                initial_phase, float64=True)
   n_harmonics = tf.shape(amplitude_envelopes)[-1]
   ratios = tf.cast(tf.range(1, n_harmonics + 1), tf.float32)
   amplitude_envelopes = remove_above_nyquist(frequency * ratios,
@@ -462,7 +462,8 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
                                          initial_phase)
   else:
     _, final_phase = kernels.cumulative_phase(
-        resample(frequencies, n_samples), sample_rate, initial_phase)
+        resample(frequencies, n_samples), sample_rate, initial_phase,
+        float64=True)
   return audio, final_phase
 
 

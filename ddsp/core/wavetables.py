@@ -168,8 +168,8 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
     wavetables: float32 [batch, n_wavetable] (one table),
       [batch, 1, n_wavetable] or [batch, n_frames, n_wavetable] (a table per
       frame, crossfaded linearly), one period each.
-    n_samples: output length, or None for n_frames * sample_rate /
-      frame_rate.
+    n_samples: output length, a multiple of n_frames (64000 = 4 s at
+      16 kHz), or None for n_frames * sample_rate / frame_rate.
     sample_rate: Hz.
     initial_phase: None (0) or float32 [batch, 1, 1], radians.
     frame_rate: frames per second, used only when n_samples is None.
@@ -179,7 +179,8 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
     `wavetables` and `frequencies`.
 
   Raises:
-    ValueError: for wrong ranks or disagreeing batch or frame counts.
+    ValueError: for wrong ranks, disagreeing batch counts, or n_samples not
+      a multiple of n_frames.
 
   Example:
     >>> table = tf.sin(tf.linspace(0.0, 2 * np.pi, 65)[:-1])[tf.newaxis]
@@ -235,12 +236,18 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
     audio = tf.reshape(audio, tf.shape(envelope)) * envelope
     return kernels.flatten_hops(audio)
 
-  # General path: everything at audio rate.
+  if hop is None:
+    raise ValueError(
+        '`n_samples` must be a multiple of the number of frames (amplitudes '
+        'are upsampled with one Hann window per frame). '
+        f'Received: n_samples={n_samples}, '
+        f'frequencies.shape={tuple(frequencies.shape)}')
+  # General path (tables with another frame rate): everything at audio rate.
   envelope = resample(amplitudes, n_samples, method='window')[:, :, 0]
   frequency_envelope = resample(frequencies, n_samples)
   if per_frame:
     wavetables = resample(wavetables, n_samples)
   phase, _ = kernels.cumulative_phase(frequency_envelope, sample_rate,
                                       initial_cycles, exclusive=True,
-                                      period=1.0)
+                                      period=1.0, float64=True)
   return linear_lookup(phase, wavetables) * envelope
