@@ -249,8 +249,10 @@ class RecordProvider(DataProvider):
   def _check_first_records(self, filenames):
     """Raises a clear ValueError if the records do not fit `features_dict`.
 
-    Reads the first record of each of the first `_MAX_FILES_CHECKED` files.
+    Reads the first record of each of the first `_MAX_FILES_CHECKED` files;
+    raises if all files are read and none holds a record.
     """
+    n_empty = 0
     for filename in filenames[:_MAX_FILES_CHECKED]:
       try:
         records = list(self._data_format_map_fn(filename).take(1))
@@ -260,7 +262,8 @@ class RecordProvider(DataProvider):
             f'not a readable record file: {" ".join(str(e).split())[:300]}'
         ) from e
       if not records:
-        continue  # An empty shard.
+        n_empty += 1  # An empty shard.
+        continue
       example = tf.train.Example.FromString(records[0].numpy())
       found = {k: len(f.float_list.value)
                for k, f in example.features.feature.items()}
@@ -284,6 +287,10 @@ class RecordProvider(DataProvider):
             f'{self._feature_length} frames. Pass the example_secs, '
             'sample_rate, frame_rate and center(ed) values that were given to '
             'ddsp_prepare_tfrecord.')
+    if n_empty == len(filenames):
+      raise ValueError(
+          f'The {n_empty} file(s) matching `file_pattern`='
+          f'{self._file_pattern!r} hold no examples.')
 
   def get_dataset(self, shuffle=True):
     """Examples parsed from the record files.
@@ -300,9 +307,9 @@ class RecordProvider(DataProvider):
       'f0_confidence', 'loudness_db' [n_frames], float32.
 
     Raises:
-      ValueError: no file matches `file_pattern`, a file is not a record file,
-        or its examples have other lengths or features than this provider
-        expects (the message gives both).
+      ValueError: no file matches `file_pattern`, the files hold no examples,
+        a file is not a record file, or its examples have other lengths or
+        features than this provider expects (the message gives both).
     """
     filenames = self._list_files()
     self._check_first_records(filenames)

@@ -159,6 +159,12 @@ def test_tfrecord_provider_file_errors(tmp_path):
     data.TFRecordProvider(str(tmp_path / 'none*')).get_dataset()
   with pytest.raises(ValueError, match=r'`file_pattern` is required'):
     data.TFRecordProvider()
+  empty = tmp_path / 'empty.tfrecord-00000-of-00001'
+  with tf.io.TFRecordWriter(str(empty)):
+    pass
+  with pytest.raises(ValueError, match=r'The 1 file\(s\) matching '
+                     r'`file_pattern`=.*empty.tfrecord\*.* hold no examples'):
+    data.TFRecordProvider(str(tmp_path / 'empty.tfrecord*')).get_dataset()
   text = tmp_path / 'notes.txt'
   text.write_text('this is not a TFRecord file at all' * 10)
   with pytest.raises(ValueError, match=r'notes.txt \(matched by '
