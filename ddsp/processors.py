@@ -171,10 +171,8 @@ def deserialize_fn(config):
 
 
 def _check_scale_fn(scale_fn, name='scale_fn'):
-  if scale_fn is not None and not callable(scale_fn):
-    raise TypeError(f'`{name}` must be a callable or None. '
-                    f'Received: {name}={scale_fn!r}')
-  return scale_fn
+  """Kept for callers; prefer `validation.check_callable`."""
+  return validation.check_callable(scale_fn, name)
 
 
 # ------------------------------------------------------------------------------
@@ -327,7 +325,8 @@ class Mix(Processor):
 
   def __init__(self, scale_fn=tf.nn.sigmoid, name='mix', **kwargs):
     super().__init__(name=name, **kwargs)
-    self.scale_fn = _check_scale_fn(deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_callable(deserialize_fn(scale_fn),
+                                             'scale_fn')
 
   def get_controls(self, signal_one, signal_two, nonlinear_mix_level):
     """Scales the mix level and resamples it to audio rate.

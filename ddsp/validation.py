@@ -232,3 +232,22 @@ def check_seed(seed, name='seed'):
   if seed is None:
     return int(np.random.randint(0, 2**31 - 1))
   return check_non_negative_int(seed, name)
+
+
+def check_callable(value, name, allow_none=True):
+  """Raises a TypeError unless `value` is callable (or None where allowed).
+
+  For function arguments such as a processor's `scale_fn`.
+
+  Args:
+    value: the argument.
+    name: argument name used in the message.
+    allow_none: whether None (meaning "no function") is accepted.
+
+  Returns:
+    `value`.
+  """
+  if (value is None and allow_none) or callable(value):
+    return value
+  expected = 'a callable or None' if allow_none else 'a callable'
+  raise TypeError(f'`{name}` must be {expected}. {_received(name, value)}')
