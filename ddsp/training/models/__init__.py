@@ -1,0 +1,19 @@
+"""ddsp models: the `Model` base class and the `Autoencoder`.
+
+Gin configs name the model to train with `get_model.model`, e.g.
+
+    get_model.model = @models.Autoencoder()
+    Autoencoder.preprocessor = @preprocessing.F0LoudnessPreprocessor()
+    Autoencoder.decoder = @decoders.RnnFcDecoder()
+"""
+
+import gin
+
+from ddsp.training.models.autoencoder import Autoencoder
+from ddsp.training.models.model import Model
+
+
+@gin.configurable(module='ddsp.training.models')
+def get_model(model=gin.REQUIRED):
+  """Returns the model that gin configures (`get_model.model = @...()`)."""
+  return model

@@ -1,0 +1,146 @@
+"""Model: the base class of ddsp models (a Keras 3 model over feature dicts)."""
+
+import logging
+import os
+
+import gin
+import keras
+import tensorflow as tf
+
+from ddsp import core
+from ddsp.training import nn
+
+
+@gin.register(module='ddsp.training.models')
+@keras.saving.register_keras_serializable(package='ddsp')
+class Model(keras.Model):
+  """A model that maps a dict of features to a dict of outputs.
+
+  Subclasses implement `get_outputs(features, training)` and
+  `get_audio_from_outputs(outputs)`. Calling the model returns the outputs
+  dict, or `(outputs, losses)` with `return_losses=True`, where every loss
+  object in `loss_objs` compares the target audio (`features['audio']`) with
+  the model's audio, and `losses['total_loss']` is the sum of all the loss
+  terms (each already weighted by its loss object, e.g. `SpectralLoss`'s
+  `mag_weight`).
+
+  Args:
+    losses: a loss object or a list of them: `ddsp.losses.Loss` layers (their
+      `get_losses_dict(target_audio, audio)` gives named terms) or any callable
+      `(target_audio, audio) -> scalar`.
+    **kwargs: passed to `keras.Model` (name, ...).
+  """
+
+  def __init__(self, losses=None, **kwargs):
+    super().__init__(**kwargs)
+    # Set as attributes so that tf.train.Checkpoint sees their weights.
+    self.loss_objs = nn.track_layers(
+        self, 'loss_obj', [l for l in core.make_iterable(losses)
+                           if isinstance(l, keras.layers.Layer)])
+    self.loss_objs += [l for l in core.make_iterable(losses)
+                       if not isinstance(l, keras.layers.Layer)]
+    for loss_obj in self.loss_objs:
+      if not callable(loss_obj):
+        raise TypeError('`losses` must be loss objects (ddsp.losses.Loss or '
+                        f'callables). Received: {loss_obj!r}')
+
+  def build(self, *args, **kwargs):
+    # Sub-layers build themselves on their first call.
+    del args, kwargs
+    self.built = True
+
+  def call(self, features, training=False, return_losses=False):
+    """Runs the model.
+
+    Args:
+      features: dict of feature tensors (e.g. 'audio' [batch, n_samples],
+        'f0_hz' and 'loudness_db' [batch, n_frames]).
+      training: training mode, passed to the sub-layers.
+      return_losses: also compute the losses (needs features['audio']).
+
+    Returns:
+      The outputs dict, or (outputs, losses) with `return_losses`.
+    """
+    outputs = self.get_outputs(features, training=training)
+    if not return_losses:
+      return outputs
+    return outputs, self.compute_losses(features, outputs)
+
+  def get_outputs(self, features, training=False):
+    """Maps features to the outputs dict."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must implement get_outputs().')
+
+  def get_audio_from_outputs(self, outputs):
+    """The model's audio [batch, n_samples] from its outputs dict."""
+    raise NotImplementedError(
+        f'{type(self).__name__} must implement get_audio_from_outputs().')
+
+  def get_target_audio(self, features):
+    """The audio [batch, n_samples] that losses compare the model's with."""
+    if 'audio' not in features:
+      raise ValueError("Computing the losses needs the target audio "
+                       "features['audio']; the features have keys "
+                       f'{sorted(features)}.')
+    return features['audio']
+
+  def compute_losses(self, features, outputs):
+    """Losses of every loss object, plus 'total_loss' (their sum).
+
+    Args:
+      features: the input features (with the target 'audio').
+      outputs: the outputs dict of the model.
+
+    Returns:
+      Dict of scalar float32 losses. Differentiable with respect to the
+      model's weights.
+    """
+    target = self.get_target_audio(features)
+    audio = self.get_audio_from_outputs(outputs)
+    losses = {}
+    for loss_obj in self.loss_objs:
+      if hasattr(loss_obj, 'get_losses_dict'):
+        terms = loss_obj.get_losses_dict(target, audio)
+      else:
+        terms = {getattr(loss_obj, 'name', None) or getattr(
+            loss_obj, '__name__', type(loss_obj).__name__): loss_obj(
+                target, audio)}
+      for name, value in terms.items():
+        if name in losses:
+          raise ValueError(f'Two losses are named {name!r}; give the loss '
+                           'objects different names.')
+        losses[name] = value
+    losses['total_loss'] = (tf.add_n(list(losses.values())) if losses
+                            else tf.constant(0.0))
+    return losses
+
+  def get_controls(self, features, keys=None, training=False):
+    """The outputs dict (or only `keys`, nested paths allowed) of features."""
+    outputs = self(features, training=training)
+    if keys is None:
+      return outputs
+    return {k: core.nested_lookup(k, outputs) for k in core.make_iterable(keys)}
+
+  def restore(self, checkpoint_path, verbose=True):
+    """Restores the model's weights from a checkpoint (file or directory).
+
+    The model must be built (called once) first so that its variables exist.
+    Optimizer state and other objects in the checkpoint are ignored.
+
+    Args:
+      checkpoint_path: a checkpoint prefix ('.../ckpt-300') or a directory,
+        in which the latest checkpoint is used.
+      verbose: log what was restored.
+
+    Raises:
+      FileNotFoundError: if no checkpoint is found.
+    """
+    path = os.fspath(checkpoint_path)
+    if tf.io.gfile.isdir(path):
+      path = tf.train.latest_checkpoint(path)
+    if path is None or not tf.io.gfile.exists(path + '.index'):
+      raise FileNotFoundError(
+          f'No checkpoint found at {os.fspath(checkpoint_path)!r}.')
+    tf.train.Checkpoint(model=self).restore(path).expect_partial()
+    if verbose:
+      logging.info('Restored %s from %s', self.name, path)
