@@ -425,6 +425,7 @@ def test_load_audio_mixes_to_mono_and_resamples(tmp_path, fmt, subtype):
     assert abs(np.sqrt(2 * np.mean(inner**2)) - 0.4) < 0.02
 
 
+@pytest.mark.slow  # Imports librosa for the fallback decoder (a few s).
 def test_load_audio_errors_name_the_file_and_reason(tmp_path):
   corrupt = tmp_path / 'corrupt.wav'
   corrupt.write_bytes(b'RIFF\x10\x00\x00\x00WAVEnot audio')
@@ -492,7 +493,8 @@ def test_pipeline_options_run_direct_runner_in_process():
 
 def test_format_summary_lists_splits_and_skipped_files():
   text = lib.format_summary({
-      'files_read': 3, 'seconds_read': 12.25, 'chunks': 4,
+      'files_read': 3, 'files_skipped': 1, 'seconds_read': 12.25,
+      'chunks': 4, 'chunks_skipped': 0,
       'examples': {'train': 7, 'eval': 2},
       'file_patterns': {'train': 'o-train-?????-of-?????',
                         'eval': 'o-eval-?????-of-?????'},
@@ -501,3 +503,45 @@ def test_format_summary_lists_splits_and_skipped_files():
   assert '12.2 s' in text or '12.3 s' in text
   assert 'train examples:   7' in text and 'o-eval-?????-of-?????' in text
   assert 'files skipped:    1' in text and 'b.wav: no such file.' in text
+
+
+def _fake_features(audio, sample_rate=16000, frame_rate=250, center=False,
+                   viterbi=True, crepe_model=None):
+  """Stands in for CREPE: fails on loud audio, else constant features."""
+  del viterbi, crepe_model
+  if np.max(np.abs(audio)) > 0.8:
+    raise RuntimeError('boom')
+  n = len(audio) * frame_rate // sample_rate + (1 if center else 0)
+  return {'f0_hz': np.full(n, 220.0, np.float32),
+          'f0_confidence': np.ones(n, np.float32),
+          'loudness_db': np.full(n, -30.0, np.float32)}
+
+
+def test_pipeline_skips_failed_chunks_and_writes_whole_chunks(
+    tmp_path, monkeypatch):
+  # Features are faked here (the CREPE runs are above); this checks the
+  # pipeline around them: failures per chunk, example_secs=None, and
+  # num_shards=None.
+  monkeypatch.setattr(lib, 'compute_audio_features', _fake_features)
+  quiet = 0.1 * np.sin(2 * np.pi * 440 * np.arange(40000) / 16000)
+  loud = np.concatenate([quiet, 0.9 * np.ones(16000)])
+  sf.write(tmp_path / 'quiet.wav', quiet, 16000, subtype='FLOAT')
+  sf.write(tmp_path / 'loud.wav', loud, 16000, subtype='FLOAT')
+  output = tmp_path / 'out' / 'whole.tfrecord'
+  summary = lib.prepare_tfrecord(
+      [str(tmp_path / 'quiet.wav'), str(tmp_path / 'loud.wav')], str(output),
+      example_secs=None, chunk_secs=1.0)
+  # quiet: 40000 samples -> chunks of 16000, 16000, 8000; loud: 56000 ->
+  # 16000, 16000, 16000 (fails: 0.9), 8000 (fails).
+  assert summary['files_read'] == 2 and summary['files_skipped'] == 0
+  assert summary['chunks'] == 5 and summary['chunks_skipped'] == 2
+  assert summary['examples'] == {'all': 5}
+  reasons = summary['skipped'][str(tmp_path / 'loud.wav')]
+  assert 'features of chunk 3/4 failed: RuntimeError: boom' in reasons
+  assert 'features of chunk 4/4 failed' in reasons
+  examples = _read_records(f'{output}*')
+  lengths = sorted(len(ex['audio']) for ex in examples)
+  assert lengths == [8000, 16000, 16000, 16000, 16000]
+  for ex in examples:
+    assert len(ex['f0_hz']) == len(ex['audio']) // 64
+    np.testing.assert_array_equal(ex['f0_hz'], 220.0)

@@ -418,18 +418,20 @@ def _counter(name, namespace=_NAMESPACE):
   return Metrics.counter(namespace, name)
 
 
+def _report_skipped(path, reason, counter):
+  logging.warning('prepare_tfrecord: skipping %s: %s', path, reason)
+  _counter(counter).inc()
+  name = f'{path}\t{reason}'[:_MAX_REASON_CHARS]
+  _counter(name, namespace=_SKIPPED_NAMESPACE).inc()
+
+
 def _load_and_chunk(path, layout):
-  """Yields chunk dicts of one file, or a tagged 'skipped' (path, reason)."""
-  import apache_beam as beam  # pylint: disable=g-import-not-at-top
+  """Yields the chunk dicts of one file (none if it cannot be read)."""
   try:
     audio = load_audio(path, layout.sample_rate)
   except Exception as e:  # pylint: disable=broad-except
     reason = e.reason if isinstance(e, AudioLoadError) else _one_line(e)
-    logging.warning('prepare_tfrecord: skipping %s: %s', path, reason)
-    _counter('files_skipped').inc()
-    name = f'{path}\t{reason}'[:_MAX_REASON_CHARS]
-    _counter(name, namespace=_SKIPPED_NAMESPACE).inc()
-    yield beam.pvalue.TaggedOutput('skipped', (path, reason))
+    _report_skipped(path, reason, 'files_skipped')
     return
   _counter('files_read').inc()
   _counter('samples_read').inc(len(audio))
@@ -444,13 +446,21 @@ def _load_and_chunk(path, layout):
 
 
 def _add_features(chunk, layout, viterbi, crepe_model):
-  features = compute_audio_features(
-      chunk['audio'], layout.sample_rate, layout.frame_rate, layout.center,
-      viterbi, crepe_model)
+  """Yields the chunk with its features (nothing if they fail: reported)."""
+  where = f'chunk {chunk["chunk_index"] + 1}/{chunk["n_chunks"]}'
+  try:
+    features = compute_audio_features(
+        chunk['audio'], layout.sample_rate, layout.frame_rate, layout.center,
+        viterbi, crepe_model)
+  except Exception as e:  # pylint: disable=broad-except
+    _report_skipped(chunk['path'],
+                    f'features of {where} failed: {_one_line(e)}',
+                    'chunks_skipped')
+    return
   _counter('chunks_done').inc()
-  logging.info('prepare_tfrecord: features of %s chunk %d/%d done.',
-               chunk['path'], chunk['chunk_index'] + 1, chunk['n_chunks'])
-  return dict(chunk, **features)
+  logging.info('prepare_tfrecord: features of %s %s done.', chunk['path'],
+               where)
+  yield dict(chunk, **features)
 
 
 def _chunk_key(chunk):
@@ -515,8 +525,9 @@ def prepare_tfrecord(input_audio_paths,
   Runs an Apache Beam pipeline: read and resample each file, chunk it, compute
   CREPE f0 / confidence and loudness per chunk, cut examples, split train/eval,
   shuffle, and write sharded TFRecords (see the module docstring for the
-  features and file names). Files that cannot be read are skipped, logged and
-  listed in the summary; the rest are processed. A summary (files, seconds of
+  features and file names). Files that cannot be read, and chunks whose
+  features fail, are skipped, logged and listed in the summary; the rest are
+  processed. A summary (files, seconds of
   audio, examples per split, skipped files with reasons) is printed at the end,
   and progress is logged (python `logging`, INFO) per file and per chunk.
 
@@ -554,10 +565,12 @@ def prepare_tfrecord(input_audio_paths,
       accurate on low notes and about 7 times slower.
 
   Returns:
-    A dict summarising the run: 'files_read', 'seconds_read',
-    'chunks', 'examples' ({split: count}, split 'all' without an eval split,
-    else 'train' and 'eval'), 'file_patterns' ({split: shard glob}) and
-    'skipped' ({path: reason}).
+    A dict summarising the run: 'files_read', 'files_skipped',
+    'seconds_read' (seconds of audio read), 'chunks' (with features),
+    'chunks_skipped' (features failed), 'examples' ({split: count}, split
+    'all' without an eval split, else 'train' and 'eval'), 'file_patterns'
+    ({split: shard glob}) and 'skipped' ({path: reasons} for every file
+    skipped in whole or in part).
 
   Raises:
     ValueError: empty `input_audio_paths`, or settings that do not give whole
@@ -604,12 +617,12 @@ def prepare_tfrecord(input_audio_paths,
   loaded = (
       pipeline
       | 'create' >> beam.Create(input_audio_paths)
-      | 'load_and_chunk' >> beam.FlatMap(_load_and_chunk, layout)
-      .with_outputs('skipped', main='chunks'))
+      | 'load_and_chunk' >> beam.FlatMap(_load_and_chunk, layout))
   chunks = (
-      loaded.chunks
+      loaded
       | 'spread_chunks' >> beam.Reshuffle()
-      | 'features' >> beam.Map(_add_features, layout, viterbi, crepe_model))
+      | 'features' >> beam.FlatMap(_add_features, layout, viterbi,
+                                   crepe_model))
 
   if eval_split_fraction:
     keyed = chunks | 'key' >> beam.Map(_add_key)
@@ -676,19 +689,21 @@ def _summarize(result, layout, prefixes):
   for c in result.metrics().query(
       MetricsFilter().with_namespace(_NAMESPACE))['counters']:
     counters[c.key.metric.name] += value(c)
-  skipped = {}
+  skipped = collections.defaultdict(list)
   for c in result.metrics().query(
       MetricsFilter().with_namespace(_SKIPPED_NAMESPACE))['counters']:
     if value(c):
       path, _, reason = c.key.metric.name.partition('\t')
-      skipped[path] = reason
+      skipped[path].append(reason)
   return {
       'files_read': counters['files_read'],
       'seconds_read': counters['samples_read'] / layout.sample_rate,
+      'files_skipped': counters['files_skipped'],
       'chunks': counters['chunks_done'],
+      'chunks_skipped': counters['chunks_skipped'],
       'examples': {s: counters[f'examples_{s}'] for s in prefixes},
       'file_patterns': {s: f'{p}-?????-of-?????' for s, p in prefixes.items()},
-      'skipped': skipped,
+      'skipped': {p: ' | '.join(sorted(r)) for p, r in skipped.items()},
   }
 
 
@@ -702,7 +717,9 @@ def format_summary(summary):
   for split, count in summary['examples'].items():
     lines.append(f'  {split + " examples:":17s} {count:<6d} -> '
                  f'{summary["file_patterns"][split]}')
-  lines.append(f'  files skipped:    {len(summary["skipped"])}')
+  lines.append(f'  files skipped:    {summary["files_skipped"]}')
+  if summary['chunks_skipped']:
+    lines.append(f'  chunks skipped:   {summary["chunks_skipped"]}')
   for path, reason in sorted(summary['skipped'].items()):
     lines.append(f'    {path}: {reason}')
   return '\n'.join(lines)
