@@ -61,6 +61,11 @@ _RESAMPLE_METHODS = ('nearest', 'linear', 'cubic', 'window')
 # ------------------------------------------------------------------------------
 # Harmonic helpers.
 # ------------------------------------------------------------------------------
+def _n_channels(x):
+  """Size of the last axis: a static int, else a scalar tensor."""
+  return x.shape[-1] if x.shape[-1] is not None else tf.shape(x)[-1]
+
+
 def remove_above_nyquist(frequency_envelopes, amplitude_envelopes,
                          sample_rate=16000):
   """Silences sinusoids at or above the Nyquist frequency.
@@ -103,8 +108,9 @@ def get_harmonic_frequencies(frequencies, n_harmonics):
     array([[[100., 200., 300.]]], dtype=float32)
   """
   frequencies = tf_float32(frequencies)
-  n_harmonics = validation.check_positive_int(n_harmonics, 'n_harmonics')
-  ratios = tf.range(1, n_harmonics + 1, dtype=tf.float32)
+  if not tf.is_tensor(n_harmonics):  # A scalar tensor for dynamic sizes.
+    n_harmonics = validation.check_positive_int(n_harmonics, 'n_harmonics')
+  ratios = tf.cast(tf.range(1, n_harmonics + 1), tf.float32)
   return frequencies * ratios
 
 
@@ -133,8 +139,8 @@ def normalize_harmonics(harmonic_distribution, f0_hz=None, sample_rate=None):
     f0_hz = kernels.frames_input(f0_hz, 'f0_hz', 1)
     validation.check_same_dim({'harmonic_distribution': harmonic_distribution,
                                'f0_hz': f0_hz}, 0, 'batch')
-    n_harmonics = harmonic_distribution.shape[-1]
-    harmonic_frequencies = get_harmonic_frequencies(f0_hz, n_harmonics)
+    harmonic_frequencies = get_harmonic_frequencies(
+        f0_hz, _n_channels(harmonic_distribution))
     harmonic_distribution = remove_above_nyquist(
         harmonic_frequencies, harmonic_distribution, sample_rate)
   total = tf.reduce_sum(harmonic_distribution, axis=-1, keepdims=True)
@@ -438,8 +444,8 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
                             sample_rate, method, initial_phase)
 
   if n_harmonics is None:
-    n_harmonics = tf.shape(harmonic_shifts if harmonic_distribution is None
-                           else harmonic_distribution)[-1]
+    n_harmonics = _n_channels(harmonic_shifts if harmonic_distribution is None
+                              else harmonic_distribution)
   harmonic_frequencies = get_harmonic_frequencies(frequencies, n_harmonics)
   if harmonic_shifts is not None:
     harmonic_frequencies *= 1.0 + harmonic_shifts
@@ -654,6 +660,6 @@ def harmonic_to_sinusoidal(harm_amp, harm_dist, f0_hz, sample_rate=16000):
   f0_hz = kernels.frames_input(f0_hz, 'f0_hz', 1)
   validation.check_same_dim({'harm_amp': harm_amp, 'harm_dist': harm_dist,
                              'f0_hz': f0_hz}, 0, 'batch')
-  freqs = get_harmonic_frequencies(f0_hz, harm_dist.shape[-1])
+  freqs = get_harmonic_frequencies(f0_hz, _n_channels(harm_dist))
   harm_dist = normalize_harmonics(harm_dist, f0_hz, sample_rate)
   return harm_amp * harm_dist, freqs

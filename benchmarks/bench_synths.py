@@ -1,0 +1,405 @@
+"""Speed, memory and accuracy of the synths at the default operating point.
+
+Prints, for batch 16, 4 s at 16 kHz, 250 frames/s and 60 harmonics (the
+default operating point of the library), the median time of forward and
+forward + backward (gradients with respect to every control) of each case,
+its real-time factor (seconds of audio rendered per second of compute), its
+peak memory, and its largest deviation from a float64 numpy reference where
+one exists. Cases:
+
+* `Harmonic`: `ddsp.synths.Harmonic`, the layer as users call it.
+* `Harmonic (published method)`: the straightforward method of the published
+  library on the same controls: upsample frequencies (bilinear resize) and
+  amplitudes (overlap-added Hann windows) to [batch, samples, harmonics],
+  float32 cumulative sum of phase, then sin and a weighted sum.
+* `sin + sum floor`: one `sin` and a sum over a precomputed
+  [16, 64000, 60] tensor: a floor for any method that evaluates every sine.
+* `Wavetable`: `ddsp.synths.Wavetable` with a 2048-sample table per frame.
+  (The published method upsamples the tables to [16, 64000, 2048], about
+  8 GB per tensor; it runs only when it fits in --max-gb.)
+
+More cases are added by appending `(name, build_fn)` to `CASES` (see `Case`
+and the existing builders); e.g. FilteredNoise and Reverb.
+
+Timing runs every case in one process, interleaved round by round (the
+machine may be shared: compare the ratios of one run, not absolute times).
+Peak memory is TensorFlow's CPU allocator peak during one call
+(`tf.config.experimental.get_memory_info`), above what was allocated before.
+
+Usage:
+  python benchmarks/bench_synths.py [--batch 16 --seconds 4
+      --sample-rate 16000 --frame-rate 250 --harmonics 60 --repeats 5
+      --cases Harmonic,Wavetable --eager]
+"""
+
+import argparse
+import dataclasses
+import time
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+import ddsp
+
+
+@dataclasses.dataclass
+class OperatingPoint:
+  """Sizes of one benchmark run."""
+  batch: int = 16
+  seconds: float = 4.0
+  sample_rate: int = 16000
+  frame_rate: int = 250
+  n_harmonics: int = 60
+  n_noise_bands: int = 65
+  reverb_seconds: float = 3.0
+  n_wavetable: int = 2048
+  max_gb: float = 6.0
+
+  @property
+  def n_samples(self):
+    return int(round(self.seconds * self.sample_rate))
+
+  @property
+  def n_frames(self):
+    return int(round(self.seconds * self.frame_rate))
+
+
+@dataclasses.dataclass
+class Case:
+  """What a builder returns.
+
+  Attributes:
+    fn: renders audio [batch, n_samples] from `inputs` (keyword arguments).
+    inputs: dict of float32 tensors; forward + backward differentiates with
+      respect to all of them.
+    reference: optional callable returning a float64 numpy reference of
+      audio[0] (the first example), to report the largest deviation.
+    backward: whether forward + backward makes sense for this case.
+  """
+  fn: Callable
+  inputs: Dict[str, tf.Tensor]
+  reference: Optional[Callable] = None
+  backward: bool = True
+
+
+def _normal(shape, seed):
+  return tf.random.stateless_normal(shape, seed=[seed, 0])
+
+
+def _f0_hz(op):
+  """Smooth pitch curves: 110-440 Hz notes with 5.5 Hz vibrato, [B, T, 1]."""
+  t = np.arange(op.n_frames) / op.frame_rate
+  base = 110.0 * 2.0**(np.arange(op.batch) / max(op.batch - 1, 1) * 2.0)
+  cents = 30.0 * np.sin(2 * np.pi * 5.5 * t)
+  f0 = base[:, None] * 2.0**(cents[None, :] / 1200.0)
+  return tf.constant(f0[..., None], tf.float32)
+
+
+# ------------------------------------------------------------------------------
+# float64 references for example 0.
+# ------------------------------------------------------------------------------
+def _upsample_np(x, hop, method):
+  """[T, C] -> [T * hop, C] as `resample(add_endpoint=True)` (two-frame)."""
+  x = np.asarray(x, np.float64)
+  x_next = np.concatenate([x[1:], x[-1:]], axis=0)
+  r = np.arange(hop) / hop
+  w = np.sin(0.5 * np.pi * r)**2 if method == 'window' else r
+  out = x[:, None, :] + w[None, :, None] * (x_next - x)[:, None, :]
+  return out.reshape(-1, x.shape[-1])
+
+
+def _harmonic_reference(controls, op):
+  amps = controls['amplitudes'][0].numpy()
+  dist = controls['harmonic_distribution'][0].numpy()
+  f0 = controls['f0_hz'][0].numpy()
+  hop = op.n_samples // op.n_frames
+  f = _upsample_np(f0, hop, 'linear')[:, 0]
+  a = _upsample_np(amps * dist, hop, 'window')
+  phase = np.cumsum(2.0 * np.pi * f / op.sample_rate)
+  audio = np.zeros_like(phase)
+  for k in range(1, dist.shape[-1] + 1):
+    audio += np.where(k * f < op.sample_rate / 2, a[:, k - 1], 0.0) * np.sin(
+        np.mod(k * phase, 2 * np.pi))
+  return audio
+
+
+def _wavetable_reference(controls, op):
+  amps = controls['amplitudes'][0].numpy()
+  tables = controls['wavetables'][0].numpy().astype(np.float64)
+  f0 = controls['f0_hz'][0].numpy()
+  hop = op.n_samples // op.n_frames
+  f = _upsample_np(f0, hop, 'linear')[:, 0]
+  a = _upsample_np(amps, hop, 'window')[:, 0]
+  cycles = np.mod(np.cumsum(f / op.sample_rate) - f / op.sample_rate, 1.0)
+  n_wavetable = tables.shape[-1]
+  position = cycles * n_wavetable
+  index = np.minimum(np.floor(position).astype(int), n_wavetable - 1)
+  frac = position - index
+  frame = np.arange(op.n_samples) // hop
+  frame_next = np.minimum(frame + 1, op.n_frames - 1)
+  fade = np.tile(np.arange(hop) / hop, op.n_frames)
+  def read(rows):
+    v0 = tables[rows, index]
+    v1 = tables[rows, (index + 1) % n_wavetable]
+    return v0 + frac * (v1 - v0)
+  return a * (read(frame) + fade * (read(frame_next) - read(frame)))
+
+
+# ------------------------------------------------------------------------------
+# Builders: op -> Case.
+# ------------------------------------------------------------------------------
+def _harmonic_inputs(op):
+  return {
+      'amplitudes': _normal([op.batch, op.n_frames, 1], 1),
+      'harmonic_distribution': _normal(
+          [op.batch, op.n_frames, op.n_harmonics], 2),
+      'f0_hz': _f0_hz(op),
+  }
+
+
+def build_harmonic(op):
+  layer = ddsp.synths.Harmonic(n_samples=op.n_samples,
+                               sample_rate=op.sample_rate)
+  inputs = _harmonic_inputs(op)
+  return Case(fn=layer, inputs=inputs, reference=lambda: _harmonic_reference(
+      layer.get_controls(**inputs), op))
+
+
+def _published_harmonic_synthesis(f0_hz, amplitudes, harmonic_distribution,
+                                  n_samples, sample_rate):
+  """The straightforward method: everything at [batch, samples, harmonics]."""
+  n_frames = amplitudes.shape[1]
+  hop = n_samples // n_frames
+  n_harmonics = harmonic_distribution.shape[-1]
+  frequencies = f0_hz * tf.range(1, n_harmonics + 1, dtype=tf.float32)
+  # Bilinear resize with align_corners=False (last frame held).
+  frequencies = tf.compat.v1.image.resize(
+      frequencies[:, :, tf.newaxis, :], [n_samples, 1],
+      method='bilinear', align_corners=False)[:, :, 0, :]
+  # Overlap-added Hann windows of the frames (last frame held).
+  x = amplitudes * harmonic_distribution
+  x = tf.concat([x, x[:, -1:]], axis=1)
+  window = tf.signal.hann_window(2 * hop)
+  x = tf.transpose(x, [0, 2, 1])[..., tf.newaxis] * window
+  x = tf.signal.overlap_and_add(x, hop)
+  amplitudes = tf.transpose(x, [0, 2, 1])[:, hop:-hop]
+  amplitudes = tf.where(frequencies >= sample_rate / 2.0,
+                        tf.zeros_like(amplitudes), amplitudes)
+  phases = tf.cumsum(frequencies * (2.0 * np.pi / sample_rate), axis=1)
+  return tf.reduce_sum(amplitudes * tf.sin(phases), axis=-1)
+
+
+def build_published_harmonic(op):
+  layer = ddsp.synths.Harmonic(n_samples=op.n_samples,
+                               sample_rate=op.sample_rate)
+  inputs = _harmonic_inputs(op)
+
+  def fn(amplitudes, harmonic_distribution, f0_hz):
+    controls = layer.get_controls(amplitudes, harmonic_distribution, f0_hz)
+    return _published_harmonic_synthesis(
+        controls['f0_hz'], controls['amplitudes'],
+        controls['harmonic_distribution'], op.n_samples, op.sample_rate)
+
+  return Case(fn=fn, inputs=inputs, reference=lambda: _harmonic_reference(
+      layer.get_controls(**inputs), op))
+
+
+def build_sin_floor(op):
+  x = tf.random.stateless_uniform([op.batch, op.n_samples, op.n_harmonics],
+                                  seed=[3, 0], maxval=2.0 * np.pi)
+  return Case(fn=lambda: tf.reduce_sum(tf.sin(x), axis=-1), inputs={},
+              backward=False)
+
+
+def _wavetable_inputs(op):
+  return {
+      'amplitudes': _normal([op.batch, op.n_frames, 1], 4),
+      'wavetables': _normal([op.batch, op.n_frames, op.n_wavetable], 5),
+      'f0_hz': _f0_hz(op),
+  }
+
+
+def build_wavetable(op):
+  layer = ddsp.synths.Wavetable(n_samples=op.n_samples,
+                                sample_rate=op.sample_rate)
+  inputs = _wavetable_inputs(op)
+  return Case(fn=layer, inputs=inputs, reference=lambda: _wavetable_reference(
+      layer.get_controls(**inputs), op))
+
+
+def build_published_wavetable(op):
+  """Tables upsampled to audio rate, lookup by distances to every entry."""
+  gigabytes = op.batch * op.n_samples * (op.n_wavetable + 1) * 4 / 1e9
+  if 4 * gigabytes > op.max_gb:
+    return f'skipped: needs about {4 * gigabytes:.0f} GB (--max-gb)'
+  layer = ddsp.synths.Wavetable(n_samples=op.n_samples,
+                                sample_rate=op.sample_rate)
+  inputs = _wavetable_inputs(op)
+  n = op.n_samples
+
+  def fn(amplitudes, wavetables, f0_hz):
+    controls = layer.get_controls(amplitudes, wavetables, f0_hz)
+    tables = ddsp.core.resample(controls['wavetables'], n)
+    envelope = ddsp.core.resample(controls['amplitudes'], n, 'window')[..., 0]
+    f = ddsp.core.resample(controls['f0_hz'], n)
+    phase = tf.cumsum(f / op.sample_rate, axis=1, exclusive=True) % 1.0
+    tables = tf.concat([tables, tables[..., :1]], axis=-1)
+    grid = tf.linspace(0.0, 1.0, op.n_wavetable + 1)
+    weights = tf.nn.relu(1.0 - tf.abs(phase - grid) * op.n_wavetable)
+    return tf.reduce_sum(weights * tables, axis=-1) * envelope
+
+  return Case(fn=fn, inputs=inputs, reference=lambda: _wavetable_reference(
+      layer.get_controls(**inputs), op))
+
+
+# (name, build_fn): build_fn(op) returns a Case, or a string saying why the
+# case is skipped. Append new cases here.
+CASES = [
+    ('Harmonic', build_harmonic),
+    ('Harmonic (published method)', build_published_harmonic),
+    ('sin + sum floor', build_sin_floor),
+    ('Wavetable', build_wavetable),
+    ('Wavetable (published method)', build_published_wavetable),
+]
+
+
+# ------------------------------------------------------------------------------
+# Measurement.
+# ------------------------------------------------------------------------------
+def _runners(case, eager):
+  """(forward, forward_backward or None) callables returning numpy."""
+  names = sorted(case.inputs)
+
+  def forward(*tensors):
+    return case.fn(**dict(zip(names, tensors)))
+
+  def forward_backward(*tensors):
+    with tf.GradientTape() as tape:
+      tape.watch(tensors)
+      audio = forward(*tensors)
+      loss = tf.reduce_mean(audio**2)
+    return tape.gradient(loss, list(tensors))
+
+  if not eager:
+    forward = tf.function(forward)
+    forward_backward = tf.function(forward_backward)
+  tensors = [case.inputs[n] for n in names]
+
+  def run(fn):
+    def call():
+      out = fn(*tensors)
+      return [np.asarray(x) for x in tf.nest.flatten(out) if x is not None]
+    return call
+
+  return run(forward), (run(forward_backward) if case.backward else None)
+
+
+def _peak_megabytes(fn):
+  """Allocator peak during one call, above what was allocated before (MB)."""
+  try:
+    tf.config.experimental.reset_memory_stats('CPU:0')
+    before = tf.config.experimental.get_memory_info('CPU:0')['current']
+    fn()
+    peak = tf.config.experimental.get_memory_info('CPU:0')['peak']
+  except (ValueError, RuntimeError):
+    return float('nan')
+  return (peak - before) / 2**20
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--batch', type=int, default=16)
+  parser.add_argument('--seconds', type=float, default=4.0)
+  parser.add_argument('--sample-rate', type=int, default=16000)
+  parser.add_argument('--frame-rate', type=int, default=250)
+  parser.add_argument('--harmonics', type=int, default=60)
+  parser.add_argument('--wavetable-size', type=int, default=2048)
+  parser.add_argument('--max-gb', type=float, default=6.0,
+                      help='skip cases that would need more memory')
+  parser.add_argument('--repeats', type=int, default=5)
+  parser.add_argument('--cases', default='',
+                      help='comma-separated case names (default: all)')
+  parser.add_argument('--eager', action='store_true',
+                      help='run eagerly instead of inside tf.function')
+  args = parser.parse_args()
+  op = OperatingPoint(batch=args.batch, seconds=args.seconds,
+                      sample_rate=args.sample_rate, frame_rate=args.frame_rate,
+                      n_harmonics=args.harmonics,
+                      n_wavetable=args.wavetable_size, max_gb=args.max_gb)
+  wanted = [c.strip() for c in args.cases.split(',') if c.strip()]
+  cases = [(n, b) for n, b in CASES if not wanted or n in wanted]
+
+  built, skipped = {}, {}
+  for name, build in cases:
+    case = build(op)
+    if isinstance(case, str):
+      skipped[name] = case
+      continue
+    built[name] = (case, *_runners(case, args.eager))
+
+  # Warm up (traces tf.functions), then interleave the repeats.
+  times = {(n, m): [] for n in built for m in ('fwd', 'fwd+bwd')}
+  for name, (_, fwd, fwd_bwd) in built.items():
+    fwd()
+    if fwd_bwd is not None:
+      fwd_bwd()
+  for _ in range(args.repeats):
+    for name, (_, fwd, fwd_bwd) in built.items():
+      for mode, fn in (('fwd', fwd), ('fwd+bwd', fwd_bwd)):
+        if fn is None:
+          continue
+        start = time.perf_counter()
+        fn()
+        times[(name, mode)].append(time.perf_counter() - start)
+  median = {k: float(np.median(v)) if v else float('nan')
+            for k, v in times.items()}
+
+  memory, error = {}, {}
+  for name, (case, fwd, fwd_bwd) in built.items():
+    memory[(name, 'fwd')] = _peak_megabytes(fwd)
+    memory[(name, 'fwd+bwd')] = (_peak_megabytes(fwd_bwd)
+                                 if fwd_bwd is not None else float('nan'))
+    if case.reference is not None:
+      audio = np.asarray(case.fn(**case.inputs))[0]
+      error[name] = float(np.max(np.abs(audio - case.reference())))
+
+  audio_seconds = op.batch * op.n_samples / op.sample_rate
+  floor = median.get(('sin + sum floor', 'fwd'), float('nan'))
+  print(f'\nOperating point: batch {op.batch}, {op.seconds:g} s at '
+        f'{op.sample_rate} Hz ({op.n_samples} samples), {op.frame_rate} '
+        f'frames/s ({op.n_frames} frames), {op.n_harmonics} harmonics, '
+        f'{op.n_wavetable}-sample wavetables; '
+        f'{"eager" if args.eager else "tf.function"}, median of '
+        f'{args.repeats}.\n')
+  header = (f'{"case":<30} {"fwd s":>7} {"f+b s":>7} {"fwd/floor":>9} '
+            f'{"f+b/floor":>9} {"RTF fwd":>8} {"RTF f+b":>8} '
+            f'{"MB fwd":>8} {"MB f+b":>8} {"max|err|":>9}')
+  print(header)
+  print('-' * len(header))
+  for name in built:
+    fwd, fb = median[(name, 'fwd')], median[(name, 'fwd+bwd')]
+    print(f'{name:<30} {fwd:7.3f} {fb:7.3f} {fwd / floor:9.2f} '
+          f'{fb / floor:9.2f} {audio_seconds / fwd:8.1f} '
+          f'{audio_seconds / fb:8.1f} {memory[(name, "fwd")]:8.0f} '
+          f'{memory[(name, "fwd+bwd")]:8.0f} '
+          f'{error.get(name, float("nan")):9.1e}')
+  for name, why in skipped.items():
+    print(f'{name:<30} {why}')
+
+  ours, theirs = 'Harmonic', 'Harmonic (published method)'
+  if ours in built and theirs in built:
+    print(f'\n{ours} vs {theirs}: forward '
+          f'{median[(theirs, "fwd")] / median[(ours, "fwd")]:.1f}x faster, '
+          f'forward+backward '
+          f'{median[(theirs, "fwd+bwd")] / median[(ours, "fwd+bwd")]:.1f}x '
+          f'faster; peak memory (f+b) '
+          f'{memory[(ours, "fwd+bwd")] / memory[(theirs, "fwd+bwd")]:.2f} of '
+          f'theirs; max error {error.get(ours, np.nan):.1e} vs '
+          f'{error.get(theirs, np.nan):.1e}.')
+  print('RTF: seconds of audio rendered per second of compute. MB: allocator '
+        'peak above the inputs. max|err|: vs float64 numpy, example 0.')
+
+
+if __name__ == '__main__':
+  main()
