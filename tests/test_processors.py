@@ -469,3 +469,13 @@ def test_paper_group_from_gin_equals_python(rng, clean_gin):
 def test_docstring_examples():
   results = doctest.testmod(processors, optionflags=doctest.ELLIPSIS)
   assert results.attempted > 0 and results.failed == 0
+
+
+def test_training_flag_reaches_processors_in_a_group(rng):
+  # FilteredNoise draws fresh noise only when training (see ddsp.synths).
+  inputs = _paper_inputs(rng)
+  group = _paper_group()
+  fixed = [group(inputs, training=False) for _ in range(2)]
+  np.testing.assert_array_equal(fixed[0], fixed[1])
+  fresh = [group(inputs, training=True) for _ in range(2)]
+  assert np.max(np.abs(fresh[0] - fresh[1])) > 1e-3
