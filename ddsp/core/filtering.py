@@ -160,20 +160,23 @@ def _ola_windows(n_frames, hop_size):
   return windows
 
 
-def _standardize_impulse_response(impulse_response, audio):
-  """Checks an IR and returns it as [ir_batch, (n_frames,) ir_size]."""
-  shape = validation.check_rank(impulse_response, 'impulse_response',
-                                (1, 2, 3))
-  if impulse_response.shape.rank == 1:
-    impulse_response = impulse_response[tf.newaxis, :]
-  batch_sizes = {audio.shape[0], impulse_response.shape[0]} - {1, None}
+def _standardize_filter_shape(x, name, audio):
+  """Checks an IR (or magnitudes) and returns it as [batch, (n_frames,) size]."""
+  shape = validation.check_rank(x, name, (1, 2, 3))
+  if x.shape.rank == 1:
+    x = x[tf.newaxis, :]
+  batch_sizes = {audio.shape[0], x.shape[0]} - {1, None}
   if len(batch_sizes) > 1:
     raise ValueError(
-        '`audio` and `impulse_response` must have the same batch size, or '
-        f'one of them 1. Received: audio.shape={tuple(audio.shape)}, '
-        f'impulse_response.shape={tuple(shape)}')
-  _static_dim(impulse_response, -1, 'impulse_response', 'ir_size')
-  return impulse_response
+        f'`audio` and `{name}` must have the same batch size, or one of them '
+        f'1. Received: audio.shape={tuple(audio.shape)}, '
+        f'{name}.shape={tuple(shape)}')
+  _static_dim(x, -1, name, 'last')
+  if x.shape.rank == 3:
+    _static_dim(x, 1, name, 'n_frames')
+    if x.shape[1] == 1:
+      x = x[:, 0, :]
+  return x
 
 
 def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
@@ -197,8 +200,9 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
     the tails overlap-added. Changing the IR between frames makes the output
     jump at block edges.
 
-  Both methods cost one FFT of `get_fft_size(frame, ir_size)` per frame; for
-  the default operating point (hop 64, 257 taps) both use 512-point FFTs.
+  Both methods cost one FFT of `get_fft_size(frame, ir_size)` per frame; at
+  the default operating point (hop 64, up to 257 taps) both use FFTs of the
+  same size (256 or 512 points).
 
   Args:
     audio: [batch, n_samples] float32, the signal (any units).
@@ -206,9 +210,8 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
       [ir_size] (the same IR for the whole batch), [batch, ir_size] (one IR per
       example) or [batch, n_frames, ir_size] (time-varying). A batch of 1 (of
       the IR or of the audio) broadcasts over the other. `n_frames` must
-      satisfy
-      `ceil(n_samples / ceil(n_samples / n_frames)) == n_frames` (e.g. any
-      divisor of `n_samples`).
+      satisfy `ceil(n_samples / ceil(n_samples / n_frames)) == n_frames`
+      (e.g. any divisor of `n_samples`).
     padding: 'same' returns `n_samples` samples; 'valid' returns
       `n_samples + ir_size - 1` samples, i.e. the IR tail is kept (with
       `delay_compensation=0` this is `scipy.signal.fftconvolve(mode='full')`).
@@ -238,93 +241,90 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
   """
   validation.check_one_of(padding, 'padding', _PADDINGS)
   validation.check_one_of(method, 'method', _METHODS)
+  audio = _check_filter_audio(audio)
+  impulse_response = _standardize_filter_shape(
+      tf_float32(impulse_response), 'impulse_response', audio)
+
+  def spectrum(fft_size):
+    return tf.signal.rfft(impulse_response, fft_length=[fft_size])
+
+  ir_shape = impulse_response.shape.as_list()
+  full = _convolve(audio, ir_shape, spectrum, method, 'impulse_response')
+  return crop_and_compensate_delay(full, int(audio.shape[1]), ir_shape[-1],
+                                   padding, delay_compensation)
+
+
+def _check_filter_audio(audio):
   audio = tf_float32(audio)
-  impulse_response = tf_float32(impulse_response)
   validation.check_rank(audio, 'audio', 2)
-  n_samples = _static_dim(audio, 1, 'audio', 'n_samples')
-  impulse_response = _standardize_impulse_response(impulse_response, audio)
-  ir_size = int(impulse_response.shape[-1])
+  _static_dim(audio, 1, 'audio', 'n_samples')
+  return audio
 
-  if impulse_response.shape.rank == 3 and impulse_response.shape[1] == 1:
-    impulse_response = impulse_response[:, 0, :]
 
-  if impulse_response.shape.rank == 2:
-    full = _convolve_time_invariant(audio, impulse_response)
+def _convolve(audio, ir_shape, spectrum, method, name):
+  """Full linear convolution of audio with a fixed or time-varying filter.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    ir_shape: static shape of the filter taps, [batch, ir_size] or
+      [batch, n_frames, ir_size].
+    spectrum: fft_size -> the filter's rfft at that size ([..., fft_size // 2
+      + 1] complex64), so callers can compute it without the taps.
+    method: 'overlap_add' or 'block'.
+    name: argument name of the filter, for error messages.
+
+  Returns:
+    [batch, n_full] float32 with the full convolution in its first
+    `n_samples + ir_size - 1` samples (zeros after).
+  """
+  n_samples = int(audio.shape[1])
+  ir_size = ir_shape[-1]
+  if len(ir_shape) == 2:
+    fft_size = get_fft_size(n_samples, ir_size)
+    audio_fft = tf.signal.rfft(audio, fft_length=[fft_size])
+    return tf.signal.irfft(audio_fft * spectrum(fft_size),
+                           fft_length=[fft_size])
+
+  n_frames = ir_shape[1]
+  hop_size = -(-n_samples // n_frames)
+  if -(-n_samples // hop_size) != n_frames:
+    raise ValueError(
+        f'The number of frames of `{name}` must fit the audio: with '
+        f'n_samples={n_samples} and n_frames={n_frames} the hop would be '
+        f'{hop_size} samples, which makes {-(-n_samples // hop_size)} frames. '
+        'Use a number of frames that divides n_samples. Received: '
+        f'audio.shape={tuple(audio.shape)}, {name}.shape={tuple(ir_shape)}')
+  if method == 'overlap_add':
+    # Window m covers padded samples [m * hop, (m + 2) * hop); its centre
+    # falls on the middle of block m of the audio.
+    offset = hop_size // 2
+    padded_size = (n_frames + 1) * hop_size
+    audio = tf.pad(audio, [[0, 0], [offset, padded_size - offset - n_samples]])
+    frames = tf.signal.frame(audio, 2 * hop_size, hop_size)
+    frames *= _ola_windows(n_frames, hop_size)
   else:
-    n_frames = _static_dim(impulse_response, 1, 'impulse_response',
-                           'n_frames')
-    hop_size = -(-n_samples // n_frames)
-    if -(-n_samples // hop_size) != n_frames:
-      raise ValueError(
-          'The number of impulse-response frames must fit the audio: with '
-          f'n_samples={n_samples} and n_frames={n_frames} the hop would be '
-          f'{hop_size} samples, which makes {-(-n_samples // hop_size)} '
-          'frames. Use a number of frames that divides n_samples. Received: '
-          f'audio.shape={tuple(audio.shape)}, '
-          f'impulse_response.shape={tuple(impulse_response.shape)}')
-    if method == 'overlap_add':
-      full = _convolve_overlap_add(audio, impulse_response, hop_size)
-    else:
-      full = _convolve_block(audio, impulse_response, hop_size)
-
-  return crop_and_compensate_delay(full, n_samples, ir_size, padding,
-                                   delay_compensation)
-
-
-def _convolve_time_invariant(audio, impulse_response):
-  """Full linear convolution, [batch, n] x [batch or 1, ir] -> [batch, n+ir-1]."""
-  n_samples = int(audio.shape[-1])
-  ir_size = int(impulse_response.shape[-1])
-  fft_size = get_fft_size(n_samples, ir_size)
-  audio_fft = tf.signal.rfft(audio, fft_length=[fft_size])
-  ir_fft = tf.signal.rfft(impulse_response, fft_length=[fft_size])
-  full = tf.signal.irfft(audio_fft * ir_fft, fft_length=[fft_size])
-  return full[:, :n_samples + ir_size - 1]
-
-
-def _convolve_frames(frames, impulse_response, hop_size):
-  """Convolves [b, f, frame] with [b, f, ir] and overlap-adds at `hop_size`."""
-  frame_size = int(frames.shape[-1])
-  ir_size = int(impulse_response.shape[-1])
-  fft_size = get_fft_size(frame_size, ir_size)
+    offset = 0
+    audio = tf.pad(audio, [[0, 0], [0, n_frames * hop_size - n_samples]])
+    frames = tf.reshape(audio, [-1, n_frames, hop_size])
+  fft_size = get_fft_size(int(frames.shape[-1]), ir_size)
   frames_fft = tf.signal.rfft(frames, fft_length=[fft_size])
-  ir_fft = tf.signal.rfft(impulse_response, fft_length=[fft_size])
-  convolved = tf.signal.irfft(frames_fft * ir_fft, fft_length=[fft_size])
-  # Only frame_size + ir_size - 1 samples of each frame are non-zero.
-  convolved = convolved[..., :frame_size + ir_size - 1]
-  return tf.signal.overlap_and_add(convolved, hop_size)
-
-
-def _convolve_overlap_add(audio, impulse_response, hop_size):
-  """Time-varying convolution by Hann-windowed 50 % overlap-add."""
-  n_samples = int(audio.shape[-1])
-  n_frames = int(impulse_response.shape[1])
-  ir_size = int(impulse_response.shape[-1])
-  # Window m covers padded samples [m * hop, (m + 2) * hop); its centre falls
-  # on the middle of block m of the audio.
-  offset = hop_size // 2
-  padded_size = (n_frames + 1) * hop_size
-  audio = tf.pad(audio, [[0, 0], [offset, padded_size - offset - n_samples]])
-  frames = tf.signal.frame(audio, 2 * hop_size, hop_size)
-  frames *= _ola_windows(n_frames, hop_size)
-  full = _convolve_frames(frames, impulse_response, hop_size)
-  return full[:, offset:offset + n_samples + ir_size - 1]
-
-
-def _convolve_block(audio, impulse_response, hop_size):
-  """Time-varying convolution by non-overlapping blocks (published method)."""
-  n_samples = int(audio.shape[-1])
-  n_frames = int(impulse_response.shape[1])
-  ir_size = int(impulse_response.shape[-1])
-  audio = tf.pad(audio, [[0, 0], [0, n_frames * hop_size - n_samples]])
-  frames = tf.reshape(audio, [-1, n_frames, hop_size])
-  full = _convolve_frames(frames, impulse_response, hop_size)
-  return full[:, :n_samples + ir_size - 1]
+  # Each convolved frame is exact: its samples past frame + ir_size - 1 are 0.
+  convolved = tf.signal.irfft(frames_fft * spectrum(fft_size),
+                              fft_length=[fft_size])
+  full = tf.signal.overlap_and_add(convolved, hop_size)
+  return full[:, offset:]
 
 
 # ------------------------------------------------------------------------------
 # FIR filters designed in the frequency domain.
 # ------------------------------------------------------------------------------
+def _check_window_size(window_size):
+  if isinstance(window_size, bool) or not isinstance(window_size,
+                                                     (int, np.integer)):
+    raise ValueError('`window_size` must be an integer (0 for the IR size). '
+                     f'Received: window_size={window_size!r}')
+
+
 @functools.lru_cache(maxsize=64)
 def _symmetric_hann(n_taps):
   """Hann window of `n_taps` (odd) non-zero taps, symmetric about its centre."""
@@ -370,10 +370,7 @@ def apply_window_to_impulse_response(impulse_response, window_size=0,
   impulse_response = tf_float32(impulse_response)
   validation.check_rank(impulse_response, 'impulse_response',
                         tuple(range(1, 9)))
-  if isinstance(window_size, bool) or not isinstance(window_size,
-                                                     (int, np.integer)):
-    raise ValueError('`window_size` must be an integer (0 for the IR size). '
-                     f'Received: window_size={window_size!r}')
+  _check_window_size(window_size)
   ir_size = _static_dim(impulse_response, -1, 'impulse_response', 'ir_size')
   if causal:
     impulse_response = tf.roll(impulse_response, -((ir_size - 1) // 2),
@@ -437,9 +434,12 @@ def frequency_filter(audio, magnitudes, window_size=0, padding='same',
                      method='overlap_add'):
   """Filters audio with a (time-varying) linear-phase FIR filter.
 
-  Designs the filter with `frequency_impulse_response` and applies it with
-  `fft_convolve`, compensating its group delay so the output is aligned with
-  the input: a flat response returns the input unchanged.
+  Equal to `fft_convolve(audio, frequency_impulse_response(magnitudes,
+  window_size), padding, method=method)`: the filter's group delay is
+  compensated, so a flat response returns the input unchanged. For up to 129
+  bands the filter spectra are computed directly from the magnitudes by one
+  small matrix product (the design is linear in the magnitudes), which is
+  faster than going through the taps, forward and backward.
 
   Args:
     audio: [batch, n_samples] float32.
@@ -467,9 +467,54 @@ def frequency_filter(audio, magnitudes, window_size=0, padding='same',
     >>> float(tf.reduce_max(tf.abs(out - audio))) < 1e-5
     True
   """
-  impulse_response = frequency_impulse_response(magnitudes, window_size)
-  return fft_convolve(audio, impulse_response, padding=padding,
-                      delay_compensation=-1, method=method)
+  validation.check_one_of(padding, 'padding', _PADDINGS)
+  validation.check_one_of(method, 'method', _METHODS)
+  _check_window_size(window_size)
+  audio = _check_filter_audio(audio)
+  magnitudes = _standardize_filter_shape(tf_float32(magnitudes), 'magnitudes',
+                                         audio)
+  n_bands = int(magnitudes.shape[-1])
+  ir_size = _windowed_size(n_bands, window_size)
+
+  def spectrum(fft_size):
+    if n_bands * (fft_size + 2) <= _MAX_DESIGN_MATRIX_SIZE:
+      # The filter's spectrum is linear in the magnitudes: one small matmul
+      # replaces irfft -> window -> rfft (faster, also in the backward pass).
+      real, imag = _design_matrices(n_bands, window_size, fft_size)
+      return tf.complex(tf.tensordot(magnitudes, real, 1),
+                        tf.tensordot(magnitudes, imag, 1))
+    impulse_response = frequency_impulse_response(magnitudes, window_size)
+    return tf.signal.rfft(impulse_response, fft_length=[fft_size])
+
+  ir_shape = magnitudes.shape.as_list()[:-1] + [ir_size]
+  full = _convolve(audio, ir_shape, spectrum, method, 'magnitudes')
+  return crop_and_compensate_delay(full, int(audio.shape[1]), ir_size, padding,
+                                   -1)
+
+
+# Largest n_bands * (fft_size + 2) for which `frequency_filter` computes the
+# filter spectra by a matmul (65 bands at 256 or 512 points, 129 at 512).
+_MAX_DESIGN_MATRIX_SIZE = 2**17
+
+
+def _windowed_size(n_bands, window_size):
+  """Taps of `frequency_impulse_response(magnitudes[..., n_bands], ws)`."""
+  ir_size = max(1, 2 * (n_bands - 1))
+  return ir_size if window_size <= 0 or window_size > ir_size else window_size
+
+
+@functools.lru_cache(maxsize=32)
+def _design_matrices(n_bands, window_size, fft_size):
+  """[n_bands, fft_size // 2 + 1] real and imaginary parts of the map from
+  magnitudes to the rfft of `frequency_impulse_response` at `fft_size`."""
+  with tf.init_scope():  # Eager, also while a tf.function is being traced.
+    taps = frequency_impulse_response(np.eye(n_bands, dtype=np.float32),
+                                      window_size).numpy().astype(np.float64)
+  spectrum = np.fft.rfft(taps, n=fft_size, axis=-1)
+  real = spectrum.real.astype(np.float32)
+  imag = spectrum.imag.astype(np.float32)
+  real.flags.writeable = imag.flags.writeable = False
+  return real, imag
 
 
 # ------------------------------------------------------------------------------

@@ -224,6 +224,24 @@ class TestFrequencyFilter:
                                        window_size=window_size).numpy()
       np.testing.assert_allclose(out, audio * mags.flat[0], atol=1e-5)
 
+  @pytest.mark.parametrize('n_bands, window_size', [(65, 257), (17, 0),
+                                                    (257, 0)])
+  @pytest.mark.parametrize('method', ['overlap_add', 'block'])
+  def test_equals_fft_convolve_of_designed_filter(self, rng, n_bands,
+                                                  window_size, method):
+    # Up to 129 bands the spectra come from a design matrix, above from the
+    # taps (257 bands): both must equal convolving with the designed taps.
+    audio = rng.normal(size=[2, 1280]).astype(np.float32)
+    mags = rng.uniform(size=[2, 10, n_bands]).astype(np.float32)
+    taps = filtering.frequency_impulse_response(mags, window_size)
+    expected = filtering.fft_convolve(audio, taps, method=method).numpy()
+    out = filtering.frequency_filter(audio, mags, window_size,
+                                     method=method).numpy()
+    np.testing.assert_allclose(out, expected, atol=2e-6)
+    graph = tf.function(filtering.frequency_filter)(audio, mags, window_size,
+                                                    method=method)
+    np.testing.assert_allclose(graph.numpy(), expected, atol=2e-6)
+
   def test_shapes(self):
     ir = filtering.frequency_impulse_response(tf.ones([2, 10, 65]))
     assert ir.shape == (2, 10, 128)
@@ -293,6 +311,14 @@ class TestFrequencyFilter:
       filtering.frequency_impulse_response(tf.constant(1.0))
     with pytest.raises(ValueError, match='`window_size` must be an integer'):
       filtering.frequency_impulse_response(tf.ones([5]), window_size=2.5)
+    with pytest.raises(ValueError, match=r'`audio` and `magnitudes` must have '
+                       r'the same batch size'):
+      filtering.frequency_filter(tf.zeros([2, 640]), tf.ones([3, 10, 5]))
+    with pytest.raises(ValueError, match=r'number of frames of `magnitudes` '
+                       r'must fit the audio'):
+      filtering.frequency_filter(tf.zeros([2, 640]), tf.ones([2, 300, 5]))
+    with pytest.raises(ValueError, match=r'`magnitudes` must have rank'):
+      filtering.frequency_filter(tf.zeros([2, 640]), tf.ones([2, 1, 10, 5]))
 
 
 class TestSinc:
