@@ -215,7 +215,146 @@ class Harmonic(processors.Processor):
     return config
 
 
-# FilteredNoise
+@gin.register(module='ddsp.synths')
+@keras.saving.register_keras_serializable(package='ddsp')
+class FilteredNoise(processors.Processor):
+  """Uniform white noise through a time-varying linear-phase filter.
+
+  Magnitudes per frame (bands linearly spaced from 0 Hz to Nyquist) design a
+  Hann-windowed linear-phase FIR filter per frame (`core.frequency_filter`),
+  applied to white noise by windowed overlap-add, so the noise colour changes
+  smoothly between frames.
+
+  The noise is uniform in [-1, 1) and seeded. At every training call
+  (`training=True`, set by Keras from the enclosing model) fresh noise is
+  drawn for every example from the layer's `keras.random.SeedGenerator`, so
+  training runs with the same seed are reproducible. Otherwise (inference,
+  evaluation) every call uses the same noise signal, a function of `seed` and
+  the length only, shared by the batch: the same seed and controls give the
+  same audio.
+
+  Args:
+    n_samples: int > 0, samples of output audio (64000 = 4 s at 16 kHz); the
+      number of frames must fit it (e.g. divide it). None: derive it from the
+      number of frames, n_frames * sample_rate / frame_rate.
+    window_size: int >= 0, taps of the filter (257 = 16 ms at 16 kHz; at most
+      `2 * (n_bands - 1)`, e.g. 128 taps for 65 bands; 0: that maximum).
+    scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to use
+      them as given.
+    initial_bias: added to the raw magnitudes before `scale_fn`; -5.0 starts
+      the noise quiet (`exp_sigmoid(-5) = 1.3e-4`).
+    name: name of the layer.
+    seed: int >= 0 or None, seed of the noise; None draws one at construction
+      (recorded in the config, so a copy of the layer makes the same noise).
+    method: 'overlap_add' (default, smooth between frames) or 'block' (the
+      published method, which switches filters abruptly at frame edges).
+    sample_rate: Hz, used only when n_samples is None.
+    frame_rate: frames per second of the controls, used only when n_samples
+      is None (250 frames/s = a hop of 64 samples at 16 kHz).
+
+  Example:
+    >>> noise = FilteredNoise(n_samples=16000, seed=0)
+    >>> magnitudes = tf.zeros([2, 250, 65])   # [batch, n_frames, n_bands]
+    >>> noise(magnitudes).shape
+    TensorShape([2, 16000])
+  """
+
+  def __init__(self, n_samples=64000, window_size=257,
+               scale_fn=core.exp_sigmoid, initial_bias=-5.0,
+               name='filtered_noise', seed=None, method='overlap_add',
+               sample_rate=16000, frame_rate=250, **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
+    self.sample_rate = sample_rate
+    self.frame_rate = frame_rate
+    self.window_size = validation.check_non_negative_int(window_size,
+                                                         'window_size')
+    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
+        processors.deserialize_fn(scale_fn))
+    self.initial_bias = float(initial_bias)
+    self.seed = validation.check_seed(seed)
+    self.method = validation.check_one_of(method, 'method',
+                                          ('overlap_add', 'block'))
+    self._seed_generator = keras.random.SeedGenerator(self.seed)
+
+  def call(self, magnitudes, return_outputs_dict=False, training=None):
+    """Filters noise with the magnitudes.
+
+    Args:
+      magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes.
+      return_outputs_dict: if True, return `{'signal', 'controls'}`.
+      training: if True, draw fresh noise (see the class docstring).
+
+    Returns:
+      [batch, n_samples] float32 audio, or the outputs dict.
+    """
+    controls = self.get_controls(magnitudes)
+    signal = self.get_signal(**controls, training=training)
+    if return_outputs_dict:
+      return {'signal': signal, 'controls': controls}
+    return signal
+
+  def get_controls(self, magnitudes):
+    """Scales the raw magnitudes.
+
+    Args:
+      magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes; bands
+        linearly spaced from 0 Hz to Nyquist.
+
+    Returns:
+      `{'magnitudes': scale_fn(magnitudes + initial_bias)}`.
+
+    Raises:
+      ValueError: if `magnitudes` is not rank 3.
+    """
+    magnitudes = core.tf_float32(magnitudes)
+    validation.check_rank(magnitudes, 'magnitudes', 3)
+    magnitudes += self.initial_bias
+    if self.scale_fn is not None:
+      magnitudes = self.scale_fn(magnitudes)
+    return {'magnitudes': magnitudes}
+
+  def get_signal(self, magnitudes, training=False):
+    """Renders filtered noise.
+
+    Args:
+      magnitudes: [batch, n_frames, n_bands] float32 linear amplitudes >= 0.
+      training: if True, fresh noise per example from the seed generator;
+        otherwise the layer's fixed noise, shared by the batch.
+
+    Returns:
+      [batch, n_samples] float32. Differentiable with respect to `magnitudes`.
+
+    Raises:
+      ValueError: if the number of frames does not fit `n_samples`, or is
+        unknown while `n_samples` is None.
+    """
+    n_samples = self.n_samples
+    if n_samples is None:
+      n_frames = magnitudes.shape[1]
+      if n_frames is None:
+        raise ValueError('FilteredNoise(n_samples=None) needs a static number '
+                         'of frames. Received: magnitudes.shape='
+                         f'{tuple(magnitudes.shape)}')
+      n_samples = n_frames * int(self.sample_rate // self.frame_rate)
+    if training:
+      shape = tf.stack([tf.shape(magnitudes)[0], n_samples])
+      noise = core.uniform_noise(shape, -1.0, 1.0, seed=self._seed_generator)
+    else:
+      noise = core.uniform_noise([1, n_samples], -1.0, 1.0, seed=self.seed)
+    return core.frequency_filter(noise, magnitudes,
+                                 window_size=self.window_size,
+                                 method=self.method)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({'n_samples': self.n_samples,
+                   'window_size': self.window_size,
+                   'scale_fn': processors.serialize_fn(self.scale_fn),
+                   'initial_bias': self.initial_bias, 'seed': self.seed,
+                   'method': self.method, 'sample_rate': self.sample_rate,
+                   'frame_rate': self.frame_rate})
+    return config
 
 
 @gin.register(module='ddsp.synths')
