@@ -253,6 +253,93 @@ def build_published_wavetable(op):
       layer.get_controls(**inputs), op))
 
 
+def _noise_magnitudes(op):
+  return {'magnitudes': _normal([op.batch, op.n_frames, op.n_noise_bands], 6)}
+
+
+def _filtered_noise_reference(layer, magnitudes, op):
+  """Example 0 frame by frame: Hann-windowed 50 % overlap-add (numpy)."""
+  controls = layer.get_controls(magnitudes)['magnitudes'][:1]
+  taps = ddsp.core.frequency_impulse_response(
+      controls, layer.window_size).numpy()[0].astype(np.float64)
+  noise = ddsp.core.uniform_noise([1, op.n_samples], -1.0, 1.0,
+                                  seed=layer.seed).numpy()[0]
+  hop = op.n_samples // op.n_frames
+  window = 0.5 - 0.5 * np.cos(np.pi * np.arange(2 * hop) / hop)
+  out = np.zeros(op.n_samples + 4 * hop + taps.shape[-1])
+  for m in range(op.n_frames):
+    start = m * hop - hop // 2
+    w = window.copy()
+    w[:hop] = 1.0 if m == 0 else w[:hop]
+    w[hop:] = 1.0 if m == op.n_frames - 1 else w[hop:]
+    frame = np.zeros(2 * hop)
+    lo, hi = max(start, 0), min(start + 2 * hop, op.n_samples)
+    frame[lo - start:hi - start] = noise[lo:hi] * w[lo - start:hi - start]
+    piece = np.convolve(frame, taps[m])
+    out[start + 2 * hop:start + 2 * hop + len(piece)] += piece
+  delay = (taps.shape[-1] - 1) // 2
+  return out[2 * hop + delay:2 * hop + delay + op.n_samples]
+
+
+def build_filtered_noise(op):
+  layer = ddsp.synths.FilteredNoise(n_samples=op.n_samples, window_size=257,
+                                    seed=0)
+  inputs = _noise_magnitudes(op)
+  return Case(fn=layer, inputs=inputs, reference=lambda: (
+      _filtered_noise_reference(layer, inputs['magnitudes'], op)))
+
+
+def build_filtered_noise_training(op):
+  layer = ddsp.synths.FilteredNoise(n_samples=op.n_samples, window_size=257,
+                                    seed=0)
+  return Case(fn=lambda magnitudes: layer(magnitudes, training=True),
+              inputs=_noise_magnitudes(op))
+
+
+def build_published_filtered_noise(op):
+  """The published method: fresh [batch, samples] noise; taps by irfft +
+  window; non-overlapping blocks, each convolved by power-of-2 FFTs."""
+  layer = ddsp.synths.FilteredNoise(n_samples=op.n_samples, window_size=257)
+  hop = op.n_samples // op.n_frames
+
+  def fn(magnitudes):
+    magnitudes = layer.get_controls(magnitudes)['magnitudes']
+    noise = tf.random.uniform([op.batch, op.n_samples], -1.0, 1.0)
+    taps = ddsp.core.frequency_impulse_response(magnitudes, 257)
+    ir_size = taps.shape[-1]
+    fft_size = ddsp.core.get_fft_size(hop, ir_size, power_of_2=True)
+    blocks = tf.reshape(noise, [op.batch, op.n_frames, hop])
+    convolved = tf.signal.irfft(
+        tf.signal.rfft(blocks, [fft_size]) * tf.signal.rfft(taps, [fft_size]),
+        [fft_size])
+    full = tf.signal.overlap_and_add(convolved, hop)
+    delay = (ir_size - 1) // 2
+    return full[:, delay:delay + op.n_samples]
+
+  return Case(fn=fn, inputs=_noise_magnitudes(op))
+
+
+def build_reverb(op):
+  """Reverb with a 3 s IR given as input (gradients w.r.t. audio and IR)."""
+  layer = ddsp.effects.Reverb(reverb_length=int(op.reverb_seconds *
+                                                op.sample_rate))
+  inputs = {
+      'audio': tf.random.stateless_uniform([op.batch, op.n_samples], [7, 0],
+                                           -1.0, 1.0),
+      'ir': _normal([op.batch, layer.reverb_length], 8) * tf.exp(
+          -tf.linspace(0.0, 8.0, layer.reverb_length)),
+  }
+
+  def reference():
+    audio = inputs['audio'][0].numpy().astype(np.float64)
+    ir = inputs['ir'][0].numpy().astype(np.float64)
+    ir[0] = 0.0
+    return np.convolve(audio, ir)[:op.n_samples] + audio
+
+  return Case(fn=lambda audio, ir: layer(audio, ir), inputs=inputs,
+              reference=reference)
+
+
 # (name, build_fn): build_fn(op) returns a Case, or a string saying why the
 # case is skipped. Append new cases here.
 CASES = [
@@ -261,6 +348,10 @@ CASES = [
     ('sin + sum floor', build_sin_floor),
     ('Wavetable', build_wavetable),
     ('Wavetable (published method)', build_published_wavetable),
+    ('FilteredNoise', build_filtered_noise),
+    ('FilteredNoise (training)', build_filtered_noise_training),
+    ('FilteredNoise (published)', build_published_filtered_noise),
+    ('Reverb (3 s IR)', build_reverb),
 ]
 
 

@@ -69,7 +69,12 @@ class TestGetFftSize:
     expected_pow2 = 1 << (n - 1).bit_length()
     assert filtering.get_fft_size(frame_size, ir_size) == expected_pow2
     fast = filtering.get_fft_size(frame_size, ir_size, power_of_2=False)
-    assert fast == scipy.fft.next_fast_len(n)
+    assert fast == scipy.fft.next_fast_len(n, real=True)
+    factors = fast
+    for prime in (2, 3, 5):
+      while factors % prime == 0:
+        factors //= prime
+    assert factors == 1
     assert fast >= n and expected_pow2 >= n
 
   def test_rejects_non_positive(self):
