@@ -251,6 +251,11 @@ class FilteredNoise(processors.Processor):
     sample_rate: Hz, used only when n_samples is None.
     frame_rate: frames per second of the controls, used only when n_samples
       is None (250 frames/s = a hop of 64 samples at 16 kHz).
+    counter_noise: if True, the inference noise is
+      `core.counter_uniform_noise` (a hash of the seed and the sample index)
+      instead of `core.uniform_noise`: any block of it can be made on its own,
+      so streaming inference (`ddsp.training.inference`) reproduces this
+      layer's output exactly. Training noise is unchanged.
 
   Example:
     >>> noise = FilteredNoise(n_samples=16000, seed=0)
@@ -262,11 +267,13 @@ class FilteredNoise(processors.Processor):
   def __init__(self, n_samples=64000, window_size=257,
                scale_fn=core.exp_sigmoid, initial_bias=-5.0,
                name='filtered_noise', seed=None, method='overlap_add',
-               sample_rate=16000, frame_rate=250, **kwargs):
+               sample_rate=16000, frame_rate=250, counter_noise=False,
+               **kwargs):
     super().__init__(name=name, **kwargs)
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
+    self.counter_noise = bool(counter_noise)
     self.window_size = validation.check_non_negative_int(window_size,
                                                          'window_size')
     self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
@@ -340,6 +347,8 @@ class FilteredNoise(processors.Processor):
     if training:
       shape = tf.stack([tf.shape(magnitudes)[0], n_samples])
       noise = core.uniform_noise(shape, -1.0, 1.0, seed=self._seed_generator)
+    elif self.counter_noise:
+      noise = core.counter_uniform_noise(n_samples, seed=self.seed)
     else:
       noise = core.uniform_noise([1, n_samples], -1.0, 1.0, seed=self.seed)
     return core.frequency_filter(noise, magnitudes,
@@ -353,7 +362,8 @@ class FilteredNoise(processors.Processor):
                    'scale_fn': processors.serialize_fn(self.scale_fn),
                    'initial_bias': self.initial_bias, 'seed': self.seed,
                    'method': self.method, 'sample_rate': self.sample_rate,
-                   'frame_rate': self.frame_rate})
+                   'frame_rate': self.frame_rate,
+                   'counter_noise': self.counter_noise})
     return config
 
 

@@ -7,7 +7,8 @@ Three groups of small functions:
 * Tensor helpers: `pad_axis`, `diff`.
 * Safe math that keeps values and gradients finite: `nan_to_num`,
   `safe_divide`, `safe_log`, `logb`, `log10`, `log_scale`, `soft_limit`,
-  `gradient_reversal`; and the seeded noise source `uniform_noise`.
+  `gradient_reversal`; and the seeded noise sources `uniform_noise` and
+  `counter_uniform_noise` (a hash of the sample index, for streaming).
 
 Everything here is a pure function of its arguments (no layers, no gin, no
 global state).
@@ -41,6 +42,7 @@ __all__ = [
     'soft_limit',
     'gradient_reversal',
     'uniform_noise',
+    'counter_uniform_noise',
 ]
 
 
@@ -499,3 +501,75 @@ def uniform_noise(shape, minval=-1.0, maxval=1.0, seed=None):
                      f'keras.random.SeedGenerator. Received: seed={seed!r}')
   return keras.random.uniform(shape, minval=minval, maxval=maxval,
                               dtype='float32', seed=seed)
+
+
+# A 32-bit integer hash with good avalanche ("lowbias32", C. Wellons), in
+# uint32 arithmetic, which wraps modulo 2**32 in TensorFlow and in TFLite.
+_HASH_SHIFTS_AND_MULTIPLIERS = ((16, 0x7feb352d), (15, 0x846ca68b))
+_GOLDEN_RATIO_32 = 0x9e3779b9
+
+
+def _hash_uint32(x):
+  for shift, multiplier in _HASH_SHIFTS_AND_MULTIPLIERS:
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(
+        x, tf.constant(shift, tf.uint32)))
+    x = x * tf.constant(multiplier, tf.uint32)
+  return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(
+      x, tf.constant(16, tf.uint32)))
+
+
+def counter_uniform_noise(n_samples, seed=0, offset=0, batch_size=1,
+                          minval=-1.0, maxval=1.0):
+  """Uniform white noise that is a pure function of the sample index.
+
+  Sample `t` of row `b` is a hash of `(seed, b, offset + t)`, so any stretch
+  of the noise can be made on its own: blocks made with `offset = 0, n, 2n,
+  ...` and concatenated equal the noise made in one call. Streaming inference
+  relies on this to reproduce offline synthesis block by block. The values
+  take 2**24 evenly spaced levels in [minval, maxval); the sequence repeats
+  after 2**32 samples (about 75 hours at 16 kHz). Only integer and float32
+  ops (no random-number kernels), so it also runs in TFLite.
+
+  Args:
+    n_samples: int > 0, samples per row.
+    seed: int >= 0 (taken modulo 2**32).
+    offset: int >= 0 or an int32 / uint32 scalar tensor, the index of the
+      first sample (taken modulo 2**32).
+    batch_size: int > 0, rows; each row is a different noise signal.
+    minval: lower bound (inclusive).
+    maxval: upper bound (exclusive), > minval.
+
+  Returns:
+    [batch_size, n_samples] float32.
+
+  Raises:
+    ValueError: on a non-positive size, a negative seed or offset, or
+      `maxval <= minval`.
+
+  Example:
+    >>> whole = counter_uniform_noise(8, seed=3)
+    >>> blocks = [counter_uniform_noise(4, seed=3, offset=i) for i in (0, 4)]
+    >>> bool(tf.reduce_all(tf.concat(blocks, axis=1) == whole))
+    True
+  """
+  n_samples = validation.check_positive_int(n_samples, 'n_samples')
+  batch_size = validation.check_positive_int(batch_size, 'batch_size')
+  seed = validation.check_non_negative_int(seed, 'seed') % 2**32
+  if maxval <= minval:
+    raise ValueError('`maxval` must be greater than `minval`. '
+                     f'Received: minval={minval!r}, maxval={maxval!r}')
+  if isinstance(offset, numbers.Integral):
+    offset = tf.constant(validation.check_non_negative_int(offset, 'offset')
+                         % 2**32, tf.uint32)
+  else:
+    offset = tf.cast(offset, tf.uint32)  # Bit-preserving for int32.
+  rows = tf.cast(tf.range(batch_size), tf.uint32)[:, tf.newaxis]
+  keys = _hash_uint32(tf.constant(seed, tf.uint32) + _hash_uint32(
+      rows * tf.constant(_GOLDEN_RATIO_32, tf.uint32) +
+      tf.constant(1, tf.uint32)))
+  index = offset + tf.cast(tf.range(n_samples), tf.uint32)[tf.newaxis, :]
+  bits = _hash_uint32(_hash_uint32(tf.bitwise.bitwise_xor(index, keys)) +
+                      keys)
+  unit = tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)),
+                 tf.float32) * (2.0**-24)
+  return minval + (maxval - minval) * unit
