@@ -13,7 +13,8 @@ Usage:
   python benchmarks/bench_resampling.py [--batch 16 --frames 1000
       --channels 60 --hop 64 --repeats 7]
 
-Timings on a shared machine are noisy: compare the ratios within one run.
+Timings on a shared machine are noisy: cases are timed round-robin so that
+their ratios within one run are comparable; absolute times are not.
 """
 
 import argparse
@@ -47,14 +48,25 @@ def _repeat(x, n_timesteps):
   return tf.repeat(x, n_timesteps // x.shape[1], axis=1)
 
 
-def _median_time(fn, repeats):
-  fn()  # Warm up.
-  times = []
+def _interleaved_medians(fns, repeats):
+  """Median seconds of each function, timed round-robin.
+
+  Interleaving spreads the load of a shared machine evenly over the cases,
+  so their ratios stay meaningful even when absolute times drift.
+  """
+  for fn in fns:
+    fn()  # Warm up.
+  times = [[] for _ in fns]
   for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
+    for i, fn in enumerate(fns):
+      start = time.perf_counter()
+      fn()
+      times[i].append(time.perf_counter() - start)
+  return [float(np.median(t)) for t in times]
+
+
+def _forward(fn, x, n_timesteps):
+  return lambda: fn(x, n_timesteps).numpy()
 
 
 def _forward_backward(fn, x, n_timesteps):
@@ -88,7 +100,8 @@ def main():
       ('ddsp nearest', ddsp_method('nearest')),
       ('ddsp linear', ddsp_method('linear')),
       ('v1 image.resize bilinear', _v1_resize('bilinear')),
-      ('ddsp linear, n_timesteps - 1 (gather)', ddsp_method('linear', -1)),
+      ('ddsp linear, n_timesteps - 1 (positions)', ddsp_method('linear', -1)),
+      ('ddsp cubic, n_timesteps - 1 (positions)', ddsp_method('cubic', -1)),
       ('ddsp cubic', ddsp_method('cubic')),
       ('v1 image.resize bicubic', _v1_resize('bicubic')),
       ('ddsp window', ddsp_method('window')),
@@ -107,14 +120,14 @@ def main():
         f'{args.repeats} runs')
   print(f'{"case":42s} {"forward ms":>11s} {"fwd+bwd ms":>11s} '
         f'{"fwd / copy":>11s}')
-  floor = None
-  for name, fn in cases:
-    fwd = _median_time(lambda fn=fn: fn(x, n_timesteps).numpy(),
-                       args.repeats)
-    bwd = _median_time(_forward_backward(fn, x, n_timesteps), args.repeats)
-    floor = floor or fwd
+  forward = _interleaved_medians(
+      [_forward(fn, x, n_timesteps) for _, fn in cases], args.repeats)
+  backward = _interleaved_medians(
+      [_forward_backward(fn, x, n_timesteps) for _, fn in cases],
+      args.repeats)
+  for (name, _), fwd, bwd in zip(cases, forward, backward):
     print(f'{name:42s} {fwd * 1e3:11.1f} {bwd * 1e3:11.1f} '
-          f'{fwd / floor:11.2f}')
+          f'{fwd / forward[0]:11.2f}')
 
 
 if __name__ == '__main__':

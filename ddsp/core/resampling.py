@@ -76,18 +76,6 @@ def _coefficients(x, method):
   return tf.stack([x, c1, c2, c3], axis=2)
 
 
-def _evaluate(coeffs, r):
-  """Evaluates polynomials: coeffs [..., n_coeffs, ch], r [..., 1] -> [..., ch].
-
-  Horner's scheme; `r` broadcasts against the leading axes of `coeffs`.
-  """
-  n_coeffs = coeffs.shape[-2]
-  out = coeffs[..., n_coeffs - 1, :]
-  for i in range(n_coeffs - 2, -1, -1):
-    out = coeffs[..., i, :] + r * out
-  return out
-
-
 def _basis(hop, method):
   """Polynomial basis within one hop, [hop, n_coeffs] float32.
 
@@ -123,7 +111,7 @@ def _upsample_by_hop(x, hop, method):
 
 
 def _positions(n_frames, n_timesteps, add_endpoint, method):
-  """Frame index [n_timesteps] int32 and fraction [n_timesteps] float32.
+  """Frame index [n_timesteps] int64 and fraction [n_timesteps] float32.
 
   Computed with exact integer arithmetic (works for static or dynamic
   n_frames).
@@ -150,19 +138,55 @@ def _positions(n_frames, n_timesteps, add_endpoint, method):
   past_end = index >= n_frames - 1
   index = tf.where(past_end, n_frames - 1, index)
   fraction = tf.where(past_end, 0.0, fraction)
-  return tf.cast(index, tf.int32), fraction
+  return index, fraction
+
+
+def _tap_weights(fraction, method):
+  """Frame offsets and weights [n_timesteps, n_taps] of each output sample.
+
+  The same kernels as `_coefficients`, written as weights of the frames
+  k - 1 .. k + 2 around the fraction r (Keys' cubic with a = -0.5).
+  """
+  r = fraction[:, tf.newaxis]
+  if method == 'nearest':
+    return [0], tf.ones_like(r)
+  if method == 'linear':
+    return [0, 1], tf.concat([1.0 - r, r], axis=1)
+  r2 = r * r
+  r3 = r2 * r
+  weights = 0.5 * tf.concat([-r3 + 2.0 * r2 - r,
+                             3.0 * r3 - 5.0 * r2 + 2.0,
+                             -3.0 * r3 + 4.0 * r2 + r,
+                             r3 - r2], axis=1)
+  return [-1, 0, 1, 2], weights
 
 
 def _resample_at_positions(x, n_timesteps, method, add_endpoint):
-  """General interpolation by gathering per-frame polynomial coefficients."""
-  n_frames = x.shape[1] if x.shape[1] is not None else tf.shape(x)[1]
+  """General interpolation as a sparse [n_timesteps, n_frames] matrix product.
+
+  Each output sample is a weighted sum of 1, 2 or 4 neighbouring frames
+  (indices clamped at the edges; repeated indices add up). The sparse
+  product, and its transpose in the backward pass, measured several times
+  faster than gathering frames at audio rate.
+  """
+  batch, n_frames, channels = _dims(x)
   index, fraction = _positions(n_frames, n_timesteps, add_endpoint, method)
-  if method == 'nearest':
-    return tf.gather(x, index, axis=1)
-  if method == 'window':
-    fraction = tf.sin(0.5 * np.pi * fraction)**2
-  coeffs = tf.gather(_coefficients(x, method), index, axis=1)
-  return _evaluate(coeffs, fraction[:, tf.newaxis])
+  offsets, weights = _tap_weights(fraction, method)
+  last = tf.cast(n_frames, tf.int64) - 1
+  columns = tf.stack(
+      [tf.clip_by_value(index + offset, 0, last) for offset in offsets],
+      axis=1)  # [n_timesteps, n_taps]
+  rows = tf.broadcast_to(tf.range(n_timesteps, dtype=tf.int64)[:, tf.newaxis],
+                         tf.shape(columns))
+  matrix = tf.sparse.SparseTensor(
+      indices=tf.reshape(tf.stack([rows, columns], axis=-1), [-1, 2]),
+      values=tf.reshape(weights, [-1]),
+      dense_shape=tf.stack([tf.constant(n_timesteps, tf.int64), last + 1]))
+  # Time-major frames [n_frames, batch * channels].
+  frames = tf.reshape(tf.transpose(x, [1, 0, 2]), [n_frames, -1])
+  out = tf.sparse.sparse_dense_matmul(matrix, frames)
+  out = tf.reshape(out, [n_timesteps, batch, channels])
+  return tf.transpose(out, [1, 0, 2])
 
 
 # ------------------------------------------------------------------------------

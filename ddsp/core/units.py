@@ -84,13 +84,15 @@ def power_to_db(power, ref_db=0.0, range_db=80.0, use_tf=True):
     respect to `power` above the floor (zero gradient below it).
 
   Raises:
-    ValueError: if `range_db` is not positive.
+    ValueError: if `range_db` is not a positive number (or None) or `ref_db`
+      is not a number.
 
   Example:
     >>> power_to_db(np.array([1.0, 0.1, 0.0]), use_tf=False)
     array([  0., -10., -80.])
   """
   validation.check_positive(range_db, 'range_db', allow_none=True)
+  validation.check_in_range(ref_db, 'ref_db')
   if range_db is None:
     amin = _FLOAT32_TINY
   else:
@@ -372,7 +374,7 @@ def hz_to_mel(hz):
     Mels, same shape. Differentiable with respect to `hz`.
 
   Example:
-    >>> round(float(hz_to_mel(700.0)), 3)
+    >>> round(float(hz_to_mel(700.0)), 2)
     781.17
   """
   hz = tf_float32(hz)
