@@ -520,6 +520,8 @@ class F0CrepeMetrics(F0Metrics):
                      outlier_cents, rpa_tolerance)
     self.crepe_model = crepe_model
     self.viterbi = bool(viterbi)
+    # f0 [batch, n_frames] (Hz) of the generated audio of the last update.
+    self.last_f0_gen = None
 
   def compute_f0(self, audio, n_frames=None):
     """CREPE f0 (Hz) and confidence, [batch, n_frames] float32 each."""
@@ -548,4 +550,5 @@ class F0CrepeMetrics(F0Metrics):
       f0_ref, conf_ref = self.compute_f0(
           _audio_batch(batch['audio'], "batch['audio']"))
     f0_gen, _ = self.compute_f0(audio_gen, n_frames=f0_ref.shape[1])
+    self.last_f0_gen = f0_gen
     return self._update(np.asarray(f0_ref), np.asarray(conf_ref), f0_gen)
