@@ -115,6 +115,14 @@ def audio_summary(audio, step, sample_rate=16000, name='audio',
 
   Returns:
     True if a summary was written.
+
+  Example:
+    >>> import tempfile
+    >>> writer = tf.summary.create_file_writer(tempfile.mkdtemp())
+    >>> with writer.as_default():
+    ...   written = audio_summary(np.zeros([2, 1600]), step=0, name='silence')
+    >>> bool(written)
+    True
   """
   audio = _batch_audio(audio, 'audio')
   n = _count(audio.shape[0], max_outputs)
@@ -151,6 +159,15 @@ def spectrogram_summary(audio, audio_gen, step, name='', tag='spectrogram',
 
   Returns:
     Number of images written.
+
+  Example:
+    >>> import tempfile
+    >>> noise = np.random.default_rng(0).uniform(-0.1, 0.1, [3, 4000])
+    >>> writer = tf.summary.create_file_writer(tempfile.mkdtemp())
+    >>> with writer.as_default():
+    ...   n = spectrogram_summary(noise, noise, step=0, max_outputs=1)
+    >>> n
+    1
   """
   audio = _batch_audio(audio, 'audio')
   audio_gen = _batch_audio(audio_gen, 'audio_gen')
