@@ -585,7 +585,8 @@ def compute_dataset_statistics(data_provider, batch_size=1,
     missing = {'audio', 'f0_hz', 'f0_confidence', 'loudness_db'} - set(batch)
     if missing:
       raise ValueError('compute_dataset_statistics needs the features '
-                       f'{sorted(missing)}; the provider gives {sorted(batch)}.')
+                       f'{sorted(missing)}; the provider gives '
+                       f'{sorted(batch)}.')
     audio_key = 'audio_16k' if 'audio_16k' in batch else 'audio'
     rate = 16000 if audio_key == 'audio_16k' else data_provider.sample_rate
     columns['power'].append(spectral_ops.compute_power(

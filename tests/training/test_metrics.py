@@ -1,4 +1,4 @@
-"""Tests for ddsp.training.metrics: numpy references and tones of known pitch."""
+"""Tests for ddsp.training.metrics: numpy references, tones of known pitch."""
 
 import doctest
 import math

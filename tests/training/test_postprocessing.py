@@ -1,4 +1,4 @@
-"""Tests for ddsp.training.postprocessing against numpy/scikit-learn references."""
+"""Tests for ddsp.training.postprocessing vs numpy/scikit-learn references."""
 
 import doctest
 import pickle

@@ -1,4 +1,4 @@
-"""Tests for ddsp.training.summaries and plotting: events read back from disk."""
+"""Tests for ddsp.training.summaries and plotting: events read back."""
 
 import doctest
 
