@@ -32,7 +32,7 @@ def read_events(log_dir):
 
 
 def _model(seed):
-  tf.keras.utils.set_random_seed(seed)
+  keras.utils.set_random_seed(seed)
   return models.Autoencoder(
       preprocessor=preprocessing.F0LoudnessPreprocessor(
           time_steps=N_FRAMES, compute_loudness=False),
