@@ -64,6 +64,7 @@ def _restore(model, checkpoint_path):
       rather than evaluating initial weights without a word.
   """
   status = tf.train.Checkpoint(model=model).restore(checkpoint_path)
+  status.expect_partial()  # The optimizer and other objects are not used.
   try:
     status.assert_existing_objects_matched()
   except AssertionError as error:
@@ -71,7 +72,6 @@ def _restore(model, checkpoint_path):
         f'The checkpoint {checkpoint_path!r} does not hold all the weights of '
         f'the model {model.name!r} (another model, or gin config?): '
         f'{str(error)[:500]}') from None
-  status.expect_partial()
   logging.info('Restored %s from %s', model.name, checkpoint_path)
 
 
