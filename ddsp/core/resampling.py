@@ -162,31 +162,27 @@ def _tap_weights(fraction, method):
 
 
 def _resample_at_positions(x, n_timesteps, method, add_endpoint):
-  """General interpolation as a sparse [n_timesteps, n_frames] matrix product.
+  """General interpolation: weighted sums of gathered neighbouring frames.
 
   Each output sample is a weighted sum of 1, 2 or 4 neighbouring frames
-  (indices clamped at the edges; repeated indices add up). The sparse
-  product, and its transpose in the backward pass, measured several times
-  faster than gathering frames at audio rate.
+  (indices clamped at the edges). Gathering time-major frames (contiguous
+  rows) keeps the backward pass (a segment sum over rows) fast; measured
+  about as fast as a sparse interpolation-matrix product, which XLA and
+  TFLite cannot compile, and 2-3x faster than gathering along axis 1.
   """
-  batch, n_frames, channels = _dims(x)
+  _, n_frames, _ = _dims(x)
   index, fraction = _positions(n_frames, n_timesteps, add_endpoint, method)
   offsets, weights = _tap_weights(fraction, method)
   last = tf.cast(n_frames, tf.int64) - 1
-  columns = tf.stack(
-      [tf.clip_by_value(index + offset, 0, last) for offset in offsets],
-      axis=1)  # [n_timesteps, n_taps]
-  rows = tf.broadcast_to(tf.range(n_timesteps, dtype=tf.int64)[:, tf.newaxis],
-                         tf.shape(columns))
-  matrix = tf.sparse.SparseTensor(
-      indices=tf.reshape(tf.stack([rows, columns], axis=-1), [-1, 2]),
-      values=tf.reshape(weights, [-1]),
-      dense_shape=tf.stack([tf.constant(n_timesteps, tf.int64), last + 1]))
-  # Time-major frames [n_frames, batch * channels].
-  frames = tf.reshape(tf.transpose(x, [1, 0, 2]), [n_frames, -1])
-  out = tf.sparse.sparse_dense_matmul(matrix, frames)
-  out = tf.reshape(out, [n_timesteps, batch, channels])
-  return tf.transpose(out, [1, 0, 2])
+  frames = tf.transpose(x, [1, 0, 2])  # [n_frames, batch, channels].
+  if method == 'nearest':
+    out = tf.gather(frames, index)
+  else:
+    out = 0.0
+    for i, offset in enumerate(offsets):
+      taps = tf.gather(frames, tf.clip_by_value(index + offset, 0, last))
+      out += weights[:, i, tf.newaxis, tf.newaxis] * taps
+  return tf.transpose(out, [1, 0, 2])  # [batch, n_timesteps, channels].
 
 
 # ------------------------------------------------------------------------------

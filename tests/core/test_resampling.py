@@ -200,6 +200,21 @@ def test_unknown_shapes_in_tf_function(frames, method, n_timesteps,
                              atol=1e-6)
 
 
+def test_compiles_with_xla(frames):
+  # Both evaluation paths (whole hops: 24; positions: 17) use only ops that
+  # XLA (and so TPUs) can compile.
+  cases = [(m, 24) for m in METHODS] + [(m, 17) for m in METHODS[:3]]
+
+  @tf.function(jit_compile=True)
+  def fn(x):
+    return [resampling.resample(x, n, m) for m, n in cases]
+
+  for (method, n), out in zip(cases, fn(tf.constant(frames))):
+    np.testing.assert_allclose(out.numpy(),
+                               resampling.resample(frames, n, method).numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_window_accepts_unknown_batch_and_channels(frames):
   fn = tf.function(
       lambda x: resampling.resample(x, 24, 'window'),
