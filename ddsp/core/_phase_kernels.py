@@ -1,6 +1,7 @@
-"""Private kernels behind `ddsp.core.oscillators`: phase accumulation and sums.
+"""Private helpers of `ddsp.core.oscillators` and `ddsp.core.wavetables`.
 
-Three pieces, each exact to float32 rounding and free of long float32 sums:
+Phase accumulation, exact to float32 rounding and free of long float32 sums
+(the harmonic synthesis kernel itself is in `_harmonic_kernel`):
 
 - `frame_phase`: the phase of oscillators whose frequency is linearly
   interpolated between frames (what `resample(..., 'linear')` does), in closed
@@ -11,13 +12,6 @@ Three pieces, each exact to float32 rounding and free of long float32 sums:
   sequential scan over samples.
 - `cumulative_phase`: the same guarantee for arbitrary audio-rate frequency
   envelopes: float32 cumulative sums inside short chunks, float64 chunk totals.
-- `harmonic_sum`: sum_k a_k(n) sin(k phi(n)) for a harmonic series whose
-  amplitudes are crossfaded between frames, without materialising any
-  [batch, n_samples, n_harmonics] tensor: per frame, the [hop, n_harmonics]
-  matrix of sines is multiplied by the [n_harmonics, 2] matrix of the two
-  frames' amplitudes, in chunks that stay in cache, and the gradient
-  recomputes the sines chunk by chunk (`tf.custom_gradient`). Memory is
-  O(batch * n_samples) forward and backward.
 
 The kernels do not validate their arguments: the public functions in
 `ddsp.core.oscillators` and `ddsp.core.wavetables` do, with the argument
@@ -32,9 +26,6 @@ from ddsp.core.utils import tf_float32
 
 TWO_PI = 2.0 * np.pi
 
-# Elements of one [chunk_rows, hop, n_harmonics] block in `harmonic_sum`
-# (4 MiB of float32: a few such blocks stay in a core's L2/L3 cache).
-_CHUNK_ELEMENTS = 2**20
 # Samples per float32 chunk in `cumulative_phase`.
 _PHASE_CHUNK = 64
 
@@ -189,131 +180,6 @@ def cumulative_phase(frequencies, sample_rate, initial_phase=None,
   phase = tf.reshape(tf.cast(phase, tf.float32),
                      [batch, n_chunks * chunk_size, channels])
   return phase[:, :n_samples], final
-
-
-# ------------------------------------------------------------------------------
-# Harmonic sum without [batch, n_samples, n_harmonics] tensors.
-# ------------------------------------------------------------------------------
-def _chunked(rows, chunk_rows, *tensors):
-  """Pads the leading axis to whole chunks: [n_chunks, chunk_rows, ...]."""
-  n_chunks = (rows + chunk_rows - 1) // chunk_rows
-  pad = n_chunks * chunk_rows - rows
-  out = []
-  for x in tensors:
-    rank = x.shape.rank
-    x = tf.pad(x, [[0, pad]] + [[0, 0]] * (rank - 1))
-    out.append(tf.reshape(
-        x, tf.concat([[n_chunks, chunk_rows], tf.shape(x)[1:]], axis=0)))
-  return out
-
-
-def _unchunked(x, rows):
-  shape = tf.shape(x)
-  return tf.reshape(x, tf.concat([[-1], shape[2:]], axis=0))[:rows]
-
-
-def _masked_harmonic_numbers(limit, n_harmonics):
-  """k where harmonic k is below Nyquist (k < limit), else 0: [..., hop, H]."""
-  k = tf.range(1, n_harmonics + 1, dtype=tf.float32)
-  return k * tf.cast(k < limit[..., tf.newaxis], tf.float32)
-
-
-_ROW_SPECS = (
-    tf.TensorSpec([None, None], tf.float32),      # phase [rows, hop]
-    tf.TensorSpec([None, None], tf.float32),      # limit [rows, hop]
-    tf.TensorSpec([None, 2, None], tf.float32),   # coefficients [rows, 2, H]
-    tf.TensorSpec([None], tf.float32),            # weights [hop]
-)
-
-
-@tf.function(input_signature=_ROW_SPECS, autograph=False)
-def _harmonic_sum_forward(phase, limit, coefficients, weights):
-  """sum_k ((1 - w) c[0, k] + w c[1, k]) sin(k phase), k < limit."""
-  rows, hop = tf.shape(phase)[0], tf.shape(phase)[1]
-  n_harmonics = tf.shape(coefficients)[2]
-  chunk_rows = tf.maximum(1, _CHUNK_ELEMENTS // (hop * n_harmonics))
-
-  def chunk(args):
-    p, lim, c = args
-    harmonics = _masked_harmonic_numbers(lim, n_harmonics)
-    sines = tf.sin(p[..., tf.newaxis] * harmonics)  # [chunk, hop, H]
-    both = tf.matmul(sines, c, transpose_b=True)  # [chunk, hop, 2]
-    return both[..., 0] + weights * (both[..., 1] - both[..., 0])
-
-  inputs = _chunked(rows, chunk_rows, phase, limit, coefficients)
-  out = tf.map_fn(chunk, tuple(inputs), fn_output_signature=tf.float32,
-                  parallel_iterations=2)
-  return _unchunked(out, rows)
-
-
-@tf.function(input_signature=_ROW_SPECS + (
-    tf.TensorSpec([None, None], tf.float32),), autograph=False)
-def _harmonic_sum_backward(phase, limit, coefficients, weights, grad):
-  """Gradients of `_harmonic_sum_forward` w.r.t. phase and coefficients."""
-  rows, hop = tf.shape(phase)[0], tf.shape(phase)[1]
-  n_harmonics = tf.shape(coefficients)[2]
-  chunk_rows = tf.maximum(1, _CHUNK_ELEMENTS // (hop * n_harmonics))
-
-  def chunk(args):
-    p, lim, c, g = args
-    harmonics = _masked_harmonic_numbers(lim, n_harmonics)
-    angles = p[..., tf.newaxis] * harmonics
-    sines = tf.sin(angles)
-    # d/dphase sin(k phase) = k cos(k phase); masked harmonics have k = 0.
-    slopes = tf.cos(angles) * harmonics
-    g_next = g * weights
-    g_both = tf.stack([g - g_next, g_next], axis=-1)  # [chunk, hop, 2]
-    grad_c = tf.matmul(g_both, sines, transpose_a=True)  # [chunk, 2, H]
-    both = tf.matmul(slopes, c, transpose_b=True)  # [chunk, hop, 2]
-    grad_p = g * (both[..., 0] + weights * (both[..., 1] - both[..., 0]))
-    return grad_p, grad_c
-
-  inputs = _chunked(rows, chunk_rows, phase, limit, coefficients, grad)
-  grad_p, grad_c = tf.map_fn(
-      chunk, tuple(inputs), fn_output_signature=(tf.float32, tf.float32),
-      parallel_iterations=2)
-  return _unchunked(grad_p, rows), _unchunked(grad_c, rows)
-
-
-@tf.custom_gradient
-def _harmonic_sum_rows(phase, limit, coefficients, weights):
-  audio = _harmonic_sum_forward(phase, limit, coefficients, weights)
-
-  def grad(upstream):
-    grad_p, grad_c = _harmonic_sum_backward(phase, limit, coefficients,
-                                            weights, upstream)
-    return grad_p, None, grad_c, None
-
-  return audio, grad
-
-
-def harmonic_sum(phase, limit, amplitudes, weights):
-  """Sum of a harmonic series with crossfaded frame amplitudes.
-
-  audio[b, t, j] = sum_{k=1}^{H} [k < limit[b, t, j]]
-      * ((1 - w[j]) a[b, t, k] + w[j] a[b, t + 1, k]) * sin(k phase[b, t, j])
-
-  with a[b, n_frames] = a[b, n_frames - 1] (the last frame held).
-
-  Args:
-    phase: [batch, n_frames, hop] float32, fundamental phase in [0, 2 pi).
-    limit: [batch, n_frames, hop] float32, harmonic k sounds where
-      k < limit (Nyquist / f0; +inf where f0 <= 0). Not differentiated.
-    amplitudes: [batch, n_frames, n_harmonics] float32, per frame.
-    weights: [hop] float32, crossfade weight of the next frame.
-
-  Returns:
-    [batch, n_frames, hop] float32. Differentiable with respect to `phase`
-    and `amplitudes`.
-  """
-  shape = tf.shape(phase)
-  batch, n_frames, hop = shape[0], shape[1], shape[2]
-  coefficients = tf.stack([amplitudes, next_frame(amplitudes)], axis=2)
-  rows = batch * n_frames
-  audio = _harmonic_sum_rows(
-      tf.reshape(phase, [rows, hop]), tf.reshape(limit, [rows, hop]),
-      tf.reshape(coefficients, [rows, 2, tf.shape(amplitudes)[2]]), weights)
-  return tf.reshape(audio, [batch, n_frames, hop])
 
 
 # ------------------------------------------------------------------------------

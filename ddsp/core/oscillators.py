@@ -20,13 +20,14 @@ Speed and memory: `harmonic_synthesis` with the two-frame resampling methods
 ('window', 'linear', 'nearest') never builds [batch, n_samples, n_harmonics]
 tensors: harmonic k has phase k times the fundamental's, and per frame the
 [hop, n_harmonics] matrix of sines is multiplied by the two frames' amplitude
-vectors, chunk by chunk, forward and backward (see `_phase_kernels`).
+vectors, chunk by chunk, forward and backward (see `_harmonic_kernel`).
 """
 
 import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.core import _harmonic_kernel as harmonic_kernel
 from ddsp.core import _phase_kernels as kernels
 from ddsp.core.resampling import resample
 from ddsp.core.utils import safe_divide
@@ -305,18 +306,9 @@ def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
 def _harmonic_frames(f0_hz, harmonic_amplitudes, hop, sample_rate, method,
                      initial_phase):
   """Fast path: exact phase, no [batch, n_samples, n_harmonics] tensors."""
-  phase, final_phase = kernels.frame_phase(f0_hz, hop, sample_rate,
-                                           initial_phase)
-  f0_env = kernels.frame_envelope(f0_hz, hop, 'linear')[..., 0]
-  # Harmonic k sounds where k * f0 < Nyquist, i.e. k < limit.
-  positive = f0_env > 0.0
-  limit = tf.where(positive,
-                   (sample_rate / 2.0) / tf.where(positive, f0_env, 1.0),
-                   np.inf)
-  weights = kernels.crossfade_weights(hop, method)
-  audio = kernels.harmonic_sum(phase[..., 0], limit, harmonic_amplitudes,
-                               weights)
-  return kernels.flatten_hops(audio), final_phase
+  return harmonic_kernel.harmonic_frames(
+      f0_hz, harmonic_amplitudes, hop, sample_rate,
+      kernels.crossfade_weights(hop, method), initial_phase)
 
 
 def _sinusoid_frames(frequencies, amplitudes, hop, sample_rate, method,

@@ -229,34 +229,109 @@ def test_harmonic_synthesis_silent_above_nyquist(rng):
   assert spectrum[high].max() < 1e-2 * spectrum.max()
 
 
+def _tf_reference(f0, amps, dist, hop):
+  """Autodiff-able float64 TF version of the straightforward method."""
+  f0, amps, dist = (tf.cast(x, tf.float64) for x in (f0, amps, dist))
+  batch, n_frames, n_harmonics = dist.shape
+  ramp = tf.constant(np.arange(hop) / hop)[:, tf.newaxis]
+  window = tf.sin(0.5 * np.pi * ramp)**2
+
+  def upsample(x, w):
+    x_next = tf.concat([x[:, 1:], x[:, -1:]], axis=1)
+    y = x[:, :, tf.newaxis] + w * (x_next - x)[:, :, tf.newaxis]
+    return tf.reshape(y, [batch, n_frames * hop, -1])
+
+  freqs = upsample(f0, ramp) * np.arange(1, n_harmonics + 1)
+  amp_env = upsample(amps * dist, window)
+  amp_env = tf.where(freqs >= SR / 2, tf.zeros_like(amp_env), amp_env)
+  phase = tf.cumsum(2 * np.pi * freqs / SR, axis=1)
+  return tf.cast(tf.reduce_sum(amp_env * tf.sin(phase), -1), tf.float32)
+
+
+def _max_crossings(f0, hop, n_harmonics):
+  """Most harmonics crossing Nyquist within one frame (f0 linear per hop)."""
+  f = f0[..., 0].astype(np.float64)
+  f_last = f + (np.concatenate([f[:, 1:], f[:, -1:]], 1) - f) * (hop - 1) / hop
+  k = np.arange(1, n_harmonics + 1)
+  top = np.maximum(f, f_last)[..., None] * k
+  bottom = np.minimum(f, f_last)[..., None] * k
+  return ((top >= SR / 2) & (bottom < SR / 2)).sum(-1).max()
+
+
 def test_harmonic_synthesis_gradients_match_autodiff_reference(rng):
   f0, amps, dist = _controls(rng, batch=1, n_frames=6, n_harmonics=5,
                              f0_range=(800, 2000))
-  n_samples, hop = 6 * 16, 16
-
-  def reference(f0, amps, dist):  # Autodiff of the straightforward method.
-    f0, amps, dist = (tf.cast(x, tf.float64) for x in (f0, amps, dist))
-    ramp = tf.constant(np.arange(hop) / hop)[:, tf.newaxis]
-    window = tf.sin(0.5 * np.pi * ramp)**2
-    def upsample(x, w):
-      x_next = tf.concat([x[:, 1:], x[:, -1:]], axis=1)
-      y = x[:, :, tf.newaxis] + w * (x_next - x)[:, :, tf.newaxis]
-      return tf.reshape(y, [1, n_samples, -1])
-    freqs = upsample(f0, ramp) * np.arange(1, 6)
-    amp_env = upsample(amps * dist, window)
-    amp_env = tf.where(freqs >= SR / 2, tf.zeros_like(amp_env), amp_env)
-    phase = tf.cumsum(2 * np.pi * freqs / SR, axis=1)
-    return tf.cast(tf.reduce_sum(amp_env * tf.sin(phase), -1), tf.float32)
 
   def ours(f0, amps, dist):
     return oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist,
-                                          n_samples=n_samples)
+                                          n_samples=6 * 16)
 
+  reference = lambda *x: _tf_reference(*x, hop=16)
   got = _gradients(ours, f0, amps, dist)
   want = _gradients(reference, f0, amps, dist)
   for g, w in zip(got, want):
     assert np.all(np.isfinite(g)) and np.any(g != 0.0)
     np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3 * np.abs(w).max())
+
+
+@pytest.mark.parametrize('jumps', [False, True])
+def test_harmonics_crossing_nyquist_within_frames(rng, jumps):
+  """Few crossings per frame (masked apart) and many (all masked per sample)."""
+  n_frames, hop, n_harmonics = 16, 32, 12
+  if jumps:  # f0 jumps 700 <-> 2600 Hz: many harmonics cross in one frame.
+    f0 = np.tile([700.0, 2600.0], n_frames // 2)
+  else:  # A glide: at most two harmonics cross Nyquist in any frame.
+    f0 = np.linspace(1300.0, 2300.0, n_frames)
+  # Jitter keeps samples off exact ties k * f0 == Nyquist (float rounding).
+  f0 = np.stack([f0, f0[::-1]]) + rng.uniform(-3, 3, size=[2, n_frames])
+  f0 = f0[..., None].astype(np.float32)
+  amps = rng.uniform(0.5, 1.0, size=[2, n_frames, 1]).astype(np.float32)
+  dist = rng.uniform(0.1, 1.0, size=[2, n_frames, n_harmonics])
+  dist = dist.astype(np.float32)
+  crossings = _max_crossings(f0, hop, n_harmonics)
+  assert (crossings > 2) if jumps else (1 <= crossings <= 2)
+
+  def ours(f0, amps, dist):
+    return oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist,
+                                          n_samples=n_frames * hop)
+
+  np.testing.assert_allclose(
+      ours(f0, amps, dist),
+      _np_harmonic(f0, amps, dist, n_frames * hop), atol=1e-4)
+  got = _gradients(ours, f0, amps, dist)
+  want = _gradients(lambda *x: _tf_reference(*x, hop=hop), f0, amps, dist)
+  for g, w in zip(got, want):
+    np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3 * np.abs(w).max())
+
+
+def test_harmonic_synthesis_memory_does_not_scale_with_harmonics(rng):
+  """Forward + backward memory grows like n_samples, not n_samples * H."""
+  batch, n_harmonics, hop = 2, 100, 64
+
+  def peak_bytes(n_frames):
+    f0, amps, dist = _controls(rng, batch, n_frames, n_harmonics, (100, 300))
+    inputs = [tf.constant(x) for x in (f0, amps, dist)]
+
+    def forward_backward():
+      with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        audio = oscillators.harmonic_synthesis(
+            *inputs[:2], harmonic_distribution=inputs[2],
+            n_samples=n_frames * hop)
+        loss = tf.reduce_sum(audio**2)
+      return tape.gradient(loss, inputs)
+
+    forward_backward()  # Traces the kernels.
+    tf.config.experimental.reset_memory_stats('CPU:0')
+    before = tf.config.experimental.get_memory_info('CPU:0')['current']
+    forward_backward()
+    return tf.config.experimental.get_memory_info('CPU:0')['peak'] - before
+
+  growth = peak_bytes(1000) - peak_bytes(250)
+  # One [batch, n_samples, n_harmonics] float32 tensor grows by 38 MB; frame-
+  # rate tensors ([batch, n_frames, n_harmonics]) and audio add about 10 MB.
+  one_tensor_growth = batch * 750 * hop * n_harmonics * 4
+  assert growth < 0.5 * one_tensor_growth
 
 
 def test_streaming_blocks_equal_whole(rng):
