@@ -19,6 +19,8 @@ with a reshape and broadcast (no gathers): this is the case that runs in every
 synth at every training step.
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -93,6 +95,22 @@ def _basis(hop, method):
 # ------------------------------------------------------------------------------
 # Two ways to evaluate: per hop (reshape) and at arbitrary positions (gather).
 # ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _has_gpu():
+  return bool(tf.config.list_physical_devices('GPU'))
+
+
+def _matmul_is_exact():
+  """False where matmuls may round float32 inputs to TensorFloat-32.
+
+  TensorFlow runs float32 matmuls in TF32 (10-bit mantissa) on recent GPUs
+  unless `tf.config.experimental.enable_tensor_float_32_execution(False)`;
+  that would quantize frequency envelopes by about a cent.
+  """
+  return not (_has_gpu() and
+              tf.config.experimental.tensor_float_32_execution_enabled())
+
+
 def _upsample_by_hop(x, hop, method):
   """[batch, n_frames, ch] -> [batch, n_frames * hop, ch], last frame held.
 
@@ -102,11 +120,21 @@ def _upsample_by_hop(x, hop, method):
   if hop == 1:
     return x
   coeffs = _coefficients(x, method)  # [batch, n_frames, n_coeffs, ch]
-  basis = tf.constant(_basis(hop, method))  # [hop, n_coeffs]
-  # One small matrix product per frame, [hop, n_coeffs] @ [n_coeffs, ch]:
-  # measured faster than broadcasting elementwise ops (one pass over the
-  # output instead of one per term) and than tf.image.resize.
-  out = tf.matmul(basis[tf.newaxis, tf.newaxis], coeffs)
+  basis = _basis(hop, method)  # [hop, n_coeffs]
+  if _matmul_is_exact():
+    # One small matrix product per frame, [hop, n_coeffs] @ [n_coeffs, ch]:
+    # measured 2.5-3x faster on CPU than broadcasting elementwise ops (one
+    # pass over the output instead of two per term).
+    out = tf.matmul(tf.constant(basis)[tf.newaxis, tf.newaxis], coeffs)
+  elif basis.shape[1] == 1:
+    out = tf.broadcast_to(coeffs, [batch, n_frames, hop, channels])
+  else:
+    # Horner's scheme in the powers of basis[:, 1] (exact float32 ops).
+    r = tf.constant(basis[:, 1:2])  # [hop, 1]
+    coeffs = coeffs[:, :, tf.newaxis]  # [batch, n_frames, 1, n_coeffs, ch]
+    out = coeffs[..., -1, :]
+    for i in range(basis.shape[1] - 2, -1, -1):
+      out = coeffs[..., i, :] + r * out
   return tf.reshape(out, [batch, n_frames * hop, channels])
 
 

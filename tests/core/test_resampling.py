@@ -200,6 +200,24 @@ def test_unknown_shapes_in_tf_function(frames, method, n_timesteps,
                              atol=1e-6)
 
 
+@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('add_endpoint', [True, False])
+def test_elementwise_path_equals_matmul_path(frames, method, add_endpoint,
+                                             monkeypatch):
+  # On GPUs with TensorFloat-32 matmuls the per-hop path uses elementwise
+  # ops instead (a matmul would round frames to a 10-bit mantissa).
+  # Whole hops: 6 hops of 4; 5 hops of 5 plus the last frame; 5 hops of 4.
+  if add_endpoint:
+    n_timesteps = 24
+  else:
+    n_timesteps = 20 if method == 'window' else 26
+  matmul = resampling.resample(frames, n_timesteps, method, add_endpoint)
+  monkeypatch.setattr(resampling, '_matmul_is_exact', lambda: False)
+  elementwise = resampling.resample(frames, n_timesteps, method, add_endpoint)
+  np.testing.assert_allclose(elementwise.numpy(), matmul.numpy(), rtol=1e-5,
+                             atol=1e-6)
+
+
 def test_compiles_with_xla(frames):
   # Both evaluation paths (whole hops: 24; positions: 17) use only ops that
   # XLA (and so TPUs) can compile.
