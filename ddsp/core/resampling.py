@@ -14,9 +14,13 @@ n_timesteps / n_frames) and the last frame is held for one extra hop
 `add_endpoint=False`, `p = t * (n_frames - 1) / (n_timesteps - 1)`: the first
 and last samples are the first and last frames.
 
-When n_timesteps is a whole number of hops, interpolation is computed per hop
-with a reshape and broadcast (no gathers): this is the case that runs in every
-synth at every training step.
+When n_timesteps is a whole number of hops (the case that runs in every synth
+at every training step), each frame's interpolating polynomial is evaluated
+over its hop by one small matrix product and a reshape, with no gathers
+(elementwise ops instead on GPUs with TensorFloat-32 matmuls, to stay exact).
+Other lengths gather the neighbouring frames of every output sample. Both
+paths compile with XLA. `benchmarks/bench_resampling.py` compares them with
+`tf.image.resize` and `tf.signal.overlap_and_add`.
 """
 
 import functools
@@ -285,7 +289,8 @@ def resample(inputs, n_timesteps, method='linear', add_endpoint=True):
   (frame k at sample k * hop, the last frame held for one extra hop), else
   `p = t * (n_frames - 1) / (n_timesteps - 1)` (first and last samples are the
   first and last frames). Every method passes through the frame values at
-  their sample positions.
+  their sample positions (except the last frame for 'window' without the
+  endpoint, see `upsample_with_windows`).
 
   Args:
     inputs: float32 frames, shape [n_frames], [batch, n_frames],
@@ -294,7 +299,8 @@ def resample(inputs, n_timesteps, method='linear', add_endpoint=True):
     n_timesteps: positive int, the number of output steps (samples). Need not
       be a multiple of n_frames for 'nearest', 'linear' and 'cubic'
       (downsampling also works but does not low-pass filter).
-    method: 'nearest' (holds each frame), 'linear', 'cubic' (Catmull-Rom
+    method: 'nearest' (the frame at floor(p), or the closest one without
+      the endpoint), 'linear', 'cubic' (Catmull-Rom
       spline, i.e. cubic convolution with a = -0.5, smooth and exact at the
       frames; may overshoot between frames) or 'window' (overlap-added Hann
       windows, see `upsample_with_windows`: smooth envelopes that never
@@ -351,8 +357,10 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
   `x_k cos^2(pi j / (2 hop)) + x_{k+1} sin^2(pi j / (2 hop))`, j = 0 .. hop-1.
   The result is smooth, passes through every frame at its sample position,
   stays within the range of neighbouring frames (no overshoot), and a
-  constant input gives exactly that constant everywhere (no fade in or out:
-  the edge half-windows are completed by holding the first and last frames).
+  constant input gives exactly that constant at every output sample, the
+  first and last hops included (no fade in or out: the output starts at the
+  peak of the first frame's window, and the last hop crossfades into the
+  held last frame, or into the last frame without the endpoint).
   Good for amplitude envelopes.
 
   Args:
