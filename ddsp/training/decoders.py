@@ -8,19 +8,13 @@ by `output_splits`, e.g. {'amps': [batch, n_frames, 1],
 [batch, n_frames, 65]}, which a ProcessorGroup turns into audio.
 """
 
-import gin
-import keras
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import validation
 from ddsp.training import nn
 
-
-def _register(cls):
-  cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
-  gin.register(cls, module='ddsp.training.decoders')
-  return cls
+_register = nn.register('ddsp.training.decoders')
 
 
 def _check_frames(tensors, keys):

@@ -6,7 +6,6 @@ the frames of a reference feature (`time_key`, 'f0_scaled' by default) so that
 the decoder gets all its inputs at the same frame rate.
 """
 
-import gin
 import keras
 import tensorflow as tf
 
@@ -25,10 +24,7 @@ _Z_AUDIO_SPECS = {
 }
 
 
-def _register(cls):
-  cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
-  gin.register(cls, module='ddsp.training.encoders')
-  return cls
+_register = nn.register('ddsp.training.encoders')
 
 
 def expand_z(z, n_frames):

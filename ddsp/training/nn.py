@@ -31,11 +31,25 @@ _RNN_TYPES = ('gru', 'lstm')
 _NORM_TYPES = ('layer', 'instance', 'group')
 
 
-def _register(cls):
-  """Registers a layer class with gin and Keras serialization."""
-  cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
-  gin.register(cls, module='ddsp.training.nn')
-  return cls
+def register(module):
+  """Class decorator: registers a layer with gin and Keras serialization.
+
+  Args:
+    module: gin module name, e.g. 'ddsp.training.decoders' (gin files then
+      refer to the class as `@decoders.RnnFcDecoder()`).
+
+  Returns:
+    A decorator returning the class itself (gin.register, not
+    gin.configurable, which breaks Keras 3 classes).
+  """
+  def decorator(cls):
+    cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
+    gin.register(cls, module=module)
+    return cls
+  return decorator
+
+
+_register = register('ddsp.training.nn')
 
 
 # ------------------------------------------------------------------------------
@@ -291,14 +305,7 @@ class DictLayer(keras.layers.Layer):
 
   def outputs_to_dict(self, outputs):
     """Names the outputs with `output_keys` (dicts are returned as they are)."""
-    if isinstance(outputs, dict):
-      return outputs
-    outputs = list(core.make_iterable(outputs))
-    if len(outputs) != len(self.output_keys):
-      raise ValueError(
-          f'{type(self).__name__} returned {len(outputs)} outputs but has '
-          f'{len(self.output_keys)} output_keys {list(self.output_keys)}.')
-    return dict(zip(self.output_keys, outputs))
+    return core.to_dict(outputs, self.output_keys)
 
   def get_config(self):
     config = super().get_config()
@@ -485,6 +492,7 @@ class Rnn(keras.layers.Layer):
     validation.check_rank(inputs, 'inputs', 3)
     if self.rnn_type != 'gru' or not self.fused:
       return self.rnn(inputs)
+    inputs = tf.cast(inputs, tf.float32)  # The fused loops run in float32.
     if self.bidir:
       cells = [(self.rnn.forward_layer.cell, False),
                (self.rnn.backward_layer.cell, True)]

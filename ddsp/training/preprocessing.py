@@ -13,8 +13,6 @@ uses frame power instead of A-weighted loudness; `OnlineF0PowerPreprocessor`
 computes f0 (CREPE) and power from the audio inside the model.
 """
 
-import gin
-import keras
 import tensorflow as tf
 
 from ddsp import core
@@ -27,10 +25,7 @@ DB_RANGE = spectral_ops.DB_RANGE  # 80 dB.
 _PADDINGS = ('same', 'center', 'valid')
 
 
-def _register(cls):
-  cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
-  gin.register(cls, module='ddsp.training.preprocessing')
-  return cls
+_register = nn.register('ddsp.training.preprocessing')
 
 
 # ------------------------------------------------------------------------------

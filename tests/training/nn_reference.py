@@ -83,3 +83,13 @@ def lstm(x, kernel, recurrent_kernel, bias):
     h = sigmoid(o) * np.tanh(c)
     outputs.append(h)
   return np.stack(outputs, axis=1)
+
+
+def linear_resample(x, n_out, axis=1):
+  """Linear interpolation along `axis` at positions t * n / n_out, the last
+  frame held (`core.resample` with add_endpoint=True)."""
+  x = np.asarray(x, np.float64)
+  n = x.shape[axis]
+  positions = np.minimum(np.arange(n_out) * n / n_out, n - 1)
+  return np.apply_along_axis(lambda row: np.interp(positions, np.arange(n),
+                                                   row), axis, x)

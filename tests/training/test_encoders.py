@@ -12,16 +12,6 @@ from ddsp.training import encoders
 import nn_reference as ref  # tests/training/nn_reference.py
 
 
-def _np_linear_resample(x, n_out):
-  """[batch, n, ch] -> [batch, n_out, ch], positions t * n / n_out (held)."""
-  n = x.shape[1]
-  positions = np.minimum(np.arange(n_out) * n / n_out, n - 1)
-  return np.stack([
-      np.stack([np.interp(positions, np.arange(n), x[b, :, c])
-                for c in range(x.shape[2])], axis=-1)
-      for b in range(x.shape[0])])
-
-
 def _audio(rng, n_samples=8000):
   t = np.arange(n_samples) / 16000
   tone = np.sin(2 * np.pi * 220 * t) * np.linspace(0.1, 0.8, n_samples)
@@ -54,7 +44,7 @@ def test_mfcc_rnn_encoder_matches_numpy(rng, z_time_steps, fft_size, hop):
                        cell.recurrent_kernel.numpy(), cell.bias.numpy())
   z_native = ref.dense(rnn_out, *(w.numpy() for w in
                                   encoder.dense_out.weights))
-  expected = _np_linear_resample(z_native, 125)
+  expected = ref.linear_resample(z_native, 125)
   assert z.shape == (2, 125, 3)
   np.testing.assert_allclose(z, expected, rtol=1e-3, atol=1e-3)
 

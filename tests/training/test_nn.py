@@ -135,8 +135,8 @@ def test_dict_layer_errors_list_available_keys():
   with pytest.raises(ValueError, match=r'one tensor per input key'):
     layer(tf.constant([1.0]))
   bad = _Weighted(input_keys=('a', 'b'), output_keys=('y',))
-  with pytest.raises(ValueError, match=r'returned 2 outputs but has 1 '
-                     r"output_keys \['y'\]"):
+  with pytest.raises(ValueError, match=r"one name per value of `x`. "
+                     r"Received: keys=\['y'\] \(1 names\) for 2 values"):
     bad({'a': tf.constant([1.0]), 'b': tf.constant([1.0])})
 
 
