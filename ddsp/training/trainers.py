@@ -1,0 +1,394 @@
+"""Trainer: optimizer, distributed training step and checkpoints of a model.
+
+A `Trainer` wraps a `ddsp.training.models.Model` (anything that returns
+`(outputs, losses)` when called with `return_losses=True`, with
+`losses['total_loss']` the scalar to minimize) and owns everything training
+adds to it:
+
+* an Adam optimizer whose learning rate decays exponentially with the step,
+* a training step under any `tf.distribute` strategy (the default single
+  device, `MirroredStrategy`, `MultiWorkerMirroredStrategy`, `TPUStrategy`):
+  each replica computes the gradient of its share of the loss, the gradients
+  are summed over replicas, clipped by their global norm and applied only
+  when the loss and the gradient norm are finite,
+* a `tf.train.Checkpoint` of the model, the optimizer (its step and moment
+  slots) and the state of the model's noise generators, saved by a
+  `tf.train.CheckpointManager`.
+
+`ddsp.training.train_util.train` runs the loop around it (data, summaries,
+saving); `ddsp_run --mode=train` builds both from gin.
+
+Gin name: `Trainer` (module `ddsp.training.trainers`), e.g.
+`Trainer.learning_rate = 3e-4`.
+"""
+
+import logging
+import os
+import time
+
+import gin
+import keras
+import tensorflow as tf
+
+from ddsp import validation
+
+__all__ = ['NonFiniteLossError', 'Trainer']
+
+
+class NonFiniteLossError(FloatingPointError):
+  """A training step gave a NaN or infinite loss or gradient norm.
+
+  Attributes:
+    losses: dict of the step's losses (floats).
+    step: the step at which it happened (no update was applied).
+  """
+
+  def __init__(self, losses, step):
+    self.losses = {k: float(v) for k, v in losses.items()}
+    self.step = step
+    values = ', '.join(f'{k}={v:.4g}' for k, v in self.losses.items())
+    super().__init__(
+        f'Non-finite loss or gradient at step {step} ({values}); the update '
+        'was not applied. Common causes: a learning rate too high for the '
+        'model (lower Trainer.learning_rate or grad_clip_norm), NaN or '
+        'infinite values in the data, or log/divide of zero in a custom '
+        'loss.')
+
+
+def _seed_generator_states(model):
+  """The state variables of the Keras seed generators inside `model`.
+
+  Noise layers (e.g. `FilteredNoise`) draw fresh noise each training step
+  from a `keras.random.SeedGenerator`, whose state `tf.train.Checkpoint` does
+  not track through the layer. Checkpointing them explicitly makes a resumed
+  run draw the same noise as an uninterrupted one. The list order is the
+  order of `model.variables`, which depends only on the model's structure.
+  """
+  return [v for v in model.variables
+          if v.path.split('/')[-1] == 'seed_generator_state']
+
+
+@gin.configurable(module='ddsp.training.trainers')
+class Trainer:
+  """Trains a model: optimizer, distributed step and checkpoints.
+
+  Args:
+    model: a `ddsp.training.models.Model` (called as `model(batch,
+      training=True, return_losses=True)` -> `(outputs, losses)` with a scalar
+      `losses['total_loss']`). Create it under `strategy.scope()` when using a
+      distribution strategy, so that its variables are mirrored.
+    strategy: a `tf.distribute.Strategy`, or None for the current (default)
+      strategy. See `train_util.get_strategy`.
+    checkpoints_to_keep: int > 0, how many of the most recent checkpoints
+      `save` keeps (100 by default).
+    learning_rate: float > 0, Adam's learning rate at step 0 (0.001).
+    lr_decay_steps: int > 0, steps over which the learning rate is multiplied
+      by `lr_decay_rate` (decayed smoothly, not in stairs): lr(step) =
+      learning_rate * lr_decay_rate ** (step / lr_decay_steps). 10000 by
+      default.
+    lr_decay_rate: float in (0, 1], the decay per `lr_decay_steps` (0.98).
+    grad_clip_norm: float > 0, the gradients (summed over replicas) are
+      scaled down so that their global L2 norm is at most this (3.0); None
+      for no clipping.
+    restore_keys: None to restore the whole model, optimizer and step; or a
+      list of names of model attributes (e.g. ['encoder', 'decoder']) to
+      restore only those sub-modules' weights (warm start from a pretrained
+      model; the optimizer and step then start fresh).
+    jit_compile: compile the forward and backward pass with XLA (see
+      benchmarks/bench_train_step.py for what is faster on your hardware).
+
+  Raises:
+    ValueError: an argument is out of range.
+    TypeError: `model` is not callable, or `restore_keys` is not a list of
+      strings.
+
+  Example:
+    >>> import ddsp
+    >>> from ddsp.training import decoders, models, preprocessing
+    >>> model = models.Autoencoder(
+    ...     preprocessor=preprocessing.F0LoudnessPreprocessor(
+    ...         time_steps=10, compute_loudness=False),
+    ...     decoder=decoders.RnnFcDecoder(
+    ...         rnn_channels=8, ch=8, layers_per_stack=1,
+    ...         input_keys=('ld_scaled', 'f0_scaled'),
+    ...         output_splits=(('amps', 1), ('harmonic_distribution', 4))),
+    ...     processor_group=ddsp.processors.ProcessorGroup(dag=[
+    ...         (ddsp.synths.Harmonic(n_samples=640),
+    ...          ['amps', 'harmonic_distribution', 'f0_hz'])]),
+    ...     losses=[ddsp.losses.SpectralLoss(fft_sizes=(256, 64))])
+    >>> trainer = Trainer(model, learning_rate=1e-3)
+    >>> batch = {'audio': tf.sin(tf.range(640.0)[tf.newaxis] * 0.1),
+    ...          'f0_hz': 254.6 * tf.ones([1, 10]),
+    ...          'loudness_db': -20.0 * tf.ones([1, 10])}
+    >>> trainer.build(batch)
+    >>> losses = trainer.train_step(batch)
+    >>> sorted(losses), int(trainer.step)
+    (['gradient_norm', 'spectral_loss', 'total_loss'], 1)
+  """
+
+  def __init__(self, model, strategy=None, checkpoints_to_keep=100,
+               learning_rate=0.001, lr_decay_steps=10000, lr_decay_rate=0.98,
+               grad_clip_norm=3.0, restore_keys=None, jit_compile=False):
+    if not callable(model):
+      raise TypeError('`model` must be a callable Keras model. Received: '
+                      f'model={model!r}')
+    self.model = model
+    self.strategy = strategy or tf.distribute.get_strategy()
+    self.checkpoints_to_keep = validation.check_positive_int(
+        checkpoints_to_keep, 'checkpoints_to_keep')
+    self.learning_rate = validation.check_positive(learning_rate,
+                                                   'learning_rate')
+    self.lr_decay_steps = validation.check_positive_int(lr_decay_steps,
+                                                        'lr_decay_steps')
+    self.lr_decay_rate = validation.check_in_range(
+        lr_decay_rate, 'lr_decay_rate', low=0.0, high=1.0)
+    if self.lr_decay_rate == 0:
+      raise ValueError('`lr_decay_rate` must be in (0, 1]. Received: '
+                       f'lr_decay_rate={lr_decay_rate}')
+    self.grad_clip_norm = validation.check_positive(
+        grad_clip_norm, 'grad_clip_norm', allow_none=True)
+    if restore_keys is not None:
+      if isinstance(restore_keys, str) or not all(
+          isinstance(k, str) for k in restore_keys):
+        raise TypeError('`restore_keys` must be None or a list of model '
+                        f'attribute names. Received: restore_keys='
+                        f'{restore_keys!r}')
+      restore_keys = list(restore_keys)
+    self.restore_keys = restore_keys
+    self.jit_compile = bool(jit_compile)
+
+    with self.strategy.scope():
+      self.lr_schedule = keras.optimizers.schedules.ExponentialDecay(
+          initial_learning_rate=self.learning_rate,
+          decay_steps=self.lr_decay_steps, decay_rate=self.lr_decay_rate)
+      self.optimizer = keras.optimizers.Adam(learning_rate=self.lr_schedule)
+    self._checkpoint = None
+    self._manager = None
+    self._manager_dir = None
+    # Nested in the step's tf.function only where XLA compiles it.
+    self._grad_fn = (tf.function(self._loss_and_grads, jit_compile=True)
+                     if self.jit_compile else self._loss_and_grads)
+    self._train_fn = tf.function(self._distributed_compute)
+    self._apply_fn = tf.function(self._distributed_apply)
+
+  # ----------------------------------------------------------------------------
+  # Properties and distribution helpers.
+  # ----------------------------------------------------------------------------
+  @property
+  def step(self):
+    """The number of updates applied so far: an int64 scalar variable."""
+    return self.optimizer.iterations
+
+  @property
+  def current_learning_rate(self):
+    """The learning rate of the next step (a float)."""
+    return float(self.lr_schedule(self.step))
+
+  def run(self, fn, *args, **kwargs):
+    """Runs `fn` on every replica (`strategy.run`)."""
+    return self.strategy.run(fn, args=args, kwargs=kwargs)
+
+  def psum(self, x, axis=None):
+    """Sums per-replica values over replicas (and `axis`, if given)."""
+    return self.strategy.reduce(tf.distribute.ReduceOp.SUM, x, axis=axis)
+
+  def pmean(self, x, axis=None):
+    """Averages per-replica values over replicas (and `axis`, if given)."""
+    return self.strategy.reduce(tf.distribute.ReduceOp.MEAN, x, axis=axis)
+
+  def distribute_dataset(self, dataset):
+    """Splits the batches of a tf.data.Dataset over the replicas.
+
+    Args:
+      dataset: tf.data.Dataset of global batches (batch size = examples per
+        step over all replicas).
+
+    Returns:
+      A distributed dataset (iterable of per-replica batches).
+    """
+    if self.strategy.num_replicas_in_sync == 1 and not isinstance(
+        self.strategy, tf.distribute.TPUStrategy):
+      return dataset
+    return self.strategy.experimental_distribute_dataset(dataset)
+
+  # ----------------------------------------------------------------------------
+  # Building, training step.
+  # ----------------------------------------------------------------------------
+  def build(self, batch):
+    """Creates the model's and optimizer's variables from one batch.
+
+    Runs the model forward once on `batch` (on every replica) and builds the
+    optimizer's slots, so that checkpoints can be restored into them.
+
+    Args:
+      batch: a (per-replica, if distributed) dict of feature tensors.
+    """
+    start = time.time()
+    with self.strategy.scope():
+      # Eagerly: tracing a forward-only function would cost more than it saves.
+      self.run(lambda b: self.model(b, training=False), batch)
+      self.optimizer.build(self.model.trainable_variables)
+    logging.info('Built the model (%d trainable weights) and optimizer in '
+                 '%.1f s.', sum(int(tf.size(v)) for v in
+                                self.model.trainable_variables),
+                 time.time() - start)
+
+  def _loss_and_grads(self, batch):
+    """One replica's losses and gradients of its share of the mean loss."""
+    n_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    variables = self.model.trainable_variables
+    with tf.GradientTape() as tape:
+      _, losses = self.model(batch, training=True, return_losses=True)
+      # The replicas' gradients are summed: scale so that the sum is the
+      # gradient of the mean loss over the global batch.
+      scaled_loss = losses['total_loss'] / n_replicas
+    grads = tape.gradient(scaled_loss, variables)
+    grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+             for g, v in zip(grads, variables)]
+    return losses, grads
+
+  def _replica_compute(self, batch):
+    """One replica: losses, summed and clipped gradients, a finite flag."""
+    losses, grads = self._grad_fn(batch)
+    n_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if n_replicas > 1:
+      ctx = tf.distribute.get_replica_context()
+      grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+      total = ctx.all_reduce(tf.distribute.ReduceOp.SUM,
+                             losses['total_loss'] / n_replicas)
+    else:
+      total = losses['total_loss']
+    norm = tf.linalg.global_norm(grads)
+    if self.grad_clip_norm is not None:
+      grads, _ = tf.clip_by_global_norm(grads, self.grad_clip_norm,
+                                        use_norm=norm)
+    finite = tf.logical_and(tf.math.is_finite(total), tf.math.is_finite(norm))
+    return dict(losses, gradient_norm=norm), grads, tf.cast(finite, tf.int32)
+
+  def _distributed_compute(self, batch):
+    losses, grads, finite = self.run(self._replica_compute, batch)
+    n_replicas = self.strategy.num_replicas_in_sync
+    losses = {k: self.psum(v) / n_replicas for k, v in losses.items()}
+    # Every replica has the same flag (it is computed from summed values).
+    finite = self.psum(finite) == n_replicas
+    return losses, grads, finite
+
+  def _replica_apply(self, grads):
+    n_replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if n_replicas > 1:
+      # Keras' optimizer sums the gradients over replicas again: pass each
+      # replica's share of the (already summed) gradients.
+      grads = [g / n_replicas for g in grads]
+    self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+
+  def _distributed_apply(self, grads):
+    self.run(self._replica_apply, grads)
+
+  def train_step(self, inputs):
+    """One training step on every replica.
+
+    Computes the losses and gradients (forward and backward pass), sums the
+    gradients over replicas, clips them by global norm and, if the total loss
+    and the gradient norm are finite, applies them: the step advances by 1.
+
+    Args:
+      inputs: a batch (dict of [batch, ...] feature tensors, e.g. 'audio'
+        [batch, n_samples] and 'f0_hz', 'loudness_db' [batch, n_frames];
+        per-replica values from `distribute_dataset` under a strategy) or an
+        iterator of them, from which the next batch is taken.
+
+    Returns:
+      Dict of float32 scalar tensors: every loss of the model averaged over
+      replicas ('total_loss' included) and 'gradient_norm' (global L2 norm of
+      the summed gradients before clipping).
+
+    Raises:
+      NonFiniteLossError: the total loss or the gradient norm is NaN or
+        infinite. The update is not applied: the weights, optimizer state and
+        step are those before this call.
+    """
+    batch = next(inputs) if hasattr(inputs, '__next__') else inputs
+    losses, grads, finite = self._train_fn(batch)
+    if not bool(finite):
+      raise NonFiniteLossError(losses, int(self.step.numpy()))
+    self._apply_fn(grads)
+    return losses
+
+  # ----------------------------------------------------------------------------
+  # Checkpoints.
+  # ----------------------------------------------------------------------------
+  def get_checkpoint(self, model=None):
+    """A `tf.train.Checkpoint` of the model, optimizer and noise states."""
+    model = self.model if model is None else model
+    return tf.train.Checkpoint(
+        model=model, optimizer=self.optimizer,
+        seed_generator_states=_seed_generator_states(self.model))
+
+  def _get_manager(self, save_dir):
+    save_dir = os.path.expanduser(os.fspath(save_dir))
+    if self._manager is None or self._manager_dir != save_dir:
+      if self._checkpoint is None:
+        self._checkpoint = self.get_checkpoint()
+      self._manager = tf.train.CheckpointManager(
+          self._checkpoint, directory=save_dir,
+          max_to_keep=self.checkpoints_to_keep, checkpoint_name='ckpt')
+      self._manager_dir = save_dir
+    return self._manager
+
+  def save(self, save_dir):
+    """Saves a checkpoint `<save_dir>/ckpt-<step>` and prunes old ones.
+
+    Args:
+      save_dir: directory of the checkpoints (created if needed).
+
+    Returns:
+      The checkpoint path prefix.
+    """
+    start = time.time()
+    path = self._get_manager(save_dir).save(
+        checkpoint_number=int(self.step.numpy()))
+    logging.info('Saved checkpoint %s in %.1f s.', path, time.time() - start)
+    return path
+
+  def restore(self, checkpoint_path, restore_keys=None):
+    """Restores the latest checkpoint of a directory (or a given checkpoint).
+
+    Call `build` first: the variables (optimizer slots included) must exist.
+
+    Args:
+      checkpoint_path: a checkpoint directory (its latest checkpoint is used)
+        or a checkpoint prefix such as '.../ckpt-300'.
+      restore_keys: overrides the constructor's `restore_keys` (None: use
+        those).
+
+    Returns:
+      The path of the restored checkpoint.
+
+    Raises:
+      FileNotFoundError: no checkpoint at `checkpoint_path`.
+      ValueError: a restore key is not an attribute of the model.
+    """
+    from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
+    restore_keys = self.restore_keys if restore_keys is None else restore_keys
+    latest = train_util.get_latest_checkpoint(checkpoint_path)
+    start = time.time()
+    with self.strategy.scope():
+      if restore_keys is None:
+        status = self.get_checkpoint().restore(latest)
+        status.assert_existing_objects_matched()
+        logging.info('Restored the model, optimizer and step %d from %s.',
+                     int(self.step.numpy()), latest)
+      else:
+        missing = [k for k in restore_keys if not hasattr(self.model, k)]
+        if missing:
+          raise ValueError(
+              f'`restore_keys` names {missing}, which are not attributes of '
+              f'{type(self.model).__name__}. Received: restore_keys='
+              f'{restore_keys!r}')
+        parts = tf.train.Checkpoint(
+            **{k: getattr(self.model, k) for k in restore_keys})
+        tf.train.Checkpoint(model=parts).restore(latest).expect_partial()
+        logging.info('Restored %s of the model from %s.', restore_keys,
+                     latest)
+    logging.info('Restoring took %.1f s.', time.time() - start)
+    return latest
