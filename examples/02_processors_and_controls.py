@@ -24,7 +24,7 @@ This tutorial covers:
 
 Run it:
 
-    python examples/02_processors_and_controls.py --output_dir /tmp/ddsp_tutorial_2
+    python examples/02_processors_and_controls.py --output_dir /tmp/tutorial_2
 """
 
 import re

@@ -25,7 +25,7 @@ controls between processors, builds the same DAG from a gin config (as
 
 Run it:
 
-    python examples/04_processor_group_and_gin.py --output_dir /tmp/ddsp_tutorial_4
+    python examples/04_processor_group_and_gin.py --output_dir /tmp/tutorial_4
 """
 
 import re
@@ -38,7 +38,6 @@ import tensorflow as tf
 
 import tutorial_utils
 
-import ddsp
 from ddsp import core
 from ddsp import dags
 from ddsp import effects

@@ -107,6 +107,12 @@ class Tutorial:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
+  def add_file(self, filename):
+    """Lists a file written into the output folder by other code."""
+    if not self.path(filename).is_file():
+      raise FileNotFoundError(f'{self.path(filename)} was not written.')
+    self.files.append(filename)
+
   def save_figure(self, fig, filename):
     """Saves a matplotlib figure as PNG and closes it."""
     import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top

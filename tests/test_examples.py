@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / 'examples'
 sys.path.insert(0, str(EXAMPLES))
 
-import tutorial_utils  # pylint: disable=g-import-not-at-top,wrong-import-position
+import tutorial_utils  # pylint: disable=wrong-import-position
 
 TIMEOUT_S = 600
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -79,7 +79,7 @@ def tutorial_scripts():
 # ------------------------------------------------------------------------------
 def test_every_tutorial_is_checked_and_listed_in_readme():
   scripts = tutorial_scripts()
-  assert len(scripts) >= 4
+  assert len(scripts) >= 5
   readme = (EXAMPLES / 'README.md').read_text()
   for script in scripts:
     assert script in CHECKS, f'{script} has no checks in tests/test_examples.py'
@@ -129,7 +129,8 @@ def test_spectrum_db_peak_and_load_audio():
 # ------------------------------------------------------------------------------
 # What each tutorial promises.
 # ------------------------------------------------------------------------------
-def check_core_functions(r):
+def check_core_functions(r, output_dir):
+  del output_dir  # Only the numbers are checked.
   assert r['midi_69_hz'] == pytest.approx(440.0)
   assert r['hz_to_midi_220_440_880_0'] == pytest.approx([57, 69, 81, 0],
                                                         abs=1e-3)
@@ -162,7 +163,8 @@ def check_core_functions(r):
   assert r['sinc_lowpass_1khz_rejection_db'] < -40
 
 
-def check_processors_and_controls(r):
+def check_processors_and_controls(r, output_dir):
+  del output_dir  # Only the numbers are checked.
   low, high = r['scaled_amplitudes_range']
   assert 0 < low < high <= 2.0
   assert r['distribution_sum_max_error'] < 1e-5
@@ -189,7 +191,8 @@ def check_processors_and_controls(r):
   assert re.search(r'batch.*Received: amplitudes.shape\[0\]=2', batch)
 
 
-def check_synths_and_effects(r):
+def check_synths_and_effects(r, output_dir):
+  del output_dir  # Only the numbers are checked.
   assert r['harmonic_first_note_peak_hz'] == pytest.approx(261.63, abs=2.0)
   n_samples = r['harmonic_n_samples_none_lengths'][0]
   assert r['harmonic_n_samples_none_lengths'] == [n_samples, 3 * n_samples]
@@ -217,7 +220,8 @@ def check_synths_and_effects(r):
   assert up == pytest.approx(vibrato, abs=8.0)
 
 
-def check_processor_group_and_gin(r):
+def check_processor_group_and_gin(r, output_dir):
+  del output_dir  # Only the numbers are checked.
   assert r['module_names'] == ['harmonic', 'filtered_noise', 'add', 'reverb']
   assert r['audio_shape'] == [1, 16000]
   assert r['group_trainable_variables'] == ['processor_group/reverb/ir']
@@ -237,11 +241,68 @@ def check_processor_group_and_gin(r):
   assert r['missing_key_error_names_key'] is True
 
 
+def _envelope_db(x, frame=800):
+  """Frame energy in dB (50 ms frames at 16 kHz), floored at -60 dB."""
+  frames = x[:x.size // frame * frame].reshape(-1, frame)
+  return np.maximum(10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-10), -60)
+
+
+def _log_spectrogram(x, size=1024):
+  frames = x[:x.size // size * size].reshape(-1, size) * np.hanning(size)
+  return np.log(np.abs(np.fft.rfft(frames, axis=1)) + 1e-3)
+
+
+def _similarity(output_wav, input_audio):
+  """Correlations of the energy envelopes and log spectrograms of two clips."""
+  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  out, _ = sf.read(output_wav)
+  if isinstance(input_audio, (str, pathlib.Path)):
+    input_audio, _ = sf.read(input_audio)
+  n = min(out.size, input_audio.size)
+  out, ref = out[:n], input_audio[:n]
+  envelope = np.corrcoef(_envelope_db(out), _envelope_db(ref))[0, 1]
+  spectrum = np.corrcoef(_log_spectrogram(out).ravel(),
+                         _log_spectrogram(ref).ravel())[0, 1]
+  return envelope, spectrum
+
+
+def check_training(r, output_dir):
+  assert r['n_frames'] == 6 * 250  # 6 s at 250 frames/s.
+  assert r['confident_frame_fraction'] > 0.5
+  # examples/data/README.md: the violin plays MIDI 62-93.
+  assert 62 <= r['median_f0_midi_confident'] <= 93
+  low, high = r['loudness_db_range']
+  assert low >= -80.0 and high > -20.0
+  assert r['n_examples'] == 6
+  assert r['batch_shapes'] == {'audio': [4, 16000], 'f0_hz': [4, 250],
+                               'f0_confidence': [4, 250],
+                               'loudness_db': [4, 250]}
+  assert r['trainable_weights'] > 1000
+  # The loss goes down, in the train_step loop and on the whole data.
+  assert (r['train_step_losses_last_5_mean'] <
+          0.8 * r['train_step_losses_first_5_mean'])
+  assert (r['eval_loss_after_training'] <
+          0.75 * r['eval_loss_before_training'])
+  assert r['step_after_train'] == 50
+  assert r['latest_checkpoint'] == 'ckpt-50'
+  assert r['step_after_resume'] == 60  # Resumed at 50, not from scratch.
+  assert r['resynthesis_seconds'] == pytest.approx(4.0)
+  assert r['resynthesis_loudness_l1_db'] < 10.0
+  # The written original is the example clip; the resynthesis follows it.
+  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  original, _ = sf.read(output_dir / '06_original.wav')
+  clip, _ = sf.read(EXAMPLES / 'data' / 'violin_train.flac', frames=64000)
+  np.testing.assert_allclose(original, clip, atol=1 / 32768)
+  envelope, spectrum = _similarity(output_dir / '06_resynthesis.wav', clip)
+  assert envelope > 0.9 and spectrum > 0.5
+
+
 CHECKS = {
     '01_core_functions.py': check_core_functions,
     '02_processors_and_controls.py': check_processors_and_controls,
     '03_synths_and_effects.py': check_synths_and_effects,
     '04_processor_group_and_gin.py': check_processor_group_and_gin,
+    '05_training.py': check_training,
 }
 
 
@@ -249,4 +310,4 @@ CHECKS = {
 @pytest.mark.parametrize('script', sorted(CHECKS))
 def test_tutorial_runs_and_keeps_its_promises(script, tmp_path):
   summary = run_tutorial(script, tmp_path)
-  CHECKS[script](summary['results'])
+  CHECKS[script](summary['results'], tmp_path)
