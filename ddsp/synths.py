@@ -144,7 +144,8 @@ class Harmonic(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors.deserialize_fn(scale_fn)
+    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
+        processors.deserialize_fn(scale_fn))
     self.normalize_below_nyquist = bool(normalize_below_nyquist)
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
@@ -404,7 +405,8 @@ class Wavetable(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors.deserialize_fn(scale_fn)
+    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
+        processors.deserialize_fn(scale_fn))
 
   def get_controls(self, amplitudes, wavetables, f0_hz):
     """Scales the network outputs.
@@ -493,8 +495,11 @@ class Sinusoidal(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.amp_scale_fn = processors.deserialize_fn(amp_scale_fn)
-    self.freq_scale_fn = processors.deserialize_fn(freq_scale_fn)
+    check = processors._check_scale_fn  # pylint: disable=protected-access
+    self.amp_scale_fn = check(processors.deserialize_fn(amp_scale_fn),
+                              'amp_scale_fn')
+    self.freq_scale_fn = check(processors.deserialize_fn(freq_scale_fn),
+                               'freq_scale_fn')
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
         ('nearest', 'linear', 'cubic', 'window'))

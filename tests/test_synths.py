@@ -173,6 +173,10 @@ class TestHarmonic:
       synths.Harmonic(n_samples=0)
     with pytest.raises(ValueError, match='whole number of samples per frame'):
       synths.Harmonic(n_samples=None, sample_rate=44100)
+    with pytest.raises(TypeError, match='`scale_fn` must be a callable'):
+      synths.Harmonic(scale_fn=3.0)
+    with pytest.raises(TypeError, match='`freq_scale_fn` must be a callable'):
+      synths.Sinusoidal(freq_scale_fn='not a function')
 
 
 # ------------------------------------------------------------------------------

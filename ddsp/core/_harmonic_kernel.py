@@ -1,4 +1,4 @@
-"""Private kernel of `ddsp.core.harmonic_synthesis`: a harmonic series from frames.
+"""Private kernel of `ddsp.core.harmonic_synthesis`: harmonics from frames.
 
 audio[t * hop + j] = sum_k [k f(t, j) < Nyquist]
     * ((1 - w[j]) a[t, k] + w[j] a[t + 1, k]) * sin(k phi(t, j))
@@ -54,7 +54,7 @@ def _samples(start, step, dstep, ramps):
 
 
 def _audible(k, step):
-  """k [rows, 1 or hop, n] and step [rows, hop] -> k where k step < pi, else 0."""
+  """k [rows, 1 or hop, n], step [rows, hop] -> k where k step < pi, else 0."""
   return k * tf.cast(k * step[..., tf.newaxis] < np.pi, tf.float32)
 
 

@@ -38,7 +38,7 @@ from ddsp.core.utils import safe_divide
 from ddsp.core.utils import tf_float32
 
 # Wavetables live in their own module; re-exported here (published layout).
-from ddsp.core.wavetables import harmonic_distribution_to_wavetable  # pylint: disable=g-bad-import-order
+from ddsp.core.wavetables import harmonic_distribution_to_wavetable
 from ddsp.core.wavetables import linear_lookup
 from ddsp.core.wavetables import wavetable_synthesis
 
@@ -429,7 +429,8 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
     n_harmonics = harmonic_distribution.shape[-1]
   else:
     harmonic_amplitudes = amplitudes
-    n_harmonics = harmonic_shifts.shape[-1] if harmonic_shifts is not None else 1
+    n_harmonics = (harmonic_shifts.shape[-1] if harmonic_shifts is not None
+                   else 1)
   same_frames = (frequencies.shape[1] == amplitudes.shape[1]
                  or frequencies.shape[1] is None or amplitudes.shape[1] is None)
   hop, n_samples = kernels.samples_per_frame(
@@ -648,8 +649,10 @@ def harmonic_to_sinusoidal(harm_amp, harm_dist, f0_hz, sample_rate=16000):
   Example:
     >>> amps, freqs = harmonic_to_sinusoidal([[[1.0]]], [[[1.0, 1.0]]],
     ...                                      [[[100.0]]])
-    >>> amps.numpy(), freqs.numpy()
-    (array([[[0.5, 0.5]]], dtype=float32), array([[[100., 200.]]], dtype=float32))
+    >>> amps.numpy()
+    array([[[0.5, 0.5]]], dtype=float32)
+    >>> freqs.numpy()
+    array([[[100., 200.]]], dtype=float32)
   """
   harm_amp = kernels.frames_input(harm_amp, 'harm_amp', 1)
   harm_dist = kernels.frames_input(harm_dist, 'harm_dist')

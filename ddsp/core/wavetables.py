@@ -99,7 +99,8 @@ def linear_lookup(phase, wavetables):
                               'n_samples')
 
   index, index_next, frac = _neighbours(phase, tf.shape(wavetables)[-1])
-  batch_dims = wavetables.shape.rank - 1  # 1: a table per example; 2: per sample.
+  # 1: a table per example; 2: a table per sample.
+  batch_dims = wavetables.shape.rank - 1
   if batch_dims == 2:
     index, index_next = index[..., tf.newaxis], index_next[..., tf.newaxis]
   value = tf.gather(wavetables, index, batch_dims=batch_dims)

@@ -38,7 +38,8 @@ def _np_upsample(x, n_samples, method):
 
 def _np_phase(frequency_envelopes, initial_phase=0.0, sample_rate=SR):
   """Inclusive cumulative phase, [B, N, C] float64 (not wrapped)."""
-  omega = 2.0 * np.pi * np.asarray(frequency_envelopes, np.float64) / sample_rate
+  omega = np.asarray(frequency_envelopes, np.float64) * 2.0 * np.pi
+  omega /= sample_rate
   return np.cumsum(omega, axis=1) + initial_phase
 
 
@@ -471,7 +472,8 @@ class TestLinearLookup:
 
   def test_gradients(self, rng):
     table = tf.constant(rng.normal(size=[1, 8]).astype(np.float32))
-    phase = tf.constant(rng.uniform(0.05, 0.95, size=[1, 30]).astype(np.float32))
+    phase = rng.uniform(0.05, 0.95, size=[1, 30]).astype(np.float32)
+    phase = tf.constant(phase)
     with tf.GradientTape(persistent=True) as tape:
       tape.watch([table, phase])
       out = oscillators.linear_lookup(phase, table)
