@@ -1,0 +1,778 @@
+r"""Timbre transfer: resynthesize any recording with a trained model.
+
+A model trained on one instrument (e.g. with `ddsp_run` and
+`models/solo_instrument.gin`) turns f0 and loudness curves into that
+instrument's sound. Timbre transfer feeds it the curves of another recording
+(a voice, another instrument):
+
+1. read the audio (any format and sample rate that data preparation reads,
+   mixed to mono and resampled to the model's rate),
+2. extract CREPE f0 / confidence and A-weighted loudness, framed as the
+   training data was,
+3. adjust them to the model (`adjust_features`): shift the pitch into the
+   training register (whole octaves towards the training data's mean note
+   pitch, or `pitch_shift` semitones), map the loudness of the notes onto the
+   training data's loudness distribution (quantile matching, or
+   `loudness_shift` dB) and turn down what lies between notes; optionally
+   auto-tune,
+4. rebuild the model from the operative gin config in the model directory
+   with its lengths set to the input's, restore the latest checkpoint and
+   resynthesize,
+5. write the audio, and a PNG with the input and output spectrograms, f0 and
+   loudness curves.
+
+The training data's statistics are read from `dataset_statistics.json` (or
+`.pkl`) in the model directory, written at training time with
+`postprocessing.save_dataset_statistics(provider, model_dir)` (the main job,
+`scripts/main_job.sh`, does this). Without that file they are computed from
+the training TFRecords named by the operative config, when those exist;
+otherwise no automatic adjustment is made.
+
+Usage:
+
+    ddsp_timbre_transfer --model_dir=/path/to/model --input=voice.wav \
+      --output=violin.wav --plot=violin.png [--pitch_shift=SEMITONES] \
+      [--loudness_shift=DB] [--autotune=0..1]
+
+or from Python:
+
+    from ddsp.training.timbre_transfer import timbre_transfer
+    result = timbre_transfer('/path/to/model', 'voice.wav', 'violin.wav',
+                             plot_path='violin.png')
+"""
+
+import logging
+import os
+import re
+
+import numpy as np
+
+from ddsp import validation
+
+__all__ = [
+    'adjust_features',
+    'console_entry_point',
+    'load_model',
+    'plot_timbre_transfer',
+    'timbre_transfer',
+    'transfer_metrics',
+]
+
+DB_RANGE = 80.0  # dB, the loudness floor is -DB_RANGE (spectral_ops.DB_RANGE).
+# Gin parameters that fix a model's length: rebound to the input's length.
+_LENGTH_PARAMS = ('n_samples', 'time_steps')
+_BINDING = re.compile(r'^\s*([A-Za-z_][\w./]*)\.(' + '|'.join(_LENGTH_PARAMS) +
+                      r')\s*=', re.MULTILINE)
+
+
+# ------------------------------------------------------------------------------
+# Feature adjustment.
+# ------------------------------------------------------------------------------
+def _target_mean_pitch(dataset_stats):
+  for key in ('mean_pitch_note', 'mean_pitch'):
+    if key in dataset_stats:
+      return float(dataset_stats[key])
+  raise ValueError('`dataset_stats` has no mean pitch (`mean_pitch_note` or '
+                   f'`mean_pitch`). Received keys: {sorted(dataset_stats)}')
+
+
+def adjust_features(features, dataset_stats=None, pitch_shift=None,
+                    loudness_shift=None, autotune=0.0, quiet=20.0,
+                    note_threshold=1.0):
+  """Moves f0 and loudness into a model's training range.
+
+  Args:
+    features: dict of [n_frames] (or [batch, n_frames]) float arrays:
+      'f0_hz' (Hz), 'f0_confidence' (0 to 1) and 'loudness_db' (dB, -80 to 0).
+    dataset_stats: the training data's statistics
+      (`postprocessing.compute_dataset_statistics`), or None. Needed for the
+      automatic pitch shift and the quantile loudness matching.
+    pitch_shift: semitones to shift f0 by (12 = one octave up), or None for
+      automatic: the whole number of octaves that brings the mean pitch of the
+      input's notes nearest to the training data's mean note pitch (0 without
+      `dataset_stats`).
+    loudness_shift: dB to add to the loudness of every frame, or None for
+      automatic: the loudness of the note frames is mapped through quantiles
+      onto the training data's note loudness, and frames between notes are
+      turned down by up to `quiet` dB (unchanged without `dataset_stats`).
+    autotune: in [0, 1], how far to pull f0 towards the nearest note of the
+      inferred major scale (0 = not at all, 1 = fully).
+    quiet: dB by which automatic loudness matching turns down frames that hold
+      no note (scaled by how far below the note threshold they are).
+    note_threshold: `postprocessing.detect_notes` threshold; higher keeps only
+      louder, more confidently pitched frames as notes.
+
+  Returns:
+    (adjusted, info): `adjusted` is a new dict with 'f0_hz' and 'loudness_db'
+    replaced (loudness floored at -80 dB, other keys copied); `info` is
+    a dict with 'pitch_shift' (semitones applied), 'loudness' ('quantile',
+    'shift' or 'none'), 'loudness_shift' (dB or None), 'mask_on' (bool array,
+    the note frames), 'tuning_factor' (semitones, or None without autotune)
+    and 'autotune'.
+
+  Raises:
+    ValueError: for missing features or out-of-range arguments.
+
+  Example:
+    >>> f = {'f0_hz': np.full(500, 110.0), 'f0_confidence': np.ones(500),
+    ...      'loudness_db': np.full(500, -30.0)}
+    >>> adjusted, info = adjust_features(f, pitch_shift=12.0,
+    ...                                  loudness_shift=-6.0)
+    >>> float(adjusted['f0_hz'][0]), float(adjusted['loudness_db'][0])
+    (220.0, -36.0)
+  """
+  from ddsp import core  # pylint: disable=g-import-not-at-top
+  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  missing = {'f0_hz', 'f0_confidence', 'loudness_db'} - set(features)
+  if missing:
+    raise ValueError(f'`features` lacks {sorted(missing)}. Received keys: '
+                     f'{sorted(features)}')
+  validation.check_in_range(autotune, 'autotune', 0.0, 1.0)
+  validation.check_in_range(quiet, 'quiet', 0.0)
+  validation.check_positive(note_threshold, 'note_threshold')
+  if pitch_shift is not None:
+    validation.check_in_range(pitch_shift, 'pitch_shift', -60.0, 60.0)
+  if loudness_shift is not None:
+    validation.check_in_range(loudness_shift, 'loudness_shift', -80.0, 80.0)
+
+  f0_hz = np.asarray(features['f0_hz'], np.float32)
+  f0_confidence = np.asarray(features['f0_confidence'], np.float32)
+  loudness_db = np.asarray(features['loudness_db'], np.float32)
+  mask_on, note_on_ratio = postprocessing.detect_notes(
+      loudness_db, f0_confidence, note_threshold=note_threshold)
+  has_notes = bool(np.any(mask_on))
+  if not has_notes:
+    logging.warning('No note detected in the input (all frames are quiet or '
+                    'unpitched): no automatic pitch or loudness adjustment.')
+
+  # Pitch.
+  if pitch_shift is None:
+    pitch_shift = 0.0
+    if dataset_stats is not None and has_notes:
+      pitch_shift = 12.0 * postprocessing.get_pitch_shift(
+          f0_hz, mask_on, _target_mean_pitch(dataset_stats))
+  pitch_shift = float(pitch_shift)
+  adjusted = postprocessing.shift_f0(dict(features), pitch_shift / 12.0)
+
+  # Loudness.
+  loudness_mode, applied_shift = 'none', None
+  if loudness_shift is not None:
+    loudness_mode, applied_shift = 'shift', float(loudness_shift)
+    new_db = loudness_db + applied_shift
+  elif dataset_stats is not None and has_notes:
+    loudness_mode = 'quantile'
+    _, new_db = postprocessing.fit_quantile_transform(
+        loudness_db, mask_on,
+        inv_quantile=dataset_stats['quantile_transform'])
+    off = ~mask_on
+    fraction_below = 1.0 - np.minimum(note_on_ratio / note_threshold, 1.0)
+    new_db[off] -= quiet * fraction_below[off]
+  else:
+    new_db = loudness_db
+  # Floor only: loud recordings (and training data) exceed 0 dB.
+  adjusted['loudness_db'] = np.maximum(new_db, -DB_RANGE).astype(np.float32)
+
+  # Auto-tune.
+  tuning_factor = None
+  if autotune > 0:
+    f0_midi = np.asarray(core.hz_to_midi(adjusted['f0_hz']))
+    tuning_factor = postprocessing.get_tuning_factor(f0_midi, f0_confidence,
+                                                     mask_on)
+    f0_midi = postprocessing.auto_tune(f0_midi, tuning_factor, mask_on,
+                                       amount=float(autotune))
+    adjusted['f0_hz'] = np.where(
+        np.asarray(adjusted['f0_hz']) > 0,
+        np.asarray(core.midi_to_hz(f0_midi)), 0.0).astype(np.float32)
+
+  info = {'pitch_shift': pitch_shift, 'loudness': loudness_mode,
+          'loudness_shift': applied_shift, 'mask_on': mask_on,
+          'tuning_factor': tuning_factor, 'autotune': float(autotune)}
+  return adjusted, info
+
+
+# ------------------------------------------------------------------------------
+# The model.
+# ------------------------------------------------------------------------------
+def _import_configurables():
+  """Imports every module whose gin names an operative config may hold."""
+  # pylint: disable=g-import-not-at-top,unused-import
+  import ddsp  # noqa: F401
+  from ddsp.training import data  # noqa: F401
+  from ddsp.training import decoders  # noqa: F401
+  from ddsp.training import encoders  # noqa: F401
+  from ddsp.training import models  # noqa: F401
+  from ddsp.training import preprocessing  # noqa: F401
+  from ddsp.training import trainers  # noqa: F401
+  from ddsp.training import train_util  # noqa: F401
+  for optional in ('evaluators',):
+    try:
+      __import__(f'ddsp.training.{optional}')
+    except ImportError:
+      pass
+  # pylint: enable=g-import-not-at-top,unused-import
+  return models
+
+
+def _sub_layers(model):
+  return model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
+
+
+def _training_layout(model):
+  """(sample_rate, frame_rate, centered) from a model's synths/preprocessor."""
+  sample_rates, frame_rates = set(), set()
+  for layer in _sub_layers(model):
+    for attr, found in (('sample_rate', sample_rates),
+                        ('frame_rate', frame_rates)):
+      value = getattr(layer, attr, None)
+      if isinstance(value, (int, float)) and not isinstance(value, bool):
+        found.add(value)
+  if len(sample_rates) != 1 or len(frame_rates) != 1:
+    raise ValueError(
+        'Cannot tell the model\'s sample rate and frame rate from its layers: '
+        f'found sample rates {sorted(sample_rates)} and frame rates '
+        f'{sorted(frame_rates)}.')
+  return sample_rates.pop(), frame_rates.pop()
+
+
+def _data_is_centered():
+  import gin  # pylint: disable=g-import-not-at-top
+  for name in ('TFRecordProvider.centered', 'RecordProvider.centered'):
+    try:
+      return bool(gin.query_parameter(name))
+    except ValueError:
+      continue
+  return False
+
+
+def _parse_operative_config(model_dir, extra_bindings=()):
+  """Clears gin and parses the model's latest operative config."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
+  _import_configurables()
+  path = train_util.get_latest_operative_config(model_dir)
+  with open(path, encoding='utf-8') as f:
+    config_str = f.read()
+  with gin.unlock_config():
+    gin.clear_config()
+    gin.parse_config(config_str, skip_unknown=True)
+    if extra_bindings:
+      gin.parse_config(list(extra_bindings), skip_unknown=True)
+  return path, config_str
+
+
+def load_model(model_dir, n_frames=None, checkpoint=None):
+  """Builds a model from its operative gin config and restores its weights.
+
+  Replaces the global gin config with the model directory's latest
+  `operative_config-<step>.gin`. Every `<name>.n_samples` and
+  `<name>.time_steps` bound there is set to the lengths of `n_frames` frames,
+  so that the model renders audio of any length.
+
+  Args:
+    model_dir: directory of a training run (checkpoints `ckpt-<step>` and
+      `operative_config-<step>.gin`).
+    n_frames: frames of the features the model will get (without the extra
+      frame of centred data), or None to keep the training length.
+    checkpoint: a checkpoint prefix ('.../ckpt-300') to restore instead of
+      the latest in `model_dir`.
+
+  Returns:
+    dict: 'model' (unbuilt: build it by calling it, then call
+    `restore()`), 'restore' (a function restoring the checkpoint into the
+    built model; it raises if a model variable is not in the checkpoint),
+    'checkpoint' (path), 'sample_rate', 'frame_rate', 'hop' (samples per
+    frame), 'centered' (bool), 'n_samples', 'time_steps' (the lengths the
+    model was built with) and 'config_path'.
+
+  Raises:
+    FileNotFoundError: no operative config or no checkpoint in `model_dir`.
+    ValueError: the lengths cannot be set from the config.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
+  model_dir = train_util.expand_path(model_dir)
+  checkpoint = train_util.get_latest_checkpoint(checkpoint or model_dir)
+  config_path, config_str = _parse_operative_config(model_dir)
+  models = _import_configurables()
+  probe = models.get_model()
+  sample_rate, frame_rate = _training_layout(probe)
+  hop = sample_rate / frame_rate
+  if abs(hop - round(hop)) > 1e-9:
+    raise ValueError(f'The model\'s hop, sample_rate / frame_rate = '
+                     f'{sample_rate} / {frame_rate}, is not a whole number of '
+                     'samples; timbre transfer needs one.')
+  hop = int(round(hop))
+  centered = _data_is_centered()
+  n_samples = time_steps = None
+  if n_frames is not None:
+    n_frames = validation.check_positive_int(n_frames, 'n_frames')
+    n_samples = n_frames * hop
+    time_steps = n_frames + (1 if centered else 0)
+    values = {'n_samples': n_samples, 'time_steps': time_steps}
+    bindings = sorted({f'{name}.{param} = {values[param]}'
+                       for name, param in _BINDING.findall(config_str)})
+    _parse_operative_config(model_dir, bindings)
+  model = models.get_model()
+  for layer in _sub_layers(model):
+    for param, value in (('n_samples', n_samples),
+                         ('time_steps', time_steps)):
+      current = getattr(layer, param, None)
+      if value is not None and current is not None and current != value:
+        raise ValueError(
+            f'Could not set {type(layer).__name__}.{param} to {value} through '
+            f'gin (it is {current}): the operative config {config_path} does '
+            f'not bind it. Add `{type(layer).__name__}.{param} = ...` to it.')
+
+  def restore():
+    status = tf.train.Checkpoint(model=model).restore(checkpoint)
+    status.assert_existing_objects_matched()
+    status.expect_partial()
+    logging.info('Restored %s from %s', type(model).__name__, checkpoint)
+
+  return {'model': model, 'restore': restore, 'checkpoint': checkpoint,
+          'sample_rate': sample_rate, 'frame_rate': frame_rate, 'hop': hop,
+          'centered': centered, 'n_samples': n_samples,
+          'time_steps': time_steps, 'config_path': config_path}
+
+
+def _dataset_statistics(model_dir, dataset_stats):
+  """The training statistics: given, saved beside the model, or computed."""
+  import gin  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  if isinstance(dataset_stats, dict):
+    return dataset_stats
+  if dataset_stats is not None:
+    return postprocessing.load_dataset_statistics(dataset_stats)
+  try:
+    return postprocessing.load_dataset_statistics(model_dir)
+  except FileNotFoundError:
+    pass
+  # Fall back to the training TFRecords named by the operative config.
+  try:
+    pattern = gin.query_parameter('TFRecordProvider.file_pattern')
+  except ValueError:
+    pattern = None
+  if pattern and tf.io.gfile.glob(pattern):
+    from ddsp.training import data  # pylint: disable=g-import-not-at-top
+    logging.warning('No dataset statistics in %s: computing them from the '
+                    'training data %s.', model_dir, pattern)
+    kwargs = {}
+    for param in ('example_secs', 'sample_rate', 'frame_rate', 'centered'):
+      try:
+        kwargs[param] = gin.query_parameter(f'TFRecordProvider.{param}')
+      except ValueError:
+        pass
+    return postprocessing.compute_dataset_statistics(
+        data.TFRecordProvider(pattern, **kwargs))
+  logging.warning('No dataset statistics in %s and no training data found: '
+                  'the pitch and loudness are not adjusted automatically.',
+                  model_dir)
+  return None
+
+
+# ------------------------------------------------------------------------------
+# The plot.
+# ------------------------------------------------------------------------------
+def _voiced(f0_hz, f0_confidence, threshold=0.5):
+  f0_hz = np.asarray(f0_hz, np.float64).copy()
+  f0_hz[(np.asarray(f0_confidence) < threshold) | (f0_hz <= 0)] = np.nan
+  return f0_hz
+
+
+def plot_timbre_transfer(input_audio, output_audio, sample_rate, frame_rate,
+                         input_features, features, output_features=None,
+                         title='', max_hz=4000.0):
+  """A figure with the input and output spectrograms, f0 and loudness.
+
+  Args:
+    input_audio: [n_samples] float array, the input at `sample_rate`.
+    output_audio: [n_samples] float array, the model's audio.
+    sample_rate: Hz.
+    frame_rate: feature frames per second.
+    input_features: dict of the input's [n_frames] arrays 'f0_hz',
+      'f0_confidence', 'loudness_db'.
+    features: the adjusted features given to the model (same keys).
+    output_features: the output's features (CREPE f0 and loudness), or None.
+    title: figure title.
+    max_hz: top of the spectrogram frequency axes, Hz.
+
+  Returns:
+    `matplotlib.figure.Figure` (Agg canvas): input spectrogram with its f0,
+    output spectrogram with the f0 given to the model, f0 curves in MIDI
+    (voiced frames only), loudness curves in dB.
+  """
+  from ddsp import core  # pylint: disable=g-import-not-at-top
+  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
+  from ddsp.training import plotting  # pylint: disable=g-import-not-at-top
+  fig = plotting.new_figure((10.0, 11.0), dpi=90)
+  axes = fig.subplots(4, 1, sharex=True,
+                      gridspec_kw={'height_ratios': [3, 3, 2, 2]})
+  top = min(float(max_hz), sample_rate / 2.0)
+  confidence = input_features['f0_confidence']
+  f0_in = _voiced(input_features['f0_hz'], confidence)
+  f0_model = _voiced(features['f0_hz'], confidence)
+  frame_times = np.arange(len(f0_in)) / frame_rate
+  for ax, audio, f0, name in ((axes[0], input_audio, f0_in, 'input'),
+                              (axes[1], output_audio, f0_model, 'output')):
+    audio = np.asarray(audio, np.float32)
+    logmag = np.asarray(spectral_ops.compute_logmag(audio[np.newaxis],
+                                                    size=1024))[0]
+    duration = len(audio) / sample_rate
+    ax.imshow(logmag.T, origin='lower', aspect='auto', cmap='magma',
+              vmin=-5.0, vmax=1.0, interpolation='nearest',
+              extent=(0.0, duration, 0.0, sample_rate / 2.0))
+    ax.plot(frame_times, f0, color='cyan', linewidth=0.8,
+            label='f0 of the input' if name == 'input' else
+            'f0 given to the model')
+    ax.set_ylim(0.0, top)
+    ax.set_ylabel('Hz')
+    ax.set_title(f'{name} spectrogram', fontsize=9)
+    ax.legend(loc='upper right', fontsize=7)
+
+  ax = axes[2]
+  ax.plot(frame_times, core.hz_to_midi(np.nan_to_num(f0_in)) * np.where(
+      np.isnan(f0_in), np.nan, 1.0), label='input f0', linewidth=0.8)
+  ax.plot(frame_times, core.hz_to_midi(np.nan_to_num(f0_model)) * np.where(
+      np.isnan(f0_model), np.nan, 1.0), label='given to the model',
+          linewidth=0.8)
+  if output_features is not None:
+    f0_out = _voiced(output_features['f0_hz'], output_features['f0_confidence'])
+    n = min(len(f0_out), len(frame_times))
+    ax.plot(frame_times[:n], (core.hz_to_midi(np.nan_to_num(f0_out)) *
+                              np.where(np.isnan(f0_out), np.nan, 1.0))[:n],
+            label='output (CREPE)', linewidth=0.8, linestyle='--')
+  ax.set_ylabel('MIDI')
+  ax.set_title('f0 (frames with CREPE confidence >= 0.5)', fontsize=9)
+  ax.legend(loc='upper right', fontsize=7)
+
+  ax = axes[3]
+  ax.plot(frame_times, input_features['loudness_db'], label='input',
+          linewidth=0.8)
+  ax.plot(frame_times, features['loudness_db'], label='given to the model',
+          linewidth=0.8)
+  if output_features is not None:
+    ld_out = np.asarray(output_features['loudness_db'])
+    n = min(len(ld_out), len(frame_times))
+    ax.plot(frame_times[:n], ld_out[:n], label='output', linewidth=0.8,
+            linestyle='--')
+  ax.set_ylabel('dB')
+  ax.set_xlabel('time (s)')
+  ax.set_title('A-weighted loudness', fontsize=9)
+  ax.legend(loc='lower right', fontsize=7)
+  if title:
+    fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  return fig
+
+
+# ------------------------------------------------------------------------------
+# Timbre transfer.
+# ------------------------------------------------------------------------------
+def _model_inputs(model, features, audio):
+  """The model's feature dict; 'audio' only where an encoder needs it."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  inputs = {k: tf.constant(np.asarray(features[k], np.float32)[np.newaxis])
+            for k in ('f0_hz', 'f0_confidence', 'loudness_db')}
+  if getattr(model, 'encoder', None) is not None:
+    inputs['audio'] = tf.constant(audio[np.newaxis])
+    preprocessor = getattr(model, 'preprocessor', None)
+    if getattr(preprocessor, 'compute_loudness', False):
+      # Use the adjusted loudness, not loudness recomputed from the audio.
+      preprocessor.compute_loudness = False
+  return inputs
+
+
+def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
+                    loudness_shift=None, autotune=0.0, plot_path=None,
+                    dataset_stats=None, checkpoint=None, adjust=True,
+                    quiet=20.0, note_threshold=1.0, crepe_model='tiny',
+                    analyze_output=None):
+  """Resynthesizes an audio file with a trained model.
+
+  Replaces the global gin config with the model's operative config.
+
+  Args:
+    model_dir: directory of the training run (checkpoints and
+      `operative_config-<step>.gin`; `dataset_statistics.json` if saved).
+    input_path: audio file of any format and sample rate that
+      `prepare_tfrecord_lib.load_audio` reads (WAV, FLAC, OGG, MP3, ...).
+    output_path: audio file to write (format from the extension, e.g. .wav or
+      .flac), at the model's sample rate.
+    pitch_shift: semitones, or None for the automatic octave shift into the
+      training register (see `adjust_features`).
+    loudness_shift: dB, or None for quantile matching to the training data.
+    autotune: in [0, 1], amount of auto-tune (0 = off).
+    plot_path: PNG file to write the spectrograms and curves to, or None.
+    dataset_stats: statistics dict, or a path to a statistics file, or None to
+      read them from `model_dir` (or compute them from the training data).
+    checkpoint: checkpoint prefix to use instead of the latest.
+    adjust: False gives the model the input's f0 and loudness unchanged
+      (except for explicit `pitch_shift` / `loudness_shift`).
+    quiet: dB to turn down frames between notes (automatic loudness only).
+    note_threshold: note detection threshold (`postprocessing.detect_notes`).
+    crepe_model: CREPE size for the f0 of the input and output ('tiny',
+      installed with ddsp; 'full' etc. with the `crepe_all` extra).
+    analyze_output: also extract CREPE f0 and loudness of the output (for the
+      plot and the returned 'output_features'); None means only when
+      `plot_path` is given.
+
+  Returns:
+    dict: 'audio' ([n_samples] float32, the output as written), 'input_audio'
+    (the input resampled to the model's rate, padded to whole frames),
+    'sample_rate', 'frame_rate', 'input_features' (f0_hz, f0_confidence,
+    loudness_db of the input, [n_frames] each), 'features' (as given to the
+    model), 'output_features' (or None), 'adjustment' (the info of
+    `adjust_features`), 'checkpoint', 'output_path', 'plot_path'.
+
+  Raises:
+    FileNotFoundError: no model, checkpoint or input file.
+    prepare_tfrecord_lib.AudioLoadError: the input cannot be decoded.
+    ValueError: for out-of-range arguments.
+  """
+  import soundfile  # pylint: disable=g-import-not-at-top
+  from ddsp.training.data_preparation import prepare_tfrecord_lib as prep  # pylint: disable=g-import-not-at-top
+  validation.check_in_range(autotune, 'autotune', 0.0, 1.0)
+  if not os.path.isdir(os.path.expanduser(os.fspath(model_dir))):
+    raise FileNotFoundError(f'No model directory {os.fspath(model_dir)!r}.')
+
+  # Read the training layout first (it says which rate to load audio at).
+  layout = load_model(model_dir, checkpoint=checkpoint)
+  sample_rate, frame_rate, hop = (layout['sample_rate'], layout['frame_rate'],
+                                  layout['hop'])
+  stats = _dataset_statistics(model_dir, dataset_stats) if adjust else None
+
+  audio = prep.load_audio(os.fspath(input_path), sample_rate=int(sample_rate))
+  n_frames = -(-len(audio) // hop)
+  audio = np.pad(audio, (0, n_frames * hop - len(audio))).astype(np.float32)
+  input_features = prep.compute_audio_features(
+      audio, sample_rate=int(sample_rate), frame_rate=frame_rate,
+      center=layout['centered'], crepe_model=crepe_model)
+  features, info = adjust_features(
+      input_features, stats, pitch_shift=pitch_shift,
+      loudness_shift=loudness_shift, autotune=autotune, quiet=quiet,
+      note_threshold=note_threshold)
+  logging.info('Timbre transfer: pitch shift %+.2f semitones, loudness %s%s, '
+               'autotune %.2f.', info['pitch_shift'], info['loudness'],
+               '' if info['loudness_shift'] is None else
+               f' ({info["loudness_shift"]:+.1f} dB)', info['autotune'])
+
+  loaded = load_model(model_dir, n_frames=n_frames, checkpoint=checkpoint)
+  model = loaded['model']
+  inputs = _model_inputs(model, features, audio)
+  model(inputs, training=False)  # Creates the variables.
+  loaded['restore']()
+  outputs = model(inputs, training=False)
+  out = np.asarray(model.get_audio_from_outputs(outputs))[0].astype(np.float32)
+  peak = float(np.max(np.abs(out))) if out.size else 0.0
+  if peak > 0.99:
+    logging.warning('The output peaks at %.2f: scaled to 0.99 to avoid '
+                    'clipping.', peak)
+    out *= 0.99 / peak
+
+  output_path = os.fspath(output_path)
+  os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+  soundfile.write(output_path, out, int(sample_rate))
+  logging.info('Wrote %s (%.2f s at %d Hz).', output_path,
+               len(out) / sample_rate, sample_rate)
+
+  if analyze_output is None:
+    analyze_output = plot_path is not None
+  output_features = None
+  if analyze_output:
+    output_features = prep.compute_audio_features(
+        out, sample_rate=int(sample_rate), frame_rate=frame_rate,
+        center=layout['centered'], crepe_model=crepe_model)
+  if plot_path is not None:
+    plot_path = os.fspath(plot_path)
+    os.makedirs(os.path.dirname(os.path.abspath(plot_path)), exist_ok=True)
+    fig = plot_timbre_transfer(
+        audio, out, sample_rate, frame_rate, input_features, features,
+        output_features,
+        title=(f'{os.path.basename(os.fspath(input_path))} through '
+               f'{os.path.basename(os.path.normpath(os.fspath(model_dir)))} '
+               f'(pitch {info["pitch_shift"]:+.0f} semitones, loudness '
+               f'{info["loudness"]})'))
+    fig.savefig(plot_path)
+    logging.info('Wrote %s.', plot_path)
+  return {'audio': out, 'input_audio': audio, 'sample_rate': sample_rate,
+          'frame_rate': frame_rate, 'input_features': input_features,
+          'features': features, 'output_features': output_features,
+          'adjustment': info, 'checkpoint': loaded['checkpoint'],
+          'output_path': output_path, 'plot_path': plot_path}
+
+
+def transfer_metrics(result, confidence_threshold=0.85, loudness_range_db=30.0,
+                     max_lag_ms=50.0,
+                     fft_sizes=(2048, 1024, 512, 256, 128, 64)):
+  """How closely a timbre transfer's output follows what it was given.
+
+  A listening proxy: the output's CREPE f0 should follow the f0 given to the
+  model, and for a resynthesis (no pitch or loudness change) its spectrum
+  should be close to the input's.
+
+  The output may lag or lead the input by a few frames: with uncentred
+  features (`center=False`, the default of data preparation) each f0 frame
+  describes an analysis window that starts at the frame's time, so it
+  describes the audio about half a CREPE window (32 ms) later, while the
+  synthesizer plays frame i at time i / frame_rate; a trained reverb may
+  delay the output to make up for it. The f0 is therefore compared at the
+  frame offset (within `max_lag_ms`) where it agrees best, and that offset is
+  reported.
+
+  Args:
+    result: the dict returned by `timbre_transfer` with 'output_features'
+      (call it with `analyze_output=True`).
+    confidence_threshold: the f0 is compared on frames where the input's CREPE
+      confidence is at least this (0.85: clearly pitched)...
+    loudness_range_db: ...and the output is loud: within this many dB of its
+      95th percentile loudness (quieter frames hold reverb tails and noise
+      whose pitch CREPE cannot tell).
+    max_lag_ms: largest output latency (either way) searched, ms.
+    fft_sizes: FFT sizes of the multi-scale spectral loss.
+
+  Returns:
+    dict of floats: 'f0_frames' (frames compared), 'f0_within_50_cents'
+    (fraction of them where the output's f0 is within 50 cents of the f0
+    given to the model), 'f0_median_abs_cents', 'f0_lag_ms' (the output's
+    latency at which they were compared; negative: the output leads),
+    'loudness_l1_db' (mean absolute difference between the output's loudness
+    and the loudness given to the model, on the same frames), and
+    'spectral_loss' (L1 of linear plus log STFT magnitudes summed over
+    `fft_sizes`, as `ddsp.losses.SpectralLoss(mag_weight=1,
+    logmag_weight=1)`, the solo instrument model's training loss), output vs
+    input audio, without any time alignment.
+
+  Raises:
+    ValueError: `result` has no output features.
+  """
+  from ddsp import losses  # pylint: disable=g-import-not-at-top
+  if result.get('output_features') is None:
+    raise ValueError('`result` has no output features: call timbre_transfer '
+                     'with analyze_output=True.')
+  validation.check_in_range(max_lag_ms, 'max_lag_ms', 0.0)
+  given, out = result['features'], result['output_features']
+  n = min(len(given['f0_hz']), len(out['f0_hz']))
+  conf_in = np.asarray(result['input_features']['f0_confidence'])[:n]
+  f0_given = np.asarray(given['f0_hz'], np.float64)[:n]
+  ld_given = np.asarray(given['loudness_db'], np.float64)[:n]
+  f0_out = np.asarray(out['f0_hz'], np.float64)[:n]
+  ld_out = np.asarray(out['loudness_db'], np.float64)[:n]
+  loud = ld_out >= np.percentile(ld_out, 95) - loudness_range_db
+  max_lag = int(max_lag_ms * result['frame_rate'] / 1000.0)
+  best = None
+  for lag in sorted(range(-max_lag, max_lag + 1), key=abs):
+    # Output frame i + lag against input frame i.
+    i = np.arange(max(0, -lag), min(n, n - lag))
+    frames = ((conf_in[i] >= confidence_threshold) & loud[i + lag] &
+              (f0_given[i] > 0) & (f0_out[i + lag] > 0))
+    cents = 1200.0 * np.abs(np.log2(f0_out[i + lag][frames] /
+                                    f0_given[i][frames]))
+    if not cents.size:
+      continue
+    # Most frames within 50 cents, then the smallest median error.
+    score = (float(np.mean(cents <= 50.0)), -float(np.median(cents)))
+    if best is None or score > best['score']:
+      ld_l1 = np.abs(ld_out[i + lag] - ld_given[i])[frames]
+      best = {'lag': lag, 'score': score, 'cents': cents,
+              'ld_l1': float(np.mean(ld_l1))}
+  if best is None:
+    best = {'lag': 0, 'score': (float('nan'), float('nan')),
+            'cents': np.zeros([0]), 'ld_l1': float('nan')}
+  loss = losses.SpectralLoss(fft_sizes=fft_sizes, loss_type='L1',
+                             mag_weight=1.0, logmag_weight=1.0)
+  spectral = float(loss(result['input_audio'][np.newaxis],
+                        result['audio'][np.newaxis]))
+  cents = best['cents']
+  return {
+      'f0_frames': int(cents.size),
+      'f0_within_50_cents': best['score'][0],
+      'f0_median_abs_cents': (float(np.median(cents)) if cents.size
+                              else float('nan')),
+      'f0_lag_ms': 1000.0 * best['lag'] / result['frame_rate'],
+      'loudness_l1_db': best['ld_l1'],
+      'spectral_loss': spectral,
+  }
+
+
+# ------------------------------------------------------------------------------
+# Command line.
+# ------------------------------------------------------------------------------
+def _define_flags():
+  """Defines the command-line flags (once)."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  if 'model_dir' in flags.FLAGS and 'autotune' in flags.FLAGS:
+    return flags.FLAGS
+  flags.DEFINE_string('model_dir', None, 'Directory of the trained model '
+                      '(checkpoints and operative_config-*.gin).')
+  flags.DEFINE_string('input', None, 'Audio file to transfer (any format and '
+                      'sample rate that data preparation reads).')
+  flags.DEFINE_string('output', None, 'Audio file to write (.wav, .flac).')
+  flags.DEFINE_float('pitch_shift', None, 'Semitones to shift the pitch by; '
+                     'default: whole octaves into the training register.')
+  flags.DEFINE_float('loudness_shift', None, 'dB to add to the loudness; '
+                     'default: quantile matching to the training data.')
+  flags.DEFINE_float('autotune', 0.0, 'Auto-tune amount in [0, 1].')
+  flags.DEFINE_string('plot', None, 'PNG file for the spectrograms and '
+                      'f0/loudness curves.')
+  flags.DEFINE_string('dataset_stats', None, 'Statistics file of the training '
+                      'data; default: dataset_statistics.json in model_dir.')
+  flags.DEFINE_string('checkpoint', None, 'Checkpoint prefix to use instead '
+                      'of the latest one in model_dir.')
+  flags.DEFINE_boolean('adjust', True, 'Adjust pitch and loudness to the '
+                       'training data automatically.')
+  flags.DEFINE_float('quiet', 20.0, 'dB by which frames between notes are '
+                     'turned down (automatic loudness).')
+  flags.DEFINE_float('note_threshold', 1.0, 'Note detection threshold.')
+  flags.DEFINE_string('crepe_model', 'tiny', 'CREPE size for the f0.')
+  flags.DEFINE_boolean('report', False, 'Print how closely the output follows '
+                       'the f0 given to the model, and its spectral loss vs '
+                       'the input (see transfer_metrics).')
+  return flags.FLAGS
+
+
+def _main(argv):
+  from absl import app  # pylint: disable=g-import-not-at-top
+  flags_ = _define_flags()
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  for name in ('model_dir', 'input', 'output'):
+    if not flags_[name].value:
+      raise app.UsageError(f'--{name} is required.')
+  result = timbre_transfer(
+      flags_.model_dir, flags_.input, flags_.output,
+      pitch_shift=flags_.pitch_shift, loudness_shift=flags_.loudness_shift,
+      autotune=flags_.autotune, plot_path=flags_.plot,
+      dataset_stats=flags_.dataset_stats, checkpoint=flags_.checkpoint,
+      adjust=flags_.adjust, quiet=flags_.quiet,
+      note_threshold=flags_.note_threshold, crepe_model=flags_.crepe_model,
+      analyze_output=True if flags_.report else None)
+  info = result['adjustment']
+  print(f'Pitch shift: {info["pitch_shift"]:+.2f} semitones; loudness: '
+        f'{info["loudness"]}; autotune: {info["autotune"]:.2f}.')
+  seconds = len(result['audio']) / result['sample_rate']
+  print(f'Wrote {result["output_path"]} ({seconds:.2f} s at '
+        f'{result["sample_rate"]} Hz).')
+  if result['plot_path']:
+    print(f'Wrote {result["plot_path"]}.')
+  if flags_.report:
+    m = transfer_metrics(result)
+    print(f'Output f0 vs the f0 given to the model: '
+          f'{100 * m["f0_within_50_cents"]:.1f} % of {m["f0_frames"]} '
+          f'pitched, loud frames within 50 cents (median '
+          f'{m["f0_median_abs_cents"]:.1f} cents, output latency '
+          f'{m["f0_lag_ms"]:+.0f} ms); loudness L1 '
+          f'{m["loudness_l1_db"]:.1f} dB.')
+    print(f'Multi-scale spectral loss (L1 mag + logmag) vs the input: '
+          f'{m["spectral_loss"]:.3f}.')
+
+
+def console_entry_point():
+  """The `ddsp_timbre_transfer` command."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+  _define_flags()
+  app.run(_main)
+
+
+if __name__ == '__main__':
+  console_entry_point()
