@@ -218,9 +218,16 @@ def _sub_layers(model):
 
 
 def _training_layout(model):
-  """(sample_rate, frame_rate, centered) from a model's synths/preprocessor."""
+  """(sample_rate, frame_rate) of a model, from its synths and preprocessor.
+
+  Layers with a length (`n_samples`: synthesizers; `time_steps`:
+  preprocessors) decide; other layers (losses, ...) only where none has one.
+  """
+  layers = _sub_layers(model)
+  sized = [l for l in layers
+           if any(hasattr(l, p) for p in _LENGTH_PARAMS)] or layers
   sample_rates, frame_rates = set(), set()
-  for layer in _sub_layers(model):
+  for layer in sized:
     for attr, found in (('sample_rate', sample_rates),
                         ('frame_rate', frame_rates)):
       value = getattr(layer, attr, None)
