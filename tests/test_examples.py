@@ -79,7 +79,7 @@ def tutorial_scripts():
 # ------------------------------------------------------------------------------
 def test_every_tutorial_is_checked_and_listed_in_readme():
   scripts = tutorial_scripts()
-  assert len(scripts) >= 5
+  assert len(scripts) >= 6
   readme = (EXAMPLES / 'README.md').read_text()
   for script in scripts:
     assert script in CHECKS, f'{script} has no checks in tests/test_examples.py'
@@ -297,12 +297,43 @@ def check_training(r, output_dir):
   assert envelope > 0.9 and spectrum > 0.5
 
 
+def check_timbre_transfer(r, output_dir):
+  assert r['training_examples'] == 6
+  assert r['learning_rate_from_gin'] == pytest.approx(0.003)
+  assert r['loss_at_end'] < r['loss_after_quarter_of_steps']
+  assert r['model_folder_has_operative_config'] is True
+  assert r['model_folder_has_statistics'] is True
+  assert 62 <= r['training_mean_note_pitch_midi'] <= 93
+  # Held-out violin: unchanged features, the whole 9.15 s phrase.
+  assert r['heldout_pitch_shift_semitones'] == 0.0
+  assert r['heldout_loudness_mode'] == 'none'
+  assert r['heldout_seconds'] == pytest.approx(9.15, abs=0.01)
+  assert r['heldout_f0_within_50_cents'] > 0.7
+  # Speech (female, around MIDI 50-58) goes up by whole octaves towards the
+  # violin's register.
+  shift = r['speech_pitch_shift_semitones']
+  assert shift in (12.0, 24.0)
+  assert r['speech_loudness_mode'] == 'quantile'
+  assert r['speech_seconds'] == pytest.approx(3.1, abs=0.01)
+  assert r['speech_f0_within_50_cents'] > 0.6
+  assert r['manual_octave_up_f0_ratio'] == pytest.approx(2.0, rel=1e-4)
+  assert r['manual_loudness_change_db'] == pytest.approx(-6.0, abs=1e-3)
+  assert r['autotune_max_offset_from_grid_semitones'] < 0.05
+  envelope, spectrum = _similarity(output_dir / '03_violin_heldout.wav',
+                                   EXAMPLES / 'data' / 'violin_heldout.flac')
+  assert envelope > 0.4 and spectrum > 0.4
+  envelope, _ = _similarity(output_dir / '04_speech_to_violin.wav',
+                            EXAMPLES / 'data' / 'speech_female.flac')
+  assert envelope > 0.4  # The violin plays the syllables of the speech.
+
+
 CHECKS = {
     '01_core_functions.py': check_core_functions,
     '02_processors_and_controls.py': check_processors_and_controls,
     '03_synths_and_effects.py': check_synths_and_effects,
     '04_processor_group_and_gin.py': check_processor_group_and_gin,
     '05_training.py': check_training,
+    '06_timbre_transfer.py': check_timbre_transfer,
 }
 
 
