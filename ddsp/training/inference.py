@@ -1,0 +1,662 @@
+"""Inference with trained models: whole clips, and streaming block by block.
+
+* `load_model(path)` rebuilds a trained model from a training directory (its
+  operative gin config and latest checkpoint).
+* `AutoencoderInference(model)` synthesizes whole clips from f0 and loudness.
+* `StreamingF0LoudnessModel(model, block_size)` synthesizes a stream in
+  blocks of `block_size` samples, for models without an encoder (f0 and
+  loudness in, as the solo-instrument model of the DDSP paper). It keeps the
+  decoder GRU's state, the oscillator phase, the overlap-add tails of the
+  filtered noise and the reverb's delay line between calls, so the
+  concatenated blocks equal an offline render of the whole signal, delayed by
+  a fixed `latency` (see below). `step(f0_hz, loudness_db, state)` is the
+  same computation with the state explicit, which `ddsp_export` saves as a
+  SavedModel signature and a TFLite model.
+
+Latency: hop t of the harmonic synth interpolates frames t and t + 1, and
+the noise filter of a frame is linear-phase (centred), reaching
+`(ir_size - 1) // 2` samples before the frame (plus half a hop of window).
+So a block's last samples depend on frames that arrive with the next block;
+each call returns the samples that are complete: call k (from 0) returns
+samples `[k * block_size - latency, (k + 1) * block_size - latency)` of the
+offline render, zeros before sample 0. `latency = max(hop, (ir_size - 1) // 2
++ hop // 2)` (without the half hop for the noise's 'block' method): 95
+samples (6 ms at 16 kHz) for the solo-instrument model (hop 64, 65 noise
+bands, 128 taps).
+
+Equality with offline synthesis needs the same noise: build the model's
+`FilteredNoise` with `counter_noise=True` (noise as a function of the sample
+index, as streaming makes it). With another noise source the stream is still
+valid audio, with different noise.
+"""
+
+import logging
+import os
+
+import gin
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ddsp import core
+from ddsp import effects
+from ddsp import processors
+from ddsp import synths
+from ddsp import validation
+from ddsp.training import decoders
+from ddsp.training import preprocessing
+from ddsp.training import streaming
+
+__all__ = [
+    'build_model',
+    'load_model',
+    'AutoencoderInference',
+    'StreamingF0LoudnessModel',
+]
+
+# Scaled name of the second input, by preprocessor.
+_LOUDNESS_KEYS = {
+    preprocessing.F0LoudnessPreprocessor: ('loudness_db', 'ld_scaled'),
+    preprocessing.F0PowerPreprocessor: ('power_db', 'pw_scaled'),
+}
+
+
+# ------------------------------------------------------------------------------
+# Loading trained models.
+# ------------------------------------------------------------------------------
+def _import_configurables():
+  # pylint: disable=g-import-not-at-top,unused-import
+  import ddsp.losses
+  from ddsp.training import encoders
+  from ddsp.training import models
+
+
+def _model_frames(model):
+  """Frames the model's synths expect per example (None: any)."""
+  preprocessor = getattr(model, 'preprocessor', None)
+  time_steps = getattr(preprocessor, 'time_steps', None)
+  if time_steps:
+    return time_steps
+  for module, _, _ in getattr(model.processor_group, 'dag', ()):
+    n_samples = getattr(module, 'n_samples', None)
+    if n_samples:
+      return n_samples // _model_hop(model)
+  return None
+
+
+def _first_synth(model):
+  for module, _, _ in getattr(model.processor_group, 'dag', ()):
+    if isinstance(module, (synths.Harmonic, synths.FilteredNoise)):
+      return module
+  raise ValueError('The model has no Harmonic or FilteredNoise synth; '
+                   'inference here needs one.')
+
+
+def _model_hop(model):
+  """Samples per frame of an autoencoder's synths."""
+  preprocessor = getattr(model, 'preprocessor', None)
+  module = _first_synth(model)
+  time_steps = getattr(preprocessor, 'time_steps', None)
+  if module.n_samples is not None and time_steps:
+    hop = module.n_samples / time_steps
+  else:
+    rate = (module.frame_rate if module.n_samples is None else
+            getattr(preprocessor, 'frame_rate', module.frame_rate))
+    hop = module.sample_rate / rate
+  if hop != int(hop):
+    raise ValueError(
+        f'The synth {module.name!r} does not have a whole number of samples '
+        f'per frame ({hop}); inference needs one.')
+  return int(hop)
+
+
+def build_model(model):
+  """Creates a model's variables by running it once on silent features.
+
+  Args:
+    model: a `ddsp.training.models.Autoencoder` whose decoder reads f0 and
+      loudness (or power).
+
+  Returns:
+    The model.
+  """
+  n_frames = _model_frames(model) or 250
+  hop = _model_hop(model)
+  features = {'f0_hz': tf.fill([1, n_frames], 220.0),
+              'loudness_db': tf.fill([1, n_frames], -60.0),
+              'power_db': tf.fill([1, n_frames], -60.0),
+              'audio': tf.zeros([1, n_frames * hop])}
+  model(features, training=False)
+  return model
+
+
+def load_model(model_path, verbose=True):
+  """A trained model from its training directory, or a model as it is.
+
+  Reads the latest `operative_config-<step>.gin` (which `ddsp_run` writes
+  beside the checkpoints) into gin's global config (cleared first), builds
+  `models.get_model()`, runs it once to create its variables and restores
+  the latest checkpoint.
+
+  Args:
+    model_path: a `ddsp.training.models.Model` (returned unchanged), a
+      training directory, or a checkpoint prefix ('.../ckpt-300') in one.
+    verbose: log what was loaded.
+
+  Returns:
+    The restored model.
+
+  Raises:
+    FileNotFoundError: if there is no gin config or checkpoint.
+  """
+  if isinstance(model_path, keras.Model):
+    return model_path
+  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
+  from ddsp.training import models  # pylint: disable=g-import-not-at-top
+  _import_configurables()
+  path = train_util.expand_path(model_path)
+  checkpoint = train_util.get_latest_checkpoint(path)
+  model_dir = path if tf.io.gfile.isdir(path) else os.path.dirname(path)
+  gin_file = train_util.get_latest_operative_config(model_dir)
+  gin.clear_config()
+  with gin.unlock_config():
+    gin.parse_config_file(gin_file, skip_unknown=True)
+  model = build_model(models.get_model())
+  model.restore(checkpoint, verbose=verbose)
+  if verbose:
+    logging.info('Loaded %s from %s and %s', type(model).__name__, gin_file,
+                 checkpoint)
+  return model
+
+
+def _loudness_keys(model):
+  preprocessor = getattr(model, 'preprocessor', None)
+  if preprocessor is None:
+    return _LOUDNESS_KEYS[preprocessing.F0LoudnessPreprocessor]
+  keys = _LOUDNESS_KEYS.get(type(preprocessor))
+  if keys is None:
+    raise ValueError(
+        'Inference takes f0 and loudness (or power) frames: the preprocessor '
+        'must be F0LoudnessPreprocessor or F0PowerPreprocessor. Received: '
+        f'{type(preprocessor).__name__}')
+  return keys
+
+
+# ------------------------------------------------------------------------------
+# Whole clips.
+# ------------------------------------------------------------------------------
+class AutoencoderInference(tf.Module):
+  """Synthesizes whole clips with a trained autoencoder (f0 and loudness in).
+
+  A `tf.Module` whose `call` is a `tf.function` with a fixed signature
+  (`f0_hz`, `loudness_db` or `power_db`), so it can be saved as a SavedModel
+  signature.
+
+  Args:
+    model: a `ddsp.training.models.Autoencoder` (built) or a training
+      directory for `load_model`.
+    n_frames: frames per clip. The model's own number where it has one (its
+      preprocessor's `time_steps`, or its synths' `n_samples` / hop);
+      otherwise (synths with `n_samples=None`) this many, by default 4 s of
+      frames (1000 at 250 frames/s). The filters need a static length.
+    name: name of the module.
+
+  Example:
+    >>> inference = AutoencoderInference(model)  # doctest: +SKIP
+    >>> audio = inference(f0_hz, loudness_db)  # [batch, n_samples]
+  """
+
+  def __init__(self, model, n_frames=None, name=None):
+    super().__init__(name=name)
+    self.model = load_model(model)
+    self.loudness_key = _loudness_keys(self.model)[0]
+    model_frames = _model_frames(self.model)
+    n_frames = validation.check_positive_int(n_frames, 'n_frames',
+                                             allow_none=True)
+    if model_frames is not None and n_frames not in (None, model_frames):
+      raise ValueError(f'The model renders {model_frames} frames per clip. '
+                       f'Received: n_frames={n_frames}')
+    hop = _model_hop(self.model)
+    self.n_frames = model_frames or n_frames or int(
+        round(4 * _first_synth(self.model).sample_rate / hop))
+    self.hop_size = hop
+    self.call = tf.function(self._call, autograph=False, input_signature=[
+        tf.TensorSpec([None, self.n_frames], tf.float32, name='f0_hz'),
+        tf.TensorSpec([None, self.n_frames], tf.float32,
+                      name=self.loudness_key)])
+
+  def _call(self, f0_hz, loudness_db):
+    outputs = self.model({'f0_hz': f0_hz, self.loudness_key: loudness_db},
+                         training=False)
+    return {'audio': outputs['audio_synth']}
+
+  def __call__(self, f0_hz, loudness_db):
+    """[batch, n_frames] f0 (Hz) and loudness (dB) -> [batch, n_samples]."""
+    return self.call(core.tf_float32(f0_hz),
+                     core.tf_float32(loudness_db))['audio']
+
+
+# ------------------------------------------------------------------------------
+# Streaming.
+# ------------------------------------------------------------------------------
+def _signal_source(key):
+  """'name/signal' -> 'name', else None."""
+  parts = key.split('/')
+  if parts[0] == 'inputs' or len(parts) != 2 or parts[1] != 'signal':
+    return None
+  return parts[0]
+
+
+def _parse_processor_group(group):
+  """The synths, their input keys and the reverb of a processor group.
+
+  Accepts Harmonic and/or FilteredNoise, an Add of their signals, and a
+  learned reverb (Reverb, ExpDecayReverb, FilteredNoiseReverb) as the last
+  node.
+  """
+  if not isinstance(group, processors.ProcessorGroup):
+    raise ValueError('Streaming needs a ProcessorGroup. Received: '
+                     f'{type(group).__name__}')
+  parsed = {'harmonic': None, 'noise': None, 'reverb': None}
+  signals = {}  # node name -> set of synth names it sums.
+  nodes = list(group.dag)
+  for index, (module, input_keys, output_keys) in enumerate(nodes):
+    del output_keys
+    sources = [_signal_source(k) for k in input_keys]
+    if isinstance(module, (synths.Harmonic, synths.FilteredNoise)):
+      kind = 'harmonic' if isinstance(module, synths.Harmonic) else 'noise'
+      if parsed[kind] is not None:
+        raise ValueError(f'Streaming supports one {type(module).__name__}; '
+                         'the processor group has two.')
+      parsed[kind] = (module, input_keys)
+      signals[module.name] = {module.name}
+    elif isinstance(module, processors.Add) and all(
+        s in signals for s in sources):
+      signals[module.name] = signals[sources[0]] | signals[sources[1]]
+    elif (isinstance(module, effects.Reverb) and index == len(nodes) - 1 and
+          sources[0] in signals):
+      if not module.get_config()['trainable'] or len(sources) != 1:
+        raise ValueError(
+            'Streaming needs a learned reverb (trainable=True): the impulse '
+            f'response of {module.name!r} is an input of the model.')
+      parsed['reverb'] = module
+      signals[module.name] = signals[sources[0]]
+    else:
+      raise ValueError(
+          f'Streaming does not support the DAG node {index} '
+          f'({type(module).__name__} {module.name!r} on {list(input_keys)}). '
+          'Supported: Harmonic and FilteredNoise synths, an Add of their '
+          'signals and a learned Reverb at the end.')
+  last = nodes[-1][0].name if nodes else None
+  synth_names = {p[0].name for p in (parsed['harmonic'], parsed['noise'])
+                 if p is not None}
+  if not synth_names or signals.get(last) != synth_names:
+    raise ValueError('The processor group must output the sum of all its '
+                     'synths (optionally through a reverb) to be streamed.')
+  return parsed
+
+
+def _lookup(key, values):
+  key = key[len('inputs/'):] if key.startswith('inputs/') else key
+  if key not in values:
+    raise ValueError(f'Streaming computes {sorted(values)}; the processor '
+                     f'input {key!r} is not among them.')
+  return values[key]
+
+
+class StreamingF0LoudnessModel(tf.Module):
+  """A trained f0/loudness autoencoder that synthesizes a stream in blocks.
+
+  Each call takes one block of controls and returns `block_size` samples;
+  the state between calls (decoder GRU, oscillator phase, pending
+  overlap-add samples of the synths, reverb delay line) lives in the object
+  (`reset()` starts a new stream), or is passed explicitly to `step`.
+
+  Output k (from 0) holds samples `[k * block_size - latency,
+  (k + 1) * block_size - latency)` of the offline render of the whole stream
+  (zeros before 0); see the module docstring. Streaming equals offline
+  synthesis to float32 rounding when the model's FilteredNoise has
+  `counter_noise=True`.
+
+  The model must be an autoencoder without encoder: an
+  `F0LoudnessPreprocessor` or `F0PowerPreprocessor` (or none), an
+  `RnnFcDecoder` with a unidirectional GRU, and a processor group of a
+  Harmonic and/or a FilteredNoise synth, summed, optionally through a learned
+  reverb. The reverb's impulse response is read when the stream is built
+  (the decoder's weights are used as they are at each call).
+
+  Args:
+    model: a built `ddsp.training.models.Autoencoder`, or a training
+      directory for `load_model`.
+    block_size: int, samples per call: a positive multiple of the model's
+      hop (64 samples at 16 kHz and 250 frames/s; e.g. 64 to 2048).
+    batch_size: int > 0, streams rendered side by side.
+    name: name of the module.
+
+  Attributes:
+    hop_size, frames_per_block, sample_rate, frame_rate, latency (samples),
+    n_harmonics, n_noise_bands, reverb_length, state_specs.
+
+  Example:
+    >>> stream = StreamingF0LoudnessModel(model, block_size=256)  # doctest: +SKIP
+    >>> f0_hz = np.full([1, 4, 1], 440.0, np.float32)  # 4 frames per block
+    >>> audio = stream(f0_hz, np.full([1, 4, 1], -20.0, np.float32))
+    >>> audio.shape  # doctest: +SKIP
+    TensorShape([1, 256])
+  """
+
+  def __init__(self, model, block_size=256, batch_size=1, name=None):
+    super().__init__(name=name)
+    model = load_model(model)
+    self.batch_size = validation.check_positive_int(batch_size, 'batch_size')
+    self.block_size = validation.check_positive_int(block_size, 'block_size')
+    if getattr(model, 'encoder', None) is not None:
+      raise ValueError('Streaming supports models without an encoder (f0 and '
+                       'loudness in); this model has '
+                       f'{type(model.encoder).__name__}.')
+    self.loudness_key, self._scaled_key = _loudness_keys(model)
+    self._decoder = self._check_decoder(model.decoder)
+    # The TensorFlow variables under the decoder's Keras variables, held by
+    # this module: SavedModel export and TFLite conversion (which freezes
+    # the variables it can reach from the module) then find them.
+    self._decoder_variables = [getattr(v, 'value', v)
+                               for v in self._decoder.weights]
+    parsed = _parse_processor_group(model.processor_group)
+    self.hop_size = _model_hop(model)
+    validation.check_divisible(self.block_size, self.hop_size, 'block_size',
+                               'hop_size')
+    self.frames_per_block = self.block_size // self.hop_size
+    synth = (parsed['harmonic'] or parsed['noise'])[0]
+    self.sample_rate = int(synth.sample_rate)
+    self.frame_rate = self.sample_rate / self.hop_size
+    self._setup_synths(parsed)
+    self._setup_reverb(parsed['reverb'])
+    self.state_specs = self._make_state_specs()
+    self._state_names = tuple(self.state_specs)
+    input_specs = [
+        tf.TensorSpec([self.batch_size, self.frames_per_block, 1], tf.float32,
+                      name='f0_hz'),
+        tf.TensorSpec([self.batch_size, self.frames_per_block, 1], tf.float32,
+                      name=self.loudness_key)]
+    state_specs = [tf.TensorSpec(s.shape, s.dtype, name=f'state_{k}')
+                   for k, s in self.state_specs.items()]
+    # Flat signature (named tensors in, dict out) for SavedModel and TFLite.
+    # (No autograph: the step has no tensor-dependent Python control flow,
+    # and converting every function it calls makes tracing ~10x slower.)
+    self.streaming_step = tf.function(
+        self._flat_step, input_signature=input_specs + state_specs,
+        autograph=False)
+    self.streaming_initial_state = tf.function(
+        self._flat_initial_state, input_signature=[], autograph=False)
+    self._state = self.initial_state()
+
+  # ----------------------------------------------------------------------------
+  # Construction.
+  # ----------------------------------------------------------------------------
+  @staticmethod
+  def _check_decoder(decoder):
+    if not isinstance(decoder, decoders.RnnFcDecoder):
+      raise ValueError('Streaming supports an RnnFcDecoder (causal: a GRU '
+                       f'over frames). Received: {type(decoder).__name__}')
+    rnn = decoder.rnn
+    if rnn.rnn_type != 'gru' or rnn.bidir or not rnn.return_sequences:
+      raise ValueError('Streaming needs a unidirectional GRU in the decoder. '
+                       f'Received: rnn_type={rnn.rnn_type!r}, '
+                       f'bidir={rnn.bidir}')
+    if not decoder.built:
+      raise ValueError('The model must be built (called once) before '
+                       'streaming; see `build_model`.')
+    return decoder
+
+  def _setup_synths(self, parsed):
+    self._harmonic = self._noise = None
+    lookahead = 0
+    if parsed['harmonic'] is not None:
+      layer, keys = parsed['harmonic']
+      if layer.amp_resample_method not in ('window', 'linear', 'nearest'):
+        raise ValueError(
+            "Streaming supports amp_resample_method 'window', 'linear' or "
+            f"'nearest'. Received: {layer.amp_resample_method!r}")
+      self._harmonic = (layer, keys, streaming.HarmonicBlock(
+          self.hop_size, self.sample_rate, layer.amp_resample_method))
+      lookahead = self.hop_size
+      self.n_harmonics = dict(self._decoder.output_splits).get(
+          keys[1].split('/')[-1]) if len(keys) > 1 else None
+      if self.n_harmonics is None:
+        raise ValueError('Streaming needs the harmonic distribution from the '
+                         f'decoder; the Harmonic synth reads {list(keys)}.')
+    else:
+      self.n_harmonics = 0
+    if parsed['noise'] is not None:
+      layer, keys = parsed['noise']
+      if not layer.counter_noise:
+        logging.warning(
+            'FilteredNoise %r does not use counter_noise: the stream makes '
+            'its noise by sample index, so it differs from offline renders.',
+            layer.name)
+      self.n_noise_bands = dict(self._decoder.output_splits).get(
+          keys[0].split('/')[-1])
+      if self.n_noise_bands is None:
+        raise ValueError('Streaming needs the noise magnitudes from the '
+                         f'decoder; {keys[0]!r} is not one of its outputs.')
+      block = streaming.FilteredNoiseBlock(
+          self.hop_size, self.n_noise_bands, layer.window_size, layer.method,
+          layer.seed)
+      self._noise = (layer, keys, block)
+      lookahead = max(lookahead, block.lookahead)
+    else:
+      self.n_noise_bands = 0
+    self.latency = lookahead
+    # Pending output samples past the block: harmonic hops are delayed by
+    # latency - hop; noise chunks reach further.
+    tail = lookahead - self.hop_size if self._harmonic else 0
+    if self._noise is not None:
+      block = self._noise[2]
+      tail = max(tail, lookahead - block.lookahead +
+                 block.chunk_size(self.frames_per_block) - self.block_size)
+    self._tail_size = max(tail, 0)
+
+  def _setup_reverb(self, reverb):
+    self._reverb = None
+    self.reverb_length = 0
+    self.impulse_response = None
+    if reverb is None:
+      return
+    ir = reverb.get_controls(tf.zeros([1, 1]))['ir']
+    ir = np.asarray(ir, np.float32)[0].copy()
+    ir[0] = 0.0  # The direct sound is the dry signal.
+    self.impulse_response = ir
+    self.reverb_length = ir.size
+    self._reverb = streaming.ReverbBlock(ir, self.block_size, reverb.add_dry)
+
+  def _make_state_specs(self):
+    b = self.batch_size
+    specs = {'frame_index': tf.TensorSpec([], tf.int32),
+             'rnn_state': tf.TensorSpec([b, self._decoder.rnn.dims],
+                                        tf.float32),
+             'tail': tf.TensorSpec([b, self._tail_size], tf.float32)}
+    if self._harmonic is not None:
+      specs['f0_hz'] = tf.TensorSpec([b, 1, 1], tf.float32)
+      specs['harmonic_amplitudes'] = tf.TensorSpec([b, 1, self.n_harmonics],
+                                                   tf.float32)
+      specs['phase'] = tf.TensorSpec([b, 1], tf.int64)
+    if self._reverb is not None:
+      shapes = self._reverb.state_shapes(b)
+      specs['reverb_input'] = tf.TensorSpec(shapes['input'], tf.float32)
+      specs['reverb_spectra'] = tf.TensorSpec(shapes['spectra'], tf.float32)
+    return specs
+
+  # ----------------------------------------------------------------------------
+  # State.
+  # ----------------------------------------------------------------------------
+  def initial_state(self):
+    """The state at the start of a stream: a dict of zero tensors."""
+    return {k: tf.zeros(s.shape, s.dtype) for k, s in self.state_specs.items()}
+
+  def _flat_initial_state(self):
+    return {f'state_{k}': v for k, v in self.initial_state().items()}
+
+  def reset(self):
+    """Starts a new stream (the next call is block 0)."""
+    self._state = self.initial_state()
+
+  @property
+  def state(self):
+    """The current state (dict of tensors, see `state_specs`)."""
+    return dict(self._state)
+
+  # ----------------------------------------------------------------------------
+  # Synthesis.
+  # ----------------------------------------------------------------------------
+  def _decode(self, features, rnn_state):
+    """Decoder outputs for a block, carrying the GRU state."""
+    decoder = self._decoder
+    b, n = self.batch_size, self.frames_per_block
+    # Per-frame layers on [batch * n_frames, channels]: TFLite runs 2-D
+    # dense layers much faster than 3-D ones (see `streaming.dense`).
+    inputs = [tf.reshape(_lookup(k, features), [b * n, -1])
+              for k in decoder.input_keys]
+    stacked = [stack(x) for stack, x in zip(decoder.input_stacks, inputs)]
+    cell = decoder.rnn.rnn.cell
+    x, rnn_state = streaming.gru_block(
+        tf.reshape(tf.concat(stacked, axis=-1), [b, n, -1]), cell.kernel,
+        cell.recurrent_kernel, cell.bias, rnn_state)
+    x = decoder.out_stack(tf.concat(stacked + [tf.reshape(x, [b * n, -1])],
+                                    axis=-1))
+    x = tf.reshape(decoder.dense_out(x), [b, n, -1])
+    outputs = dict(zip(
+        [name for name, _ in decoder.output_splits],
+        tf.split(x, [size for _, size in decoder.output_splits], axis=-1)))
+    return outputs, rnn_state
+
+  def _place(self, acc, x, start):
+    """Adds x to the accumulator at `start` (static offsets)."""
+    size = acc.shape[1]
+    return acc + tf.pad(x, [[0, 0], [start, size - start - x.shape[1]]])
+
+  def _step(self, f0_hz, loudness_db, state):
+    """One block: (f0 [b, n, 1], loudness [b, n, 1], state) -> (audio, state)."""
+    index = state['frame_index']
+    features = {'f0_hz': f0_hz, self.loudness_key: loudness_db,
+                'f0_scaled': preprocessing.scale_f0_hz(f0_hz),
+                self._scaled_key: preprocessing.scale_db(loudness_db)}
+    controls, rnn_state = self._decode(features, state['rnn_state'])
+    values = dict(features, **controls)
+    new_state = {'frame_index': index + self.frames_per_block,
+                 'rnn_state': rnn_state}
+    hop = self.hop_size
+    acc = tf.pad(state['tail'], [[0, 0], [0, self.block_size]])
+    first = tf.equal(index, 0)
+
+    if self._harmonic is not None:
+      layer, keys, block = self._harmonic
+      c = layer.get_controls(*[_lookup(k, values) for k in keys])
+      f0 = c['f0_hz']
+      amplitudes = c['amplitudes'] * c['harmonic_distribution']
+      previous_f0 = tf.where(first, f0[:, :1], state['f0_hz'])
+      previous_amps = tf.where(first, amplitudes[:, :1],
+                               state['harmonic_amplitudes'])
+      phase = tf.where(first, block.phase_before(f0), state['phase'])
+      audio, new_state['phase'] = block(
+          tf.concat([previous_f0, f0[:, :-1]], axis=1), f0,
+          tf.concat([previous_amps, amplitudes[:, :-1]], axis=1), amplitudes,
+          phase)
+      # These hops start one hop before the block: latency - hop samples in.
+      acc = self._place(acc, audio, self.latency - hop)
+      new_state['f0_hz'] = f0[:, -1:]
+      new_state['harmonic_amplitudes'] = amplitudes[:, -1:]
+
+    if self._noise is not None:
+      layer, keys, block = self._noise
+      magnitudes = layer.get_controls(
+          *[_lookup(k, values) for k in keys])['magnitudes']
+      chunk = block(magnitudes, index)
+      acc = self._place(acc, chunk, self.latency - block.lookahead)
+
+    dry = acc[:, :self.block_size]
+    new_state['tail'] = acc[:, self.block_size:]
+    # Output samples before the start of the stream are silent.
+    sample = index * hop - self.latency + tf.range(self.block_size)
+    started = tf.cast(sample >= 0, tf.float32)
+    dry *= started
+    if self._reverb is not None:
+      dry, new_state['reverb_input'], new_state['reverb_spectra'] = (
+          self._reverb(dry, state['reverb_input'], state['reverb_spectra']))
+      dry *= started  # Exact zeros (the DFTs leave rounding noise).
+    return dry, new_state
+
+  def _flat_step(self, f0_hz, loudness_db, *state):
+    audio, new_state = self._step(f0_hz, loudness_db,
+                                  dict(zip(self._state_names, state)))
+    outputs = {'audio': audio}
+    outputs.update({f'state_{k}': new_state[k] for k in self._state_names})
+    return outputs
+
+  def step(self, f0_hz, loudness_db, state):
+    """Renders one block with explicit state.
+
+    Args:
+      f0_hz: [batch_size, frames_per_block, 1] float32, Hz (0 = unvoiced).
+      loudness_db: [batch_size, frames_per_block, 1] float32, dB (-80 to 0);
+        power in dB for a power model.
+      state: dict of tensors as `initial_state()` returns (or the previous
+        call's new state).
+
+    Returns:
+      audio: [batch_size, block_size] float32.
+      state: the new state.
+    """
+    missing = [k for k in self._state_names if k not in state]
+    if missing:
+      raise ValueError(f'`state` lacks {missing}: it must hold '
+                       f'{list(self._state_names)} (see `initial_state()`).')
+    outputs = self.streaming_step(
+        core.tf_float32(f0_hz), core.tf_float32(loudness_db),
+        *[state[k] for k in self._state_names])
+    return outputs['audio'], {k: outputs[f'state_{k}']
+                              for k in self._state_names}
+
+  def _block_input(self, x, name):
+    """[batch, frames or samples(, 1)] -> [batch, frames_per_block, 1]."""
+    x = core.tf_float32(x)
+    shape = validation.check_rank(x, name, (1, 2, 3))
+    if len(shape) == 1:
+      x = x[tf.newaxis]
+    if x.shape.rank == 2:
+      x = x[..., tf.newaxis]
+    length = x.shape[1]
+    if x.shape[2] != 1 or x.shape[0] != self.batch_size or length not in (
+        self.frames_per_block, self.block_size):
+      raise ValueError(
+          f'`{name}` must be [batch_size={self.batch_size}, n, 1] (or [n] / '
+          f'[batch_size, n]) with n = {self.frames_per_block} frames or n = '
+          f'{self.block_size} samples (audio rate, read every '
+          f'{self.hop_size}th sample). Received: {name}.shape={tuple(shape)}')
+    if length != self.frames_per_block:
+      x = x[:, ::self.hop_size]
+    return x
+
+  def __call__(self, f0_hz, loudness_db):
+    """Renders the next block of the stream.
+
+    Args:
+      f0_hz: Hz, one block: frame rate [batch_size, frames_per_block(, 1)]
+        (or [frames_per_block] for one stream), or audio rate
+        [batch_size, block_size(, 1)], of which every `hop_size`th sample is
+        used (sample m * hop is frame m).
+      loudness_db: dB (-80 to 0), as `f0_hz`; power in dB for a model with an
+        `F0PowerPreprocessor`.
+
+    Returns:
+      [batch_size, block_size] float32 audio: samples
+      `[k * block_size - latency, (k + 1) * block_size - latency)` of the
+      stream for the k-th call since the last `reset()`.
+
+    Raises:
+      ValueError: for inputs of another shape.
+    """
+    audio, self._state = self.step(self._block_input(f0_hz, 'f0_hz'),
+                                   self._block_input(loudness_db,
+                                                     self.loudness_key),
+                                   self._state)
+    return audio
