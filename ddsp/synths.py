@@ -243,7 +243,7 @@ class FilteredNoise(processors.Processor):
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to use
       them as given.
     initial_bias: added to the raw magnitudes before `scale_fn`; -5.0 starts
-      the noise quiet (`exp_sigmoid(-5) = 1.3e-4`).
+      the noise quiet (`exp_sigmoid(-5) = 2.0e-5`).
     name: name of the layer.
     seed: int >= 0 or None, seed of the noise; None draws one at construction
       (recorded in the config, so a copy of the layer makes the same noise).
