@@ -401,11 +401,11 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
       logging.info('No checkpoint in %s: training from scratch.', restore_dir)
 
   step = int(trainer.step.numpy())
-  if save_dir:
+  if save_dir and trainer.is_chief:
     summary_writer = tf.summary.create_file_writer(
         os.path.join(save_dir, 'summaries', 'train'))
     write_gin_config(summary_writer, save_dir, step)
-  else:
+  else:  # Other workers of a cluster write no summaries.
     summary_writer = tf.summary.create_noop_writer()
   if step >= num_steps:
     logging.info('The model is already at step %d >= num_steps=%d.', step,

@@ -182,7 +182,19 @@ class Trainer:
   @property
   def current_learning_rate(self):
     """The learning rate of the next step (a float)."""
-    return float(self.lr_schedule(self.step))
+    return float(self.lr_schedule(int(self.step.numpy())))
+
+  @property
+  def is_chief(self):
+    """Whether this worker writes files (always, except on non-chief workers
+    of a multi-worker cluster)."""
+    resolver = getattr(self.strategy, 'cluster_resolver', None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+      return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return (task_type == 'chief' or (task_type == 'worker' and task_id == 0
+                                     and 'chief' not in
+                                     resolver.cluster_spec().as_dict()))
 
   def run(self, fn, *args, **kwargs):
     """Runs `fn` on every replica (`strategy.run`)."""
@@ -345,8 +357,18 @@ class Trainer:
       The checkpoint path prefix.
     """
     start = time.time()
+    save_dir = os.path.expanduser(os.fspath(save_dir))
+    if not self.is_chief:
+      # Every worker of a cluster takes part in saving (collective ops); the
+      # others write to a scratch folder that is then removed.
+      resolver = self.strategy.cluster_resolver
+      save_dir = os.path.join(save_dir, 'tmp_workers',
+                              f'{resolver.task_type}_{resolver.task_id}')
     path = self._get_manager(save_dir).save(
         checkpoint_number=int(self.step.numpy()))
+    if not self.is_chief:
+      tf.io.gfile.rmtree(save_dir)
+      return path
     logging.info('Saved checkpoint %s in %.1f s.', path, time.time() - start)
     return path
 

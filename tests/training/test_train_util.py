@@ -67,6 +67,7 @@ def test_stopped_and_resumed_equals_uninterrupted(examples, tmp_path):
       helpers.weights(no_position.model), final))
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoints_config_and_summaries(examples, tmp_path):
   gin.clear_config()
   with gin.unlock_config():
@@ -111,6 +112,7 @@ def test_train_writes_checkpoints_config_and_summaries(examples, tmp_path):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_saves_last_good_state(examples, tmp_path,
                                                          caplog):
   bad = dict(examples)

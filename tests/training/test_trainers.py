@@ -54,6 +54,7 @@ def _clip(grads, clip_norm):
   return [g * scale for g in grads], norm
 
 
+@pytest.mark.slow
 def test_two_steps_match_numpy_adam_with_clipping_and_decay(batch):
   keras.utils.set_random_seed(0)
   model = helpers.tiny_model(noise=False)  # Deterministic losses.
@@ -114,6 +115,7 @@ def test_non_finite_loss_raises_without_applying_the_update(batch):
   assert int(trainer.step) == 2
 
 
+@pytest.mark.slow
 def test_save_restore_round_trip_with_optimizer_and_noise_state(
     batch, tmp_path):
   keras.utils.set_random_seed(1)
@@ -149,6 +151,7 @@ def test_save_restore_round_trip_with_optimizer_and_noise_state(
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_restore_keys_restores_only_those_modules(batch, tmp_path):
   keras.utils.set_random_seed(2)
   trainer = trainers.Trainer(helpers.tiny_model(noise=False))
@@ -265,3 +268,29 @@ def test_mirrored_strategy_on_two_cpus_matches_one_device(shared_data,
       timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'MIRRORED OK' in result.stdout
+
+
+class _ClusterStrategy:
+  """The default strategy, seen as one task of a multi-worker cluster."""
+
+  def __init__(self, cluster, task_type, task_id):
+    self.cluster_resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
+    self._default = tf.distribute.get_strategy()
+
+  def scope(self):
+    return self._default.scope()
+
+
+@pytest.mark.parametrize('cluster, task_type, task_id, chief', [
+    ({'worker': ['a:1', 'b:1']}, 'worker', 0, True),
+    ({'worker': ['a:1', 'b:1']}, 'worker', 1, False),
+    ({'chief': ['c:1'], 'worker': ['a:1']}, 'chief', 0, True),
+    ({'chief': ['c:1'], 'worker': ['a:1']}, 'worker', 0, False),
+])
+def test_only_the_chief_writes(cluster, task_type, task_id, chief):
+  strategy = _ClusterStrategy(cluster, task_type, task_id)
+  trainer = trainers.Trainer(helpers.tiny_model(noise=False),
+                             strategy=strategy)
+  assert trainer.is_chief == chief
+  assert trainers.Trainer(helpers.tiny_model(noise=False)).is_chief

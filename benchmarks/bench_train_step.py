@@ -1,0 +1,254 @@
+"""Speed and memory of one training step of the solo-instrument model.
+
+The model is `papers/iclr2020/solo_instrument.gin` as packaged (512-unit GRU
+decoder, 60 harmonics, 65 noise bands, trainable 3 s reverb, spectral loss on
+magnitudes and log magnitudes) on 4 s examples at 16 kHz (64000 samples, 1000
+frames). One step = forward, backward and Adam update (`Trainer.train_step`).
+
+Each (batch size, configuration) runs in its own process, so that its peak
+resident memory (`ru_maxrss`) is its own. Configurations:
+
+* default: `Trainer(jit_compile=False)` (the decoder's GRU loops are still
+  XLA-compiled, see benchmarks/bench_decoder.py).
+* xla:     `Trainer(jit_compile=True)`: the whole forward and backward pass
+  compiled with XLA.
+
+With --profile, the step is split into its parts, each timed forward +
+backward on the same inputs in its own tf.function: preprocessor + decoder,
+harmonic synthesizer, filtered noise, reverb, spectral loss, and the optimizer
+update alone.
+
+The published library measured about 9.6 s per step at batch 8 on a quiet
+2-core machine of this class (see /work/shared/STACK_NOTES.md; about twice
+that on a busy one). The table gives this library's medians and the ratio to
+that figure. Compare rows measured in one run: other processes on the machine
+change absolute times.
+
+Usage:
+  python benchmarks/bench_train_step.py [--batch_sizes 8 16] [--steps 5]
+      [--configs default xla] [--profile]
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+PUBLISHED_STEP_S_BATCH_8 = 9.6  # Published DDSP 3.x, quiet 2-core machine.
+CONFIGS = {'default': False, 'xla': True}  # name: Trainer(jit_compile=...)
+N_SAMPLES, N_FRAMES = 64000, 1000
+SHARED_DATA = pathlib.Path(os.environ.get(
+    'DDSP_SHARED_DATA',
+    pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'))
+
+
+def make_batch(batch_size):
+  """4 s excerpts of the violin recording (random audio if it is absent)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
+  wav = SHARED_DATA / 'violin_train.wav'
+  rng = np.random.default_rng(0)
+  if wav.exists():
+    import soundfile  # pylint: disable=g-import-not-at-top
+    audio, _ = soundfile.read(wav, dtype='float32')
+    f0 = np.load(SHARED_DATA / 'violin_train.f0_250hz.npy').astype(np.float32)
+    starts = [(i * 3 * 16000) % (len(audio) - N_SAMPLES) // 64 * 64
+              for i in range(batch_size)]
+    audio = np.stack([audio[s:s + N_SAMPLES] for s in starts])
+    f0 = np.stack([np.resize(f0[s // 64:s // 64 + N_FRAMES], N_FRAMES)
+                   for s in starts])
+  else:
+    audio = rng.uniform(-0.5, 0.5, [batch_size, N_SAMPLES]).astype(np.float32)
+    f0 = rng.uniform(200, 800, [batch_size, N_FRAMES]).astype(np.float32)
+  loudness = spectral_ops.compute_loudness(audio, use_tf=False,
+                                           padding='same')[:, :N_FRAMES]
+  return {'audio': tf.constant(audio), 'f0_hz': tf.constant(f0),
+          'f0_confidence': tf.ones([batch_size, N_FRAMES]),
+          'loudness_db': tf.constant(loudness.astype(np.float32))}
+
+
+def _timed(fn, *args):
+  """(wall seconds, CPU seconds of all threads of this process) of fn(*args)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  start, cpu_start = time.perf_counter(), time.process_time()
+  result = fn(*args)
+  for value in tf.nest.flatten(result):
+    if hasattr(value, 'numpy'):
+      value.numpy()
+  return time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def _median(values):
+  values = sorted(values)
+  n = len(values)
+  return 0.5 * (values[(n - 1) // 2] + values[n // 2])
+
+
+def profile_parts(trainer, batch, steps):
+  """Median forward + backward seconds of each part of the model."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  model = trainer.model
+  outputs = model(batch, training=True)
+  modules = {type(node[0]).__name__: node[0]
+             for node in model.processor_group.dag}
+  harmonic, noise, reverb = (modules['Harmonic'], modules['FilteredNoise'],
+                             modules['Reverb'])
+  loss_obj, = model.loss_objs
+
+  def grads(fn, watched, variables=()):
+    @tf.function
+    def run(*watched_values):
+      with tf.GradientTape() as tape:
+        tape.watch(watched_values)
+        out = fn(*watched_values)
+        total = tf.reduce_sum(out * tf.stop_gradient(out))
+      return tape.gradient(total, list(watched_values) + list(variables))
+    return lambda: run(*watched)
+
+  def decode(features):
+    out = model.decoder(model.preprocessor(features, training=True),
+                        training=True)
+    return tf.concat([out['amps'], out['harmonic_distribution'],
+                      out['noise_magnitudes']], axis=-1)
+
+  audio_in = outputs['add']['signal']
+  parts = {
+      'preprocessor + decoder': lambda: _decoder_grads(model, batch, decode),
+      'harmonic synth': grads(
+          lambda a, d: harmonic(a, d, outputs['f0_hz']),
+          [outputs['amps'], outputs['harmonic_distribution']]),
+      'filtered noise': grads(lambda m: noise(m, training=True),
+                              [outputs['noise_magnitudes']]),
+      'reverb (3 s, trainable)': grads(reverb, [audio_in],
+                                       reverb.trainable_variables),
+      'spectral loss': grads(
+          lambda a: loss_obj(batch['audio'], a)[tf.newaxis],
+          [outputs['audio_synth']]),
+  }
+  _, grads_step, _ = trainer._train_fn(batch)  # pylint: disable=protected-access
+  parts['optimizer update'] = lambda: trainer._apply_fn(grads_step)  # pylint: disable=protected-access
+  times = {}
+  for name, fn in parts.items():
+    fn()  # Trace.
+    runs = [_timed(fn) for _ in range(steps)]
+    times[name] = [_median([w for w, _ in runs]), _median([c for _, c in runs])]
+  return times
+
+
+_DECODER_FN = {}
+
+
+def _decoder_grads(model, batch, decode):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if 'fn' not in _DECODER_FN:
+    @tf.function
+    def fn(features):
+      with tf.GradientTape() as tape:
+        out = decode(features)
+        total = tf.reduce_sum(out * tf.stop_gradient(out))
+      return tape.gradient(total, model.decoder.trainable_variables)
+    _DECODER_FN['fn'] = fn
+  return _DECODER_FN['fn'](batch)
+
+
+def worker(batch_size, config, steps, profile):
+  """Runs in a subprocess: prints one JSON line of results."""
+  import gin  # pylint: disable=g-import-not-at-top
+  import keras  # pylint: disable=g-import-not-at-top
+  from ddsp.training import ddsp_run  # pylint: disable=g-import-not-at-top,unused-import
+  from ddsp.training import gin as ddsp_gin  # pylint: disable=g-import-not-at-top
+  from ddsp.training import models  # pylint: disable=g-import-not-at-top
+  from ddsp.training import trainers  # pylint: disable=g-import-not-at-top
+
+  keras.utils.set_random_seed(0)
+  gin.add_config_file_search_path(ddsp_gin.GIN_PATH)
+  gin.parse_config_file('models/solo_instrument.gin')
+  trainer = trainers.Trainer(models.get_model(),
+                             jit_compile=CONFIGS[config])
+  batch = make_batch(batch_size)
+  start = time.perf_counter()
+  trainer.build(batch)
+  trainer.train_step(batch)
+  first = time.perf_counter() - start
+  runs = [_timed(trainer.train_step, batch) for _ in range(steps)]
+  wall, cpu = [w for w, _ in runs], [c for _, c in runs]
+  result = {
+      'batch': batch_size, 'config': config, 'first_s': first,
+      'step_s': _median(wall), 'cpu_s': _median(cpu),
+      'min_s': min(wall), 'max_s': max(wall),
+      'weights': sum(int(v.shape.num_elements())
+                     for v in trainer.model.trainable_variables),
+  }
+  if profile:
+    result['parts'] = profile_parts(trainer, batch, steps)
+  result['peak_rss_gb'] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                           / 2**20)
+  print('RESULT ' + json.dumps(result), flush=True)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument('--batch_sizes', type=int, nargs='+', default=[8, 16])
+  parser.add_argument('--steps', type=int, default=5,
+                      help='timed steps per configuration (after 1 warm-up)')
+  parser.add_argument('--configs', nargs='+', default=['default'],
+                      choices=list(CONFIGS))
+  parser.add_argument('--profile', action='store_true',
+                      help='also time each part of the model')
+  parser.add_argument('--worker', nargs=2, metavar=('BATCH', 'CONFIG'),
+                      help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  if args.worker:
+    worker(int(args.worker[0]), args.worker[1], args.steps, args.profile)
+    return
+
+  print(f'Solo-instrument model, 4 s at 16 kHz, one training step (forward, '
+        f'backward, Adam); medians of {args.steps} steps; {os.cpu_count()} '
+        f'CPUs, load average {os.getloadavg()[0]:.1f} at start; one process '
+        'per row. cpu s: CPU time of all threads (less sensitive to other '
+        'processes than wall time).')
+  print(f'{"batch":>5} {"config":<8} {"first s":>8} {"step s":>7} '
+        f'{"cpu s":>7} {"min-max s":>11} {"s/example":>9} {"peak GB":>8} '
+        f'{"vs published b8":>15}')
+  rows = []
+  for batch in args.batch_sizes:
+    for config in args.configs:
+      cmd = [sys.executable, __file__, '--worker', str(batch), config,
+             '--steps', str(args.steps)] + (['--profile'] if args.profile
+                                             else [])
+      proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+      lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
+      if proc.returncode or not lines:
+        print(f'{batch:>5} {config:<8} failed: {proc.stderr[-2000:]}')
+        continue
+      r = json.loads(lines[-1][len('RESULT '):])
+      rows.append(r)
+      ratio = (f'{PUBLISHED_STEP_S_BATCH_8 / r["step_s"]:.1f}x faster'
+               if batch == 8 else '')
+      print(f'{batch:>5} {config:<8} {r["first_s"]:>8.1f} {r["step_s"]:>7.2f} '
+            f'{r["cpu_s"]:>7.2f} {r["min_s"]:>5.2f}-{r["max_s"]:<5.2f} '
+            f'{r["step_s"] / batch:>9.3f} {r["peak_rss_gb"]:>8.2f} '
+            f'{ratio:>15}', flush=True)
+  if args.profile:
+    for r in rows:
+      print(f'\nWhere the time goes: batch {r["batch"]}, {r["config"]} '
+            f'(forward + backward of each part alone, medians)')
+      print(f'  {"part":<26} {"wall s":>7} {"cpu s":>7} {"cpu %":>6}')
+      wall = sum(w for w, _ in r['parts'].values())
+      cpu = sum(c for _, c in r['parts'].values())
+      for name, (w, c) in r['parts'].items():
+        print(f'  {name:<26} {w:>7.3f} {c:>7.3f} {100 * c / cpu:>6.1f}')
+      print(f'  {"sum of parts":<26} {wall:>7.3f} {cpu:>7.3f}   (whole '
+            f'step: {r["step_s"]:.3f} s wall, {r["cpu_s"]:.3f} s cpu)')
+  print(f'\nLoad average at the end: {os.getloadavg()[0]:.1f}')
+
+
+if __name__ == '__main__':
+  main()
