@@ -145,9 +145,11 @@ class MfccTimeDistributedRnnEncoder(Encoder):
     self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
     self.fft_size = _Z_AUDIO_SPECS[z_time_steps]['fft_size']
     self.overlap = _Z_AUDIO_SPECS[z_time_steps]['overlap']
-    self.z_norm = nn.Normalize('instance', name='z_norm')
-    self.rnn = nn.Rnn(self.rnn_channels, rnn_type, name='rnn')
-    self.dense_out = keras.layers.Dense(self.z_dims, name='dense_out')
+    dtype = self.dtype_policy
+    self.z_norm = nn.Normalize('instance', name='z_norm', dtype=dtype)
+    self.rnn = nn.Rnn(self.rnn_channels, rnn_type, name='rnn', dtype=dtype)
+    self.dense_out = keras.layers.Dense(self.z_dims, name='dense_out',
+                                        dtype=dtype)
 
   def compute_z(self, audio):
     """Audio [batch, n_samples] -> z [batch, n_z_frames, z_dims].

@@ -155,6 +155,8 @@ def fused_gru(inputs, kernel, recurrent_kernel, bias, initial_state=None,
   Returns:
     outputs: [batch, n_frames, units] float32 states after each frame.
     final_state: [batch, units] float32.
+    (The input projection runs in the dtype of `inputs`, e.g. bfloat16 under
+    a mixed precision policy; the recurrence always in float32.)
     Differentiable with respect to every argument except `go_backwards`.
 
   Example:
@@ -170,14 +172,19 @@ def fused_gru(inputs, kernel, recurrent_kernel, bias, initial_state=None,
     raise ValueError(f'`inputs` must have {kernel.shape[0]} channels (the '
                      'rows of `kernel`). Received: '
                      f'inputs.shape={tuple(shape)}')
+  inputs = tf.convert_to_tensor(inputs)
   if go_backwards:
     inputs = tf.reverse(inputs, axis=[1])
+  # The input projection runs in the inputs' dtype (e.g. bfloat16 under a
+  # mixed precision policy), the recurrence in float32.
   time_major = tf.transpose(inputs, [1, 0, 2])
-  xp = tf.tensordot(time_major, kernel, axes=1) + bias[0]
+  xp = tf.tensordot(time_major, tf.cast(kernel, inputs.dtype), axes=1)
+  xp = tf.cast(xp + tf.cast(bias[0], inputs.dtype), tf.float32)
   xp.set_shape(time_major.shape[:2].concatenate([3 * units]))
   if initial_state is None:
     batch = shape[0] if shape[0] is not None else tf.shape(inputs)[0]
     initial_state = tf.zeros([batch, units])
   hs = _GRU_RECURRENCE[bool(jit_compile)](
-      xp, tf.convert_to_tensor(recurrent_kernel), bias[1], initial_state)
+      xp, tf.cast(recurrent_kernel, tf.float32), tf.cast(bias[1], tf.float32),
+      tf.cast(initial_state, tf.float32))
   return tf.transpose(hs, [1, 0, 2]), hs[-1]

@@ -336,11 +336,14 @@ class OutputSplitsLayer(DictLayer):
     super().__init__(input_keys=input_keys, output_keys=names, **kwargs)
     self.output_splits = tuple(zip(names, sizes))
     self.n_out = sum(sizes)
-    self.dense_out = keras.layers.Dense(self.n_out, name='dense_out')
+    self.dense_out = keras.layers.Dense(self.n_out, name='dense_out',
+                                        dtype=self.dtype_policy)
 
   def call(self, *inputs):
     x = self.compute_output(*self.get_inputs(*inputs))
-    return split_to_dict(self.dense_out(x), self.output_splits)
+    # Controls leave in float32 whatever the dtype policy of the network.
+    return split_to_dict(tf.cast(self.dense_out(x), tf.float32),
+                         self.output_splits)
 
   def get_config(self):
     config = super().get_config()
@@ -371,8 +374,10 @@ class Fc(keras.layers.Layer):
     self.ch = validation.check_positive_int(ch, 'ch')
     self.nonlinearity = nonlinearity
     self._activation = get_nonlinearity(nonlinearity)
-    self.dense = keras.layers.Dense(self.ch, name='dense')
-    self.norm = keras.layers.LayerNormalization(name='norm')
+    self.dense = keras.layers.Dense(self.ch, name='dense',
+                                    dtype=self.dtype_policy)
+    self.norm = keras.layers.LayerNormalization(name='norm',
+                                                dtype=self.dtype_policy)
 
   def build(self, inputs_shape):
     self.dense.build(inputs_shape)
@@ -409,7 +414,8 @@ class FcStack(keras.layers.Layer):
     self.n_layers = validation.check_positive_int(layers, 'layers')
     self.nonlinearity = nonlinearity
     self.fc_layers = track_layers(
-        self, 'fc', [Fc(self.ch, nonlinearity, name=f'fc_{i}')
+        self, 'fc', [Fc(self.ch, nonlinearity, name=f'fc_{i}',
+                        dtype=self.dtype_policy)
                      for i in range(self.n_layers)])
 
   def build(self, inputs_shape):
@@ -472,8 +478,9 @@ class Rnn(keras.layers.Layer):
     self.jit_compile = bool(jit_compile)
     rnn_class = {'gru': keras.layers.GRU, 'lstm': keras.layers.LSTM}[rnn_type]
     rnn = rnn_class(self.dims, return_sequences=self.return_sequences,
-                    name=rnn_type)
-    self.rnn = keras.layers.Bidirectional(rnn, name='bidir') if bidir else rnn
+                    name=rnn_type, dtype=self.dtype_policy)
+    self.rnn = keras.layers.Bidirectional(
+        rnn, name='bidir', dtype=self.dtype_policy) if bidir else rnn
 
   def build(self, inputs_shape):
     self.rnn.build(tuple(inputs_shape))
@@ -492,7 +499,6 @@ class Rnn(keras.layers.Layer):
     validation.check_rank(inputs, 'inputs', 3)
     if self.rnn_type != 'gru' or not self.fused:
       return self.rnn(inputs)
-    inputs = tf.cast(inputs, tf.float32)  # The fused loops run in float32.
     if self.bidir:
       cells = [(self.rnn.forward_layer.cell, False),
                (self.rnn.backward_layer.cell, True)]
@@ -507,7 +513,8 @@ class Rnn(keras.layers.Layer):
         outputs.append(final_state)
       else:
         outputs.append(tf.reverse(sequence, [1]) if backwards else sequence)
-    return outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=-1)
+    outputs = outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=-1)
+    return tf.cast(outputs, self.compute_dtype)
 
   def get_config(self):
     config = super().get_config()
@@ -619,26 +626,29 @@ class DilatedConvStack(keras.layers.Layer):
     self._activation = get_nonlinearity(nonlinearity)
 
     padding = 'causal' if self.causal else 'same'
-    self.conv_in = keras.layers.Conv1D(self.ch, 1, name='conv_in')
+    dtype = self.dtype_policy
+    self.conv_in = keras.layers.Conv1D(self.ch, 1, name='conv_in', dtype=dtype)
     self.convs, self.norms, self.films, self.resamplers = [], [], [], []
     for s in range(self.stacks):
       for i in range(self.layers_per_stack):
         self.convs.append(keras.layers.Conv1D(
             self.ch, self.kernel_size, dilation_rate=self.dilation**i,
-            padding=padding, name=f'conv_{s}_{i}'))
+            padding=padding, name=f'conv_{s}_{i}', dtype=dtype))
         if norm_type is not None:
-          self.norms.append(Normalize(norm_type, name=f'norm_{s}_{i}'))
+          self.norms.append(Normalize(norm_type, name=f'norm_{s}_{i}',
+                                      dtype=dtype))
         if self.conditional:
           n_film = self.ch if self.shift_only else 2 * self.ch
-          self.films.append(keras.layers.Dense(n_film, name=f'film_{s}_{i}'))
+          self.films.append(keras.layers.Dense(n_film, name=f'film_{s}_{i}',
+                                               dtype=dtype))
       if resample_type == 'downsample':
         self.resamplers.append(keras.layers.Conv1D(
             self.ch, 2 * self.resample_stride, strides=self.resample_stride,
-            padding=padding, name=f'downsample_{s}'))
+            padding=padding, name=f'downsample_{s}', dtype=dtype))
       elif resample_type == 'upsample':
         self.resamplers.append(keras.layers.Conv1DTranspose(
             self.ch, 2 * self.resample_stride, strides=self.resample_stride,
-            padding='same', name=f'upsample_{s}'))
+            padding='same', name=f'upsample_{s}', dtype=dtype))
     for prefix in ('convs', 'norms', 'films', 'resamplers'):
       track_layers(self, prefix, getattr(self, prefix))
 

@@ -81,6 +81,24 @@ def test_rnn_fc_decoder_gradients_reach_every_variable(rng):
     assert np.all(np.isfinite(g)) and np.any(np.abs(g) > 0), v.path
 
 
+def test_rnn_fc_decoder_mixed_bfloat16_policy(rng):
+  """A bfloat16 network gives float32 controls close to the float32 one."""
+  features = _features(rng)
+  kwargs = dict(rnn_channels=5, ch=6, layers_per_stack=2, output_splits=SPLITS)
+  decoder = decoders.RnnFcDecoder(**kwargs)
+  decoder_bf16 = decoders.RnnFcDecoder(dtype='mixed_bfloat16', **kwargs)
+  decoder(features)
+  decoder_bf16(features)
+  assert decoder_bf16.rnn.compute_dtype == 'bfloat16'
+  for a, b in zip(decoder_bf16.weights, decoder.weights):
+    a.assign(b)
+  out, out_bf16 = decoder(features), decoder_bf16(features)
+  for key, value in out.items():
+    assert out_bf16[key].dtype == tf.float32
+    scale = np.abs(value).max()
+    assert np.abs(out_bf16[key] - value).max() < 0.05 * scale, key
+
+
 def test_rnn_fc_decoder_config_round_trip_and_checkpoint(rng, tmp_path):
   decoder = decoders.RnnFcDecoder(
       rnn_channels=4, rnn_type='lstm', ch=3, layers_per_stack=1,

@@ -305,6 +305,19 @@ def test_rnn_gru_matches_numpy(rng, bidir, return_sequences):
   np.testing.assert_allclose(out, layer.rnn(x), rtol=1e-5, atol=1e-5)
 
 
+def test_rnn_under_mixed_bfloat16_policy(rng):
+  """The input projection runs in bfloat16, the recurrence in float32."""
+  x = rng.normal(size=[2, 8, 3]).astype(np.float32)
+  layer = nn.Rnn(4, dtype='mixed_bfloat16')
+  layer.build(x.shape)
+  cell = layer.rnn.cell
+  out = layer(x)
+  assert out.dtype == tf.bfloat16
+  expected, _ = ref.gru(x, cell.kernel.numpy(), cell.recurrent_kernel.numpy(),
+                        cell.bias.numpy())
+  np.testing.assert_allclose(tf.cast(out, tf.float32), expected, atol=3e-2)
+
+
 def test_rnn_lstm_matches_numpy(rng):
   x = rng.normal(size=[2, 6, 3]).astype(np.float32)
   layer = nn.Rnn(4, rnn_type='lstm')
