@@ -16,30 +16,34 @@ SEED = 7
 
 def make_model(harmonic=True, noise=True, reverb_length=800,
                noise_method='overlap_add', window_size=0, power=False,
-               rnn_kwargs=None, seed=0):
+               rnn_kwargs=None, exp_decay_reverb=False, sample_rate=16000,
+               seed=0):
   """A small solo-instrument autoencoder (random weights), built."""
   keras.utils.set_random_seed(seed)
+  rates = {'sample_rate': sample_rate, 'frame_rate': 250}
   dag = []
   if harmonic:
-    dag.append((ddsp.synths.Harmonic(n_samples=None, name='harmonic'),
+    dag.append((ddsp.synths.Harmonic(n_samples=None, name='harmonic',
+                                     **rates),
                 ['amps', 'harmonic_distribution', 'f0_hz']))
   if noise:
     dag.append((ddsp.synths.FilteredNoise(
         n_samples=None, window_size=window_size, method=noise_method,
         initial_bias=-2.0, seed=SEED, counter_noise=True,
-        name='filtered_noise'), ['noise_magnitudes']))
+        name='filtered_noise', **rates), ['noise_magnitudes']))
   if harmonic and noise:
     dag.append((ddsp.processors.Add(name='add'),
                 ['filtered_noise/signal', 'harmonic/signal']))
   if reverb_length:
     source = dag[-1][0].name
-    dag.append((ddsp.effects.Reverb(trainable=True,
-                                    reverb_length=reverb_length,
-                                    name='reverb', seed=1),
+    reverb_class = (ddsp.effects.ExpDecayReverb if exp_decay_reverb
+                    else ddsp.effects.Reverb)
+    dag.append((reverb_class(trainable=True, reverb_length=reverb_length,
+                             name='reverb', seed=1),
                 [f'{source}/signal']))
-  preprocessor = (preprocessing.F0PowerPreprocessor(time_steps=None)
-                  if power else
-                  preprocessing.F0LoudnessPreprocessor(time_steps=None))
+  preprocessor = (preprocessing.F0PowerPreprocessor if power else
+                  preprocessing.F0LoudnessPreprocessor)(time_steps=None,
+                                                        **rates)
   model = models.Autoencoder(
       preprocessor=preprocessor,
       decoder=decoders.RnnFcDecoder(
@@ -50,7 +54,7 @@ def make_model(harmonic=True, noise=True, reverb_length=800,
           rnn_kwargs=rnn_kwargs),
       processor_group=ddsp.processors.ProcessorGroup(dag=dag))
   inference.build_model(model)
-  if reverb_length:
+  if reverb_length and not exp_decay_reverb:
     # A decaying, audible room instead of the near-zero initial IR.
     ir = np.random.default_rng(seed).normal(size=reverb_length)
     ir *= 0.3 * np.exp(-np.arange(reverb_length) / 200.0)

@@ -54,13 +54,16 @@ class TestStreamingEqualsOffline:
       ({'harmonic': False, 'noise_method': 'block', 'window_size': 33}, 16),
       ({'window_size': 33}, 64),
       ({'power': True}, 95),
+      ({'exp_decay_reverb': True, 'reverb_length': 1000}, 95),
+      ({'sample_rate': 48000}, 192),  # Hop 192 > 63 + 96.
   ])
   def test_variants(self, kwargs, latency):
     variant = make_model(**kwargs)
     f0, loudness = controls(96)
     key = 'power_db' if kwargs.get('power') else 'loudness_db'
     expected, _ = offline(variant, f0, loudness, key)
-    streamer = inference.StreamingF0LoudnessModel(variant, 128)
+    hop = kwargs.get('sample_rate', 16000) // 250
+    streamer = inference.StreamingF0LoudnessModel(variant, 2 * hop)
     assert streamer.latency == latency
     assert streamer.loudness_key == key
     assert_matches_offline(stream(streamer, f0, loudness), expected, latency)
@@ -102,6 +105,15 @@ class TestState:
     for key, value in streamer.state.items():
       np.testing.assert_array_equal(value.numpy(), 0, err_msg=key)
     np.testing.assert_array_equal(stream(streamer, f0, loudness), first)
+
+  @pytest.mark.slow
+  def test_jit_compiled_step(self, model):
+    f0, loudness = controls(32)
+    plain = stream(inference.StreamingF0LoudnessModel(model, 512), f0,
+                   loudness)
+    compiled = stream(inference.StreamingF0LoudnessModel(
+        model, 512, jit_compile=True), f0, loudness)
+    np.testing.assert_allclose(compiled, plain, atol=1e-5)
 
   def test_step_with_explicit_state(self, model):
     streamer = inference.StreamingF0LoudnessModel(model, 128)
