@@ -12,6 +12,10 @@ resident memory (`ru_maxrss`) is its own. Configurations:
   XLA-compiled, see benchmarks/bench_decoder.py).
 * xla:     `Trainer(jit_compile=True)`: the whole forward and backward pass
   compiled with XLA.
+* bf16:    the decoder under the 'mixed_bfloat16' policy (gin:
+  `RnnFcDecoder.dtype = 'mixed_bfloat16'`): its matmuls in bfloat16 (float32
+  weights, GRU state and outputs), fast on CPUs with AMX/AVX512-BF16.
+* bf16+xla: both.
 
 With --profile, the step is split into its parts, each timed forward +
 backward on the same inputs in its own tf.function: preprocessor + decoder,
@@ -41,7 +45,13 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 PUBLISHED_STEP_S_BATCH_8 = 9.6  # Published DDSP 3.x, quiet 2-core machine.
-CONFIGS = {'default': False, 'xla': True}  # name: Trainer(jit_compile=...)
+# name: (Trainer(jit_compile=...), extra gin bindings)
+CONFIGS = {
+    'default': (False, []),
+    'xla': (True, []),
+    'bf16': (False, ["RnnFcDecoder.dtype = 'mixed_bfloat16'"]),
+    'bf16+xla': (True, ["RnnFcDecoder.dtype = 'mixed_bfloat16'"]),
+}
 N_SAMPLES, N_FRAMES = 64000, 1000
 SHARED_DATA = pathlib.Path(os.environ.get(
     'DDSP_SHARED_DATA',
@@ -169,9 +179,10 @@ def worker(batch_size, config, steps, profile):
 
   keras.utils.set_random_seed(0)
   gin.add_config_file_search_path(ddsp_gin.GIN_PATH)
-  gin.parse_config_file('models/solo_instrument.gin')
-  trainer = trainers.Trainer(models.get_model(),
-                             jit_compile=CONFIGS[config])
+  jit_compile, bindings = CONFIGS[config]
+  gin.parse_config_files_and_bindings(['models/solo_instrument.gin'],
+                                      bindings)
+  trainer = trainers.Trainer(models.get_model(), jit_compile=jit_compile)
   batch = make_batch(batch_size)
   start = time.perf_counter()
   trainer.build(batch)

@@ -144,6 +144,16 @@ def test_basic_f0_ld_lists_both_evaluators():
   assert classes == [evaluators.BasicEvaluator, evaluators.F0LdEvaluator]
 
 
+def test_mixed_bfloat16_option(shared_data):
+  _parse(['models/ae.gin', 'optimization/mixed_bfloat16.gin'], SHORT)
+  model = models.get_model()
+  assert model.decoder.dtype_policy.name == 'mixed_bfloat16'
+  examples = helpers.violin_examples(shared_data, n_examples=1)
+  outputs = model({k: tf.constant(v) for k, v in examples.items()})
+  assert outputs['amps'].dtype == tf.float32  # Controls leave in float32.
+  assert outputs['audio_synth'].shape == examples['audio'].shape
+
+
 def test_nsynth_splits_by_scope():
   _parse(['datasets/nsynth.gin'])
   for fn, scope, split in (('train', 'train_data', 'train'),
