@@ -7,7 +7,8 @@ harmonics) + FilteredNoise (65 bands, counter noise) -> 3 s learned Reverb,
 at 16 kHz and 250 frames/s (hop 64). For each block size it streams
 `--seconds` of audio block by block and prints the median time per block and
 the real-time factor (compute time / audio duration: below 1 keeps up with
-real time), for:
+real time) and the largest deviation of any renderer's stream from the
+offline render of the same controls (`Autoencoder.__call__`), for:
 
 * `tf`: `StreamingF0LoudnessModel.__call__` (the Python API; one
   `tf.function` call per block, plus Python overhead),
@@ -34,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 
 import tensorflow as tf
 
@@ -98,15 +100,16 @@ def controls(n_frames):
 
 
 def time_blocks(render, f0, loudness, frames_per_block):
-  """Seconds per block of `render(f0_block, loudness_block)`, all blocks."""
+  """Seconds per block of `render(f0_block, loudness_block)`, and the audio."""
   n_blocks = f0.shape[1] // frames_per_block
-  times = []
+  times, blocks = [], []
   for k in range(n_blocks):
     block = slice(k * frames_per_block, (k + 1) * frames_per_block)
     start = time.perf_counter()
-    render(f0[:, block], loudness[:, block])
+    audio = render(f0[:, block], loudness[:, block])
     times.append(time.perf_counter() - start)
-  return times
+    blocks.append(np.asarray(audio))
+  return times, np.concatenate(blocks, axis=1)
 
 
 def tflite_renderer(stream):
@@ -119,14 +122,16 @@ def tflite_renderer(stream):
     tf.saved_model.save(root, path, signatures={
         'streaming_step': stream.streaming_step.get_concrete_function()})
     flatbuffer = ddsp_export.convert_to_tflite(path)
+  warnings.filterwarnings('ignore', '.*tf.lite.Interpreter is deprecated')
   interpreter = tf.lite.Interpreter(model_content=flatbuffer, num_threads=1)
   runner = interpreter.get_signature_runner('streaming_step')
   state = {f'state_{k}': v.numpy() for k, v in stream.initial_state().items()}
 
   def render(f0, loudness):
     outputs = runner(f0_hz=f0, **{stream.loudness_key: loudness}, **state)
-    outputs.pop('audio')
+    audio = outputs.pop('audio')
     state.update(outputs)
+    return audio
 
   return render
 
@@ -147,17 +152,21 @@ def main(argv):
   model = solo_instrument_model(args.reverb_seconds)
   n_frames = int(args.seconds * FRAME_RATE)
   f0, loudness = controls(n_frames)
+  offline = model({'f0_hz': f0[..., 0], 'loudness_db': loudness[..., 0]})[
+      'audio_synth'].numpy()
   print(f'Solo-instrument model, {SAMPLE_RATE} Hz, hop {HOP}, '
         f'{args.reverb_seconds:g} s reverb, {args.seconds:g} s streamed per '
         'block size, one CPU thread. Times are medians per block; RTF = '
-        'compute time / audio duration (< 1 is faster than real time).')
+        'compute time / audio duration (< 1 is faster than real time); '
+        'error = max |stream - offline render| after the latency (offline '
+        f'audio peak {np.abs(offline).max():.2f}).')
   header = (f'{"block":>6} {"ms audio":>9} {"latency":>8} '
             f'{"tf ms":>8} {"tf RTF":>7}')
   if args.xla:
     header += f' {"xla ms":>8} {"xla RTF":>8}'
   if args.tflite:
     header += f' {"tflite ms":>10} {"tflite RTF":>10}'
-  print(header)
+  print(header + f' {"max error":>10}')
   for block_size in block_sizes:
     stream = inference.StreamingF0LoudnessModel(model, block_size)
     columns = [(stream, 8, 7)]  # (renderer, ms width, RTF width)
@@ -169,16 +178,21 @@ def main(argv):
     warmup = slice(0, frames_per_block)
     for renderer, _, _ in columns:
       renderer(f0[:, warmup], loudness[:, warmup])  # Trace (and compile).
+      renderer.reset()
     if args.tflite:
       columns.append((tflite_renderer(stream), 10, 10))
     row = (f'{block_size:>6} {1000 * duration:>9.1f} '
            f'{1000 * stream.latency / SAMPLE_RATE:>6.1f}ms')
+    error = 0.0
     for renderer, ms_width, rtf_width in columns:
-      seconds = statistics.median(
-          time_blocks(renderer, f0, loudness, frames_per_block))
+      times, audio = time_blocks(renderer, f0, loudness, frames_per_block)
+      seconds = statistics.median(times)
       row += (f' {1000 * seconds:>{ms_width}.2f}'
               f' {seconds / duration:>{rtf_width}.3f}')
-    print(row, flush=True)
+      latency = stream.latency
+      n = audio.shape[1] - latency
+      error = max(error, np.abs(audio[:, latency:] - offline[:, :n]).max())
+    print(row + f' {error:>10.2e}', flush=True)
 
 
 if __name__ == '__main__':

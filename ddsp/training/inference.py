@@ -340,9 +340,9 @@ class StreamingF0LoudnessModel(tf.Module):
     n_harmonics, n_noise_bands, reverb_length, state_specs.
 
   Example:
-    >>> stream = StreamingF0LoudnessModel(model, block_size=256)  # doctest: +SKIP
+    >>> streamer = StreamingF0LoudnessModel(model, 256)  # doctest: +SKIP
     >>> f0_hz = np.full([1, 4, 1], 440.0, np.float32)  # 4 frames per block
-    >>> audio = stream(f0_hz, np.full([1, 4, 1], -20.0, np.float32))
+    >>> audio = streamer(f0_hz, np.full([1, 4, 1], -20.0, np.float32))
     >>> audio.shape  # doctest: +SKIP
     TensorShape([1, 256])
   """
@@ -520,8 +520,8 @@ class StreamingF0LoudnessModel(tf.Module):
     """Decoder outputs for a block, carrying the GRU state."""
     decoder = self._decoder
     b, n = self.batch_size, self.frames_per_block
-    # Per-frame layers on [batch * n_frames, channels]: TFLite runs 2-D
-    # dense layers much faster than 3-D ones (see `streaming.dense`).
+    # Per-frame layers on [batch * n_frames, channels]: 2-D dense layers
+    # become TFLite's FULLY_CONNECTED (see `streaming.dense`).
     inputs = [tf.reshape(_lookup(k, features), [b * n, -1])
               for k in decoder.input_keys]
     stacked = [stack(x) for stack, x in zip(decoder.input_stacks, inputs)]
@@ -543,7 +543,7 @@ class StreamingF0LoudnessModel(tf.Module):
     return acc + tf.pad(x, [[0, 0], [start, size - start - x.shape[1]]])
 
   def _step(self, f0_hz, loudness_db, state):
-    """One block: (f0 [b, n, 1], loudness [b, n, 1], state) -> (audio, state)."""
+    """(f0 [b, n, 1], loudness [b, n, 1], state) -> (audio, new state)."""
     index = state['frame_index']
     features = {'f0_hz': f0_hz, self.loudness_key: loudness_db,
                 'f0_scaled': preprocessing.scale_f0_hz(f0_hz),

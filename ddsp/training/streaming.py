@@ -91,7 +91,7 @@ def rdft_matrix(n_in, fft_size):
 
 @functools.lru_cache(maxsize=16)
 def irdft_matrix(fft_size, start=0, stop=None):
-  """The inverse real DFT as a matrix: `[Re X | Im X] @ M = irfft(X)[start:stop]`.
+  """Inverse real DFT matrix: `[Re X | Im X] @ M = irfft(X)[start:stop]`.
 
   As `np.fft.irfft`, the imaginary parts of the 0 Hz and Nyquist bins are
   ignored.
@@ -150,9 +150,9 @@ def _products(a, b, b_swapped):
 def dense(x, matrix):
   """x @ matrix over the last axis, as one 2-D matmul.
 
-  TFLite runs a 2-D product with a constant matrix as FULLY_CONNECTED (fast,
-  XNNPACK); `tf.tensordot` on a 3-D input becomes BATCH_MATMUL, many times
-  slower there.
+  TFLite maps a 2-D product with a constant matrix to FULLY_CONNECTED, which
+  its XNNPACK delegate accelerates; a 3-D `tf.tensordot` may become
+  BATCH_MATMUL instead.
   """
   shape = tf.shape(x)
   flat = tf.reshape(x, [-1, x.shape[-1]])
@@ -184,12 +184,18 @@ class HarmonicBlock:
 
   Hop t (samples `t * hop ... t * hop + hop - 1`) interpolates f0 linearly and
   the harmonic amplitudes with `amp_resample_method` from frame t to frame
-  t + 1, as `core.harmonic_synthesis` does. The phase of the fundamental at
-  the start of a hop is an int64 in units of one `modulus`-th of a cycle:
-  f0 is taken as a fixed-point number with 24 fractional bits, so the sum
-  over any number of hops is exact (wrapped modulo `modulus`, one cycle), and
-  a block's phase equals the float64 phase of a whole-clip render to float32
-  rounding.
+  t + 1, and silences harmonic k at samples where `k * step >= pi` (step =
+  2 pi f / sample_rate, per sample), with the float32 formulas of
+  `core.harmonic_synthesis` (`ddsp.core._harmonic_kernel`), so that a block
+  reproduces the same samples of a whole-clip render:
+
+  * The phase at the start of a hop is an int64 in units of one
+    `modulus`-th of a cycle: f0 is a fixed-point number with 24 fractional
+    bits, so sums over any number of hops are exact (the offline synth sums
+    in float64); it is carried between blocks.
+  * Each frame's step and step change are the float32 roundings of their
+    exact values (as the offline synth casts them from float64), computed
+    with integer arithmetic: the Nyquist masks then flip at the same samples.
 
   Args:
     hop: int > 0, samples per frame.
@@ -208,16 +214,40 @@ class HarmonicBlock:
     # (hop * f_t + (f_t+1 - f_t) * (hop - 1) / 2) / sample_rate
     # = ((hop + 1) F_t + (hop - 1) F_t+1) / modulus, F = f * 2**24.
     self.modulus = 2 * self.sample_rate * 2**_F0_FRACTION_BITS
-    scale = 2.0 * np.pi / self.sample_rate
     j = np.arange(self.hop, dtype=np.float64)
-    self._linear = ((j + 1.0) * scale).astype(np.float32)
-    self._quadratic = (j * (j + 1.0) / (2.0 * self.hop) * scale).astype(
-        np.float32)
-    self._f0_weights = (j / self.hop).astype(np.float32)
+    self._linear = (j + 1.0).astype(np.float32)
+    self._quadratic = (j * (j + 1.0) / (2.0 * self.hop)).astype(np.float32)
+    self._fraction = (j / self.hop).astype(np.float32)
     self._amp_weights = _crossfade_weights(self.hop, self.method)
+    # Radians per sample = F * 2 pi / sample_rate * 2**-24 = F * c *
+    # 2**-shift with the 40-bit integer c = c_high * 2**20 + c_low
+    # (c_high, c_low < 2**20: their products with F < 2**42 fit in int64).
+    scale = 2.0 * np.pi / self.sample_rate
+    exponent = int(np.floor(np.log2(scale)))
+    c = int(round(scale * 2.0**(39 - exponent)))  # In [2**39, 2**40].
+    self._shift = 39 - exponent + _F0_FRACTION_BITS
+    self._c_high, self._c_low = c >> 20, c & (2**20 - 1)
 
   def _fixed_point(self, f0_hz):
+    # |f0| < 2**18 Hz keeps the products of `_radians` in int64.
+    f0_hz = tf.clip_by_value(f0_hz, -2.0**18, 2.0**18)
     return tf.cast(tf.round(f0_hz * float(2**_F0_FRACTION_BITS)), tf.int64)
+
+  def _radians(self, fixed):
+    """float32(F * 2 pi / sample_rate / 2**24), correctly rounded, any sign.
+
+    Exact integer products, then one float32 rounding of the high part and a
+    correction term (the residual), so the sum rounds as the exact value.
+    """
+    size = tf.maximum(fixed, -fixed)
+    high = size * self._c_high  # < 2**62
+    rounded = tf.cast(high, tf.float32)
+    residual = high - tf.cast(rounded, tf.int64)  # |.| <= ulp / 2 < 2**38
+    low = residual * 2**20 + size * self._c_low  # < 2**63
+    # high + low / 2**20 = F * c / 2**20.
+    value = rounded + tf.cast(low, tf.float32) * np.float32(2.0**-20)
+    value *= np.float32(2.0**(20 - self._shift))
+    return tf.where(fixed < 0, -value, value)
 
   def phase_before(self, f0_hz):
     """Phase one hop before a frame so that the frame's hop starts at 0.
@@ -249,29 +279,28 @@ class HarmonicBlock:
       audio: [batch, n * hop] float32.
       phase: [batch, 1] int64, the phase at the start of the next hop.
     """
+    fixed = self._fixed_point(f0_hz[..., 0])  # [batch, n]
+    next_fixed = self._fixed_point(next_f0_hz[..., 0])
     # Exact phase at each hop's start, in 1 / modulus cycles.
-    steps = ((self.hop + 1) * self._fixed_point(f0_hz[..., 0]) +
-             (self.hop - 1) * self._fixed_point(next_f0_hz[..., 0]))
+    steps = (self.hop + 1) * fixed + (self.hop - 1) * next_fixed
     cumulative = tf.cumsum(steps, axis=1)
     starts = tf.math.floormod(phase + cumulative - steps, self.modulus)
     new_phase = tf.math.floormod(phase + cumulative[:, -1:], self.modulus)
     starts = tf.cast(starts, tf.float32) * np.float32(
         2.0 * np.pi / self.modulus)
 
-    # Within each hop, as `core.harmonic_synthesis` computes it in float32.
-    delta = next_f0_hz - f0_hz  # [batch, n, 1]
-    phases = starts[..., tf.newaxis] + (self._linear * f0_hz +
-                                        self._quadratic * delta)
-    phases = tf.math.floormod(phases, 2.0 * np.pi)  # [batch, n, hop]
-    f0_envelope = f0_hz + self._f0_weights * delta
-    positive = f0_envelope > 0.0
-    limit = tf.where(positive, (self.sample_rate / 2.0) / tf.where(
-        positive, f0_envelope, 1.0), np.inf)
-
+    # Per sample, as the offline kernel: phase = start + (j + 1) step +
+    # j (j + 1) / (2 hop) dstep, step_j = step + j / hop dstep (rad/sample).
+    step = self._radians(fixed)[..., tf.newaxis]  # [batch, n, 1]
+    dstep = self._radians(next_fixed - fixed)[..., tf.newaxis]
+    phases = tf.math.floormod(starts[..., tf.newaxis] + self._linear * step +
+                              self._quadratic * dstep, 2.0 * np.pi)
+    steps_j = step + self._fraction * dstep  # [batch, n, hop]
     n_harmonics = amplitudes.shape[-1]
     harmonics = np.arange(1, n_harmonics + 1, dtype=np.float32)
-    sounding = tf.cast(harmonics < limit[..., tf.newaxis], tf.float32)
-    sines = tf.sin(phases[..., tf.newaxis] * (harmonics * sounding))
+    audible = tf.cast(harmonics * steps_j[..., tf.newaxis] < np.pi,
+                      tf.float32)
+    sines = tf.sin(phases[..., tf.newaxis] * (harmonics * audible))
     shape = tf.shape(phases)
     rows = shape[0] * shape[1]
     coefficients = tf.stack([amplitudes, next_amplitudes], axis=-1)
@@ -389,8 +418,8 @@ class FilteredNoiseBlock:
     total = None
     for r in range(self.hops_per_frame):
       piece = tf.reshape(pieces[:, :, r], [-1, n_frames * self.hop])
-      piece = tf.pad(piece, [[0, 0], [r * self.hop,
-                                      (self.hops_per_frame - 1 - r) * self.hop]])
+      after = (self.hops_per_frame - 1 - r) * self.hop
+      piece = tf.pad(piece, [[0, 0], [r * self.hop, after]])
       total = piece if total is None else total + piece
     return total
 
