@@ -142,8 +142,10 @@ def profile_parts(trainer, batch, steps):
           lambda a: loss_obj(batch['audio'], a)[tf.newaxis],
           [outputs['audio_synth']]),
   }
-  _, grads_step, _ = trainer._train_fn(batch)  # pylint: disable=protected-access
-  parts['optimizer update'] = lambda: trainer._apply_fn(grads_step)  # pylint: disable=protected-access
+  # pylint: disable=protected-access
+  _, grads_step, _ = trainer._train_fn(batch)
+  parts['optimizer update'] = lambda: trainer._apply_fn(grads_step)
+  # pylint: enable=protected-access
   times = {}
   for name, fn in parts.items():
     fn()  # Trace.
@@ -172,8 +174,9 @@ def worker(batch_size, config, steps, profile):
   """Runs in a subprocess: prints one JSON line of results."""
   import gin  # pylint: disable=g-import-not-at-top
   import keras  # pylint: disable=g-import-not-at-top
-  from ddsp.training import ddsp_run  # pylint: disable=g-import-not-at-top,unused-import
-  from ddsp.training import gin as ddsp_gin  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top,unused-import
+  from ddsp.training import ddsp_run  # Registers the gin configurables.
+  from ddsp.training import gin as ddsp_gin
   from ddsp.training import models  # pylint: disable=g-import-not-at-top
   from ddsp.training import trainers  # pylint: disable=g-import-not-at-top
 

@@ -274,7 +274,8 @@ class _ClusterStrategy:
   """The default strategy, seen as one task of a multi-worker cluster."""
 
   def __init__(self, cluster, task_type, task_id):
-    self.cluster_resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+    resolvers = tf.distribute.cluster_resolver
+    self.cluster_resolver = resolvers.SimpleClusterResolver(
         tf.train.ClusterSpec(cluster), task_type=task_type, task_id=task_id)
     self._default = tf.distribute.get_strategy()
 
