@@ -24,6 +24,11 @@ offline render, zeros before sample 0. `latency = max(hop, (ir_size - 1) // 2
 samples (6 ms at 16 kHz) for the solo-instrument model (hop 64, 65 noise
 bands, 128 taps).
 
+The published library's `StreamingF0PwInference` (power input, one frame per
+call, no reverb) corresponds to `StreamingF0LoudnessModel(model,
+block_size=hop)` on a model with an `F0PowerPreprocessor`; here the reverb,
+any block size and the loudness models stream too.
+
 Equality with offline synthesis needs the same noise: build the model's
 `FilteredNoise` with `counter_noise=True` (noise as a function of the sample
 index, as streaming makes it). With another noise source the stream is still

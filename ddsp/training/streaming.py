@@ -197,6 +197,9 @@ class HarmonicBlock:
     exact values (as the offline synth casts them from float64), computed
     with integer arithmetic: the Nyquist masks then flip at the same samples.
 
+  These formulas mirror the private offline kernel; tests compare the two
+  (`tests/training/test_streaming.py`), so a change there shows up here.
+
   Args:
     hop: int > 0, samples per frame.
     sample_rate: int > 0, Hz.
