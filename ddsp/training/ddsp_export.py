@@ -212,7 +212,7 @@ def export(model, save_dir, block_size=256, tflite=True, name=None):
 
 
 def main(argv=None):
-  """Runs the command line `argv` (default `sys.argv`); returns the exit code."""
+  """Runs the command line `argv` (default `sys.argv`); returns exit code."""
   argv = sys.argv if argv is None else list(argv)
   if any(arg in ('--help', '-h', '--helpfull') for arg in argv[1:]):
     print(__doc__)

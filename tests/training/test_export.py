@@ -75,7 +75,8 @@ def test_tflite_matches_keras_stream(exported):
 def test_tflite_has_only_builtin_ops(exported):
   _, paths = exported
   interpreter = tf.lite.Interpreter(model_path=paths['tflite'])
-  ops = {op['op_name'] for op in interpreter._get_ops_details()}  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  ops = {op['op_name'] for op in interpreter._get_ops_details()}
   assert ops and not [op for op in ops if op.startswith('Flex')], ops
   inputs = interpreter.get_signature_list()['streaming_step']['inputs']
   assert 'f0_hz' in inputs and 'loudness_db' in inputs

@@ -156,7 +156,7 @@ class TestErrors:
 
   def test_wrong_block_shape(self, model):
     streamer = inference.StreamingF0LoudnessModel(model, 128)
-    with pytest.raises(ValueError, match=r'f0_hz.*Received: f0_hz.shape=\(1, 3'):
+    with pytest.raises(ValueError, match=r'Received: f0_hz.shape=\(1, 3'):
       streamer(np.zeros([1, 3, 1]), np.zeros([1, 2, 1]))
     with pytest.raises(ValueError, match='loudness_db'):
       streamer(np.zeros([1, 2, 1]), np.zeros([2, 2, 1]))
