@@ -33,16 +33,14 @@ class Model(keras.Model):
 
   def __init__(self, losses=None, **kwargs):
     super().__init__(**kwargs)
-    # Set as attributes so that tf.train.Checkpoint sees their weights.
-    self.loss_objs = nn.track_layers(
-        self, 'loss_obj', [l for l in core.make_iterable(losses)
-                           if isinstance(l, keras.layers.Layer)])
-    self.loss_objs += [l for l in core.make_iterable(losses)
-                       if not isinstance(l, keras.layers.Layer)]
+    self.loss_objs = list(core.make_iterable(losses))
     for loss_obj in self.loss_objs:
       if not callable(loss_obj):
         raise TypeError('`losses` must be loss objects (ddsp.losses.Loss or '
                         f'callables). Received: {loss_obj!r}')
+    # Attributes, so that tf.train.Checkpoint sees the losses' weights.
+    nn.track_layers(self, 'loss_obj', [
+        l for l in self.loss_objs if isinstance(l, keras.layers.Layer)])
 
   def build(self, *args, **kwargs):
     # Sub-layers build themselves on their first call.
