@@ -31,11 +31,13 @@ stage and the final training loss (the mean total loss of the last summary
 window of 20 steps, read from the TensorBoard summaries).
 
 Default: 4000 steps at batch 4 with the 128-unit decoder (the main job's
-width). Measured at about 0.8 s per step on 2 busy CPU cores, that is about
-55 minutes of training, plus about 3 minutes to prepare the data and 1 minute
-to resynthesize and score: about an hour in all. The paper's 512-unit decoder
-(`--channels=512`) costs several times more per step, so it reaches far fewer
-steps in an hour. Numbers from this dataset (synthesized from recorded
+width). Measured on this 2-core machine (shared, so noisy): 0.52 s per step
+once warm (0.8 s over the first 20 steps, with tracing), so 35 to 55 minutes
+of training, plus about 3 minutes to prepare the 176 s of training audio and
+under a minute to resynthesize and score: about an hour in all. The paper's
+512-unit decoder (`--channels=512`) measured 1.67 s per step at batch 4
+(about 3.2 times as much), so it reaches about 1200 steps in that hour.
+Numbers from this dataset (synthesized from recorded
 samples, dry) are not comparable with published figures.
 
 Usage (from the repository root):
