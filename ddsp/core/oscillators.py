@@ -437,8 +437,10 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
       n_samples, kernels.n_frames(frequencies), sample_rate, frame_rate)
   fast = hop is not None and same_frames and method in _TWO_FRAME_METHODS
   if fast and harmonic_shifts is None:
-    return _harmonic_frames(frequencies, harmonic_amplitudes, hop,
-                            sample_rate, method, initial_phase)
+    audio, final_phase = _harmonic_frames(frequencies, harmonic_amplitudes,
+                                          hop, sample_rate, method,
+                                          initial_phase)
+    return _with_static_length(audio, n_samples), final_phase
 
   if n_harmonics is None:
     n_harmonics = _n_channels(harmonic_shifts if harmonic_distribution is None
@@ -467,7 +469,19 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
     _, final_phase = kernels.cumulative_phase(
         resample(frequencies, n_samples), sample_rate, initial_phase,
         float64=True)
-  return audio, final_phase
+  return _with_static_length(audio, n_samples), final_phase
+
+
+def _with_static_length(audio, n_samples):
+  """Gives [batch, n_samples] audio its length as a static shape where known.
+
+  The chunked kernels reshape through dynamic sizes, so without this a graph
+  would see [batch, None] and layers needing a static length (e.g. FFT
+  convolution in a reverb) could not follow.
+  """
+  if isinstance(n_samples, int):
+    audio = tf.ensure_shape(audio, [audio.shape[0], n_samples])
+  return audio
 
 
 def streaming_harmonic_synthesis(frequencies, amplitudes,

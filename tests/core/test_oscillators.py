@@ -574,3 +574,21 @@ def test_errors_name_the_argument():
     wavetables.wavetable_synthesis(f0, amps, tf.ones([8]))
   with pytest.raises(ValueError, match='`n_samples` must be a multiple of'):
     wavetables.wavetable_synthesis(f0, amps, tf.ones([2, 8]), n_samples=233)
+
+
+def test_harmonic_synthesis_has_a_static_length_inside_tf_function():
+  """Layers after a synth (e.g. an FFT reverb) need the length statically."""
+  f0 = 300.0 * tf.ones([2, 64, 1])
+  amps = tf.ones([2, 64, 1])
+  dist = tf.ones([2, 64, 8])
+
+  @tf.function
+  def synth(f0, amps, dist):
+    return oscillators.harmonic_synthesis(
+        f0, amps, harmonic_distribution=dist, n_samples=4096)
+
+  graph_audio = synth.get_concrete_function(f0, amps, dist).structured_outputs
+  assert graph_audio.shape.as_list() == [2, 4096]
+  eager_audio = oscillators.harmonic_synthesis(
+      f0, amps, harmonic_distribution=dist, n_samples=4096)
+  np.testing.assert_allclose(synth(f0, amps, dist), eager_audio, atol=1e-6)
