@@ -14,13 +14,27 @@ resident memory (`ru_maxrss`) is its own. Configurations:
   compiled with XLA.
 * bf16:    the decoder under the 'mixed_bfloat16' policy (gin:
   `RnnFcDecoder.dtype = 'mixed_bfloat16'`): its matmuls in bfloat16 (float32
-  weights, GRU state and outputs), fast on CPUs with AMX/AVX512-BF16.
+  weights, GRU state and outputs); less CPU time on CPUs with AMX.
 * bf16+xla: both.
 
 With --profile, the step is split into its parts, each timed forward +
 backward on the same inputs in its own tf.function: preprocessor + decoder,
 harmonic synthesizer, filtered noise, reverb, spectral loss, and the optimizer
 update alone.
+
+Measured here (2 cores, load average about 2.7 from other jobs; medians):
+
+  batch  config   step s  cpu s  peak GB
+      8  default    2.03   3.73     1.95
+      8  bf16       2.70   2.79     1.84
+      8  xla        3.47   3.46     2.20
+     16  default    3.69   6.81     2.91
+     16  bf16       5.19   5.97     2.65
+
+bf16 and xla need less CPU time but run on about one thread, so with free
+cores the default (float32, no whole-step XLA) is fastest; the decoder is
+about 80 % of the step (the 512-unit GRU and 512-wide dense stacks over 1000
+frames), synthesizers, reverb, loss and the Adam update the rest.
 
 The published library measured about 9.6 s per step at batch 8 on a quiet
 2-core machine of this class (see /work/shared/STACK_NOTES.md; about twice

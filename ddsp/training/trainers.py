@@ -94,8 +94,10 @@ class Trainer:
       list of names of model attributes (e.g. ['encoder', 'decoder']) to
       restore only those sub-modules' weights (warm start from a pretrained
       model; the optimizer and step then start fresh).
-    jit_compile: compile the forward and backward pass with XLA (see
-      benchmarks/bench_train_step.py for what is faster on your hardware).
+    jit_compile: compile the forward and backward pass with XLA. Off by
+      default: on a 2-core CPU it took less CPU time but ran on about one
+      thread, so steps were slower (benchmarks/bench_train_step.py measures
+      it on your hardware).
 
   Raises:
     ValueError: an argument is out of range.
