@@ -138,6 +138,7 @@ def test_non_finite_loss_stops_and_saves_last_good_state(examples, tmp_path,
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_early_stop_and_log_lines(examples, tmp_path, caplog):
   trainer = _trainer()
   with caplog.at_level(logging.INFO):
