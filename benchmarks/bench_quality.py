@@ -31,17 +31,18 @@ stage and the final training loss (the mean total loss of the last summary
 window of 20 steps, read from the TensorBoard summaries).
 
 Default: 4000 steps at batch 4 with the 128-unit decoder (the main job's
-width). Measured on this 2-core machine (shared, so noisy): 0.52 s per step
-once warm (0.8 s over the first 20 steps, with tracing), so 35 to 55 minutes
-of training, plus about 3 minutes to prepare the 176 s of training audio and
-under a minute to resynthesize and score: about an hour in all. The paper's
+width), which fits in an hour on this 2-core machine class: 0.26 s per step
+on a quiet machine (1800 steps trained in 483 s; 4000 steps about 18 minutes)
+and 0.52 s per step when the machine is shared (35 to 55 minutes), plus
+35 s to 3 minutes to prepare the 176 s of training audio and under a minute
+to resynthesize and score. The paper's
 512-unit decoder (`--channels=512`) measured 1.67 s per step at batch 4
 (about 3.2 times as much), so it reaches about 1200 steps in that hour.
 Numbers from this dataset (synthesized from recorded
 samples, dry) are not comparable with published figures.
 
 Usage (from the repository root):
-  python benchmarks/bench_quality.py                      # about an hour
+  python benchmarks/bench_quality.py                      # within an hour
   python benchmarks/bench_quality.py --steps=20 --train_secs=30  # smoke run
       [--train_audio=F] [--heldout_secs=12] [--channels=128] [--batch_size=4]
       [--learning_rate=0.0003] [--work_dir=DIR] [--seed=0]
@@ -78,7 +79,7 @@ def _parse_args():
   p.add_argument('--train_secs', type=float, default=None,
                  help='use only the first N s of the training part (all)')
   p.add_argument('--steps', type=int, default=4000,
-                 help='training steps (4000: about 55 min on 2 cores)')
+                 help='training steps (4000: 18 to 55 min on 2 cores)')
   p.add_argument('--batch_size', type=int, default=4)
   p.add_argument('--channels', type=int, default=128,
                  help='decoder GRU and MLP width (128; the paper: 512)')
