@@ -14,21 +14,14 @@ from ddsp.training import eval_util
 from ddsp.training import evaluators
 from ddsp.training import models
 from ddsp.training import preprocessing
+import training_helpers as helpers  # tests/training/training_helpers.py
 
 SR, FRAME_RATE = 16000, 250
 N_SAMPLES, N_FRAMES = 3200, 50  # 0.2 s.
 
 
 def read_events(log_dir):
-  """tag -> list of (step, plugin name, value ndarray)."""
-  events = {}
-  for path in sorted(tf.io.gfile.glob(str(log_dir / 'events*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        events.setdefault(value.tag, []).append(
-            (event.step, value.metadata.plugin_data.plugin_name,
-             tf.make_ndarray(value.tensor)))
-  return events
+  return helpers.read_events(log_dir, with_plugin=True)
 
 
 def _model(seed):

@@ -8,20 +8,13 @@ import tensorflow as tf
 
 from ddsp.training import plotting
 from ddsp.training import summaries
+import training_helpers as helpers  # tests/training/training_helpers.py
 
 SR = 16000
 
 
 def read_events(log_dir):
-  """tag -> list of (step, plugin name, value ndarray) from event files."""
-  events = {}
-  for path in sorted(tf.io.gfile.glob(str(log_dir / 'events*'))):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      for value in event.summary.value:
-        events.setdefault(value.tag, []).append(
-            (event.step, value.metadata.plugin_data.plugin_name,
-             tf.make_ndarray(value.tensor)))
-  return events
+  return helpers.read_events(log_dir, with_plugin=True)
 
 
 def _write(log_dir, fn):

@@ -97,12 +97,17 @@ def weights(model):
   return [v.numpy() for v in model.trainable_variables]
 
 
-def read_events(log_dir):
-  """tag -> list of (step, value ndarray) from the event files of a folder."""
+def read_events(log_dir, with_plugin=False):
+  """tag -> list of (step, value ndarray) from the event files of a folder.
+
+  With `with_plugin`, each entry is (step, plugin name, value ndarray).
+  """
   events = {}
   for path in sorted(tf.io.gfile.glob(str(log_dir) + '/events*')):
     for event in tf.compat.v1.train.summary_iterator(path):
       for value in event.summary.value:
-        events.setdefault(value.tag, []).append(
-            (event.step, tf.make_ndarray(value.tensor)))
+        entry = (event.step, tf.make_ndarray(value.tensor))
+        if with_plugin:
+          entry = (entry[0], value.metadata.plugin_data.plugin_name, entry[1])
+        events.setdefault(value.tag, []).append(entry)
   return events
