@@ -351,9 +351,11 @@ def test_spectral_loss_tf_function_with_unknown_length(rng):
     eager_value = loss(target, audio)
   np.testing.assert_allclose(graph_value.numpy(), eager_value.numpy(),
                              rtol=1e-6)
-  np.testing.assert_allclose(graph_grad.numpy(),
-                             tape.gradient(eager_value, audio).numpy(),
-                             rtol=1e-5, atol=1e-9)
+  eager_grad = tape.gradient(eager_value, audio).numpy()
+  # Float32 sums may be reordered between graph and eager kernels: compare
+  # to a tolerance relative to the gradient's scale, not to 1e-9 absolute.
+  np.testing.assert_allclose(graph_grad.numpy(), eager_grad, rtol=1e-5,
+                             atol=1e-6 * np.max(np.abs(eager_grad)))
 
 
 def test_spectral_loss_per_example_weights(rng):
