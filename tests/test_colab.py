@@ -198,6 +198,13 @@ def test_play_in_a_notebook_displays_an_audio_player(monkeypatch):
   decoded, _ = sf.read(io.BytesIO(player.data))
   np.testing.assert_allclose(decoded, audio, atol=1 / 32767)
   assert 'autoplay' in player._repr_html_()  # pylint: disable=protected-access
+  flac = colab_utils.play(audio, audio_format='flac')
+  assert flac.mimetype == 'audio/flac'
+  assert 'data:audio/flac;base64' in flac._repr_html_()  # pylint: disable=protected-access
+  decoded, _ = sf.read(io.BytesIO(flac.data))
+  np.testing.assert_allclose(decoded, audio, atol=1 / 32767)
+  with pytest.raises(ValueError, match='`audio_format` must be one of'):
+    colab_utils.play(audio, audio_format='mp3')
 
 
 def test_widgets_outside_colab_ask_for_paths(tmp_path, capsys):

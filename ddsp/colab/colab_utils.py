@@ -127,29 +127,36 @@ def _first_example(audio, name):
   return audio
 
 
-def audio_to_wav_bytes(audio, sample_rate=DEFAULT_SAMPLE_RATE):
-  """Mono audio as the bytes of a 16-bit PCM WAV file.
+_AUDIO_FORMATS = {'wav': 'WAV', 'flac': 'FLAC'}
+
+
+def audio_to_wav_bytes(audio, sample_rate=DEFAULT_SAMPLE_RATE,
+                       audio_format='wav'):
+  """Mono audio as the bytes of a 16-bit PCM WAV (or FLAC) file.
 
   Args:
     audio: [n_samples] or [batch, n_samples] (first example used) float
       audio; values outside [-1, 1] are clipped.
     sample_rate: Hz, a positive int.
+    audio_format: 'wav', or 'flac' (lossless, about a third smaller).
 
   Returns:
-    bytes of a WAV file (44-byte header, then little-endian int16 samples
-    round(32767 * audio)).
+    bytes of the file; its samples are the int16 values
+    round(32767 * audio).
   """
   import soundfile  # pylint: disable=g-import-not-at-top
+  validation.check_one_of(audio_format, 'audio_format', tuple(_AUDIO_FORMATS))
   audio = np.clip(_first_example(audio, 'audio'), -1.0, 1.0)
   sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
   buffer = io.BytesIO()
   ints = np.round(audio * np.iinfo(np.int16).max).astype(np.int16)
-  soundfile.write(buffer, ints, sample_rate, format='WAV', subtype='PCM_16')
+  soundfile.write(buffer, ints, sample_rate,
+                  format=_AUDIO_FORMATS[audio_format], subtype='PCM_16')
   return buffer.getvalue()
 
 
 def play(array_of_floats, sample_rate=DEFAULT_SAMPLE_RATE, ephemeral=True,
-         autoplay=False, path=None):
+         autoplay=False, path=None, audio_format='wav'):
   """Shows an audio player in a notebook; in a script, writes a WAV file.
 
   Args:
@@ -159,27 +166,33 @@ def play(array_of_floats, sample_rate=DEFAULT_SAMPLE_RATE, ephemeral=True,
     ephemeral: accepted for the published signature; the player is always
       kept in the notebook's output.
     autoplay: start playing as soon as the player appears.
-    path: outside a notebook, the WAV file to write (default: a new
-      temporary file).
+    path: outside a notebook, the file to write (default: a new temporary
+      file).
+    audio_format: 'wav', or 'flac' (lossless and about a third smaller,
+      which keeps saved notebooks light; every current browser plays it).
 
   Returns:
     In a notebook, the displayed `IPython.display.Audio`; elsewhere the path
-    of the WAV file written.
+    of the file written.
   """
   del ephemeral  # Outputs are kept in every front end.
-  wav = audio_to_wav_bytes(array_of_floats, sample_rate)
+  encoded = audio_to_wav_bytes(array_of_floats, sample_rate, audio_format)
   if in_notebook():
     from IPython import display  # pylint: disable=g-import-not-at-top
-    player = display.Audio(data=wav, autoplay=autoplay)
+    player = display.Audio(data=encoded, autoplay=autoplay)
+    player.mimetype = f'audio/{audio_format}'
     _display(player)
     return player
   if path is None:
-    handle, path = tempfile.mkstemp(prefix='ddsp_play_', suffix='.wav')
+    handle, path = tempfile.mkstemp(prefix='ddsp_play_',
+                                    suffix=f'.{audio_format}')
     os.close(handle)
   with open(path, 'wb') as f:
-    f.write(wav)
+    f.write(encoded)
+  seconds = _first_example(array_of_floats, 'array_of_floats').size / float(
+      sample_rate)
   print(f'play(): no notebook to show a player in; wrote {path} '
-        f'({(len(wav) - 44) / 2 / sample_rate:.2f} s).')
+        f'({seconds:.2f} s).')
   return path
 
 
