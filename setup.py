@@ -16,6 +16,9 @@ with open(os.path.join(_here, 'README.md'), encoding='utf-8') as f:
 # them in sync with their sources, and execute them in the tests.
 _NOTEBOOKS = [
     'ipykernel>=6',
+    # In an IPython kernel, Beam pipelines (data preparation) import
+    # apache_beam.dataframe: its extra brings the pandas it works with.
+    'apache-beam[dataframe]>=2.55',
     'ipython>=8',
     'jupytext>=1.14',
     'nbclient>=0.7',

@@ -135,8 +135,9 @@ def execute(notebook, cwd=EXAMPLES, env=None, timeout=CELL_TIMEOUT_S):
 # TensorFlow's start-up lines from C++ (timestamps, process ids, "no CUDA
 # drivers"), written to the kernel's stderr before Python logging exists.
 _NATIVE_LOG_LINE = re.compile(
-    r'^([IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\]|'
-    r'WARNING: All log messages before absl::InitializeLog\(\))')
+    r'^([IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]|'
+    r'WARNING: All log messages before absl::InitializeLog\(\)|'
+    r'To enable the following instructions: .* rebuild TensorFlow)')
 
 
 def _strip_volatile(notebook):
