@@ -15,6 +15,7 @@ falls by 6 dB per octave, a sine of amplitude 0.5 has an RMS of 0.354, ...).
 import importlib.util
 import json
 import math
+import os
 import pathlib
 import re
 import sys
@@ -246,6 +247,23 @@ def test_small_figures_keep_their_content():
   assert image.size == (5 * tutorial_utils.FIGURE_DPI,
                         2 * tutorial_utils.FIGURE_DPI)
   assert len(image.getcolors(maxcolors=256)) > 16  # Not flattened.
+
+
+def test_loss_plot_reports_progress_and_saves(tmp_path, capsys):
+  tutorial = tutorial_utils.Tutorial('t', 'test',
+                                     argv=['--output_dir', str(tmp_path)])
+  plot = tutorial_utils.LossPlot(tutorial, total_steps=20)
+  with pytest.raises(ValueError, match='nothing plotted yet'):
+    plot.save('loss.png')
+  plot.update(10, 5.0)
+  plot.update(np.int64(20), np.float32(2.5))
+  lines = [l for l in capsys.readouterr().out.splitlines() if 'step' in l]
+  assert lines[0].startswith('[##########----------] step 10 of 20')
+  assert lines[1].startswith('[####################] step 20 of 20')
+  assert lines[1].endswith('total loss 2.500')
+  assert plot.steps == [10, 20] and plot.losses == [5.0, 2.5]
+  plot.save('loss.png')
+  check_files(tmp_path, tutorial.files)
 
 
 # ------------------------------------------------------------------------------
@@ -501,6 +519,27 @@ CHECKS = {
     'demo_train_autoencoder.py': check_train_autoencoder,
     'demo_timbre_transfer.py': check_demo_timbre_transfer,
 }
+
+
+@pytest.mark.slow
+def test_a_source_also_runs_as_a_script(tmp_path):
+  # The .py of a notebook is a plain script too (outside a kernel: no
+  # displays, figures and audio only written, results printed).
+  import subprocess  # pylint: disable=g-import-not-at-top
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', MPLBACKEND='Agg',
+             PYTHONPATH=os.pathsep.join(
+                 [str(ROOT)] + ([os.environ['PYTHONPATH']]
+                                if os.environ.get('PYTHONPATH') else [])))
+  proc = subprocess.run(
+      [sys.executable, str(EXAMPLES / '01_core_functions.py'), '--short',
+       '--output_dir', str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+      text=True, timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  summary = json.loads((tmp_path / 'results.json').read_text())
+  assert summary['short'] is True
+  check_files(tmp_path, summary['files'])
+  assert f'[figure] {tmp_path}' in proc.stdout
+  check_core_functions(summary['results'], tmp_path)
 
 
 # ------------------------------------------------------------------------------
