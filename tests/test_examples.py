@@ -1,20 +1,25 @@
-"""Runs every tutorial in examples/ (short mode) and checks what it promises.
+"""The tutorial notebooks: in sync with their sources, readable, and kept.
 
-Each tutorial runs in its own subprocess, as a user would run it, with
-`DDSP_EXAMPLES_SHORT=1` and `DDSP_EXAMPLES_OUTPUT_DIR` set. It must exit
-cleanly, write the figures (PNG) and audio (WAV) it lists, and its
-results.json must hold numbers within the ranges that the tutorial's text
-claims, mostly against analytic values (A4 = 440 Hz, a 1/k spectrum falls by
-6 dB per octave, a sine of amplitude 0.5 has an RMS of 0.354, ...).
+Every tutorial is `examples/<name>.py` (jupytext percent source) plus
+`examples/<name>.ipynb` (made from it by scripts/sync_notebooks.py and
+committed executed, in short mode). Fast tests check that each notebook is
+in sync with its source, is valid nbformat 4 with text cells and short code
+cells, opens with the Colab install cell and a parameters cell, and carries
+its rendered outputs (figures, audio players). Slow tests run every notebook
+top to bottom in a real Jupyter kernel (nbclient) in short mode, fail on any
+cell error, and check the numbers it records (results.json) against what the
+text claims, mostly against analytic values (A4 = 440 Hz, a 1/k spectrum
+falls by 6 dB per octave, a sine of amplitude 0.5 has an RMS of 0.354, ...).
 """
 
+import importlib.util
 import json
 import math
 import os
 import pathlib
 import re
-import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -25,35 +30,29 @@ sys.path.insert(0, str(EXAMPLES))
 
 import tutorial_utils  # pylint: disable=wrong-import-position
 
-TIMEOUT_S = 600
+_spec = importlib.util.spec_from_file_location(
+    'sync_notebooks', ROOT / 'scripts' / 'sync_notebooks.py')
+sync_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sync_notebooks)
+
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+MAX_CODE_LINES = 40
+MAX_NOTEBOOK_KB = 700
+MAX_TOTAL_KB = 3500
+SOURCES = sync_notebooks.sources()
 
 
-def run_tutorial(script, output_dir, extra_env=None):
-  """Runs a tutorial in short mode; returns its results.json as a dict."""
-  env = dict(os.environ, DDSP_EXAMPLES_SHORT='1',
-             DDSP_EXAMPLES_OUTPUT_DIR=str(output_dir),
-             TF_CPP_MIN_LOG_LEVEL='2', MPLBACKEND='Agg')
-  env['PYTHONPATH'] = os.pathsep.join(
-      [str(ROOT)] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
-  env.update(extra_env or {})
-  proc = subprocess.run([sys.executable, str(EXAMPLES / script)], cwd=ROOT,
-                        env=env, capture_output=True, text=True,
-                        timeout=TIMEOUT_S, check=False)
-  assert proc.returncode == 0, (
-      f'{script} failed (exit {proc.returncode}).\nstdout:\n'
-      f'{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}')
-  summary = json.loads((output_dir / 'results.json').read_text())
-  assert summary['short'] is True
-  check_files(output_dir, summary['files'])
-  # Every recorded result is also printed for the reader.
-  for key in summary['results']:
-    assert f'  {key} = ' in proc.stdout, key
-  return summary
+def source_ids():
+  return [s.name for s in SOURCES]
+
+
+def read_notebook(source):
+  import nbformat  # pylint: disable=g-import-not-at-top
+  return nbformat.read(sync_notebooks.notebook_path(source), as_version=4)
 
 
 def check_files(output_dir, files):
-  """Every listed file exists; PNGs are PNGs; WAVs are finite, non-silent."""
+  """Every listed file exists; PNGs are PNGs; WAVs are finite, not silent."""
   import soundfile as sf  # pylint: disable=g-import-not-at-top
   assert files, 'the tutorial wrote no files'
   for name in files:
@@ -65,40 +64,146 @@ def check_files(output_dir, files):
       audio, sample_rate = sf.read(path)
       assert sample_rate == 16000, name
       assert audio.size > 1000 and np.all(np.isfinite(audio)), name
-      assert np.max(np.abs(audio)) > 0.1, f'{name} is (nearly) silent'
+      # Normalized files peak at 0.9; the others keep their level, which the
+      # tutorial's own checks compare with a reference (e.g. the original).
+      assert np.max(np.abs(audio)) > 1e-3, f'{name} is silent'
     else:
       raise AssertionError(f'unexpected output file type: {name}')
 
 
-def tutorial_scripts():
-  return sorted(p.name for p in EXAMPLES.glob('[0-9][0-9]_*.py'))
+# ------------------------------------------------------------------------------
+# Fast: the notebooks as files.
+# ------------------------------------------------------------------------------
+def test_every_tutorial_is_checked_and_listed_in_readmes():
+  assert len(SOURCES) >= 8
+  examples_readme = (EXAMPLES / 'README.md').read_text()
+  readme = (ROOT / 'README.md').read_text()
+  for source in SOURCES:
+    assert source.name in CHECKS, (
+        f'{source.name} has no checks in tests/test_examples.py')
+    notebook = sync_notebooks.notebook_path(source).name
+    assert notebook in examples_readme, f'{notebook} not in examples/README.md'
+    assert f'examples/{notebook}' in readme, f'{notebook} not in README.md'
+
+
+@pytest.mark.parametrize('source', SOURCES, ids=source_ids())
+def test_notebook_is_in_sync_with_its_source(source):
+  problem = sync_notebooks.out_of_sync(source)
+  assert problem is None, (f'{problem}; run `python scripts/sync_notebooks.py '
+                           f'--execute {source.stem}`')
+
+
+@pytest.mark.parametrize('source', SOURCES, ids=source_ids())
+def test_notebook_is_valid_readable_and_rendered(source):
+  import nbformat  # pylint: disable=g-import-not-at-top
+  notebook = read_notebook(source)
+  nbformat.validate(notebook)
+  assert notebook.nbformat == 4
+  cells = notebook.cells
+  install = cells[0]
+  assert install.cell_type == 'code'
+  assert "find_spec('ddsp') is None" in install.source
+  assert "'google.colab' in sys.modules" in install.source
+  parameters = [c for c in cells if 'parameters' in c.metadata.get('tags', [])]
+  assert len(parameters) == 1 and 'SHORT = None' in parameters[0].source
+  code = [c for c in cells if c.cell_type == 'code']
+  text = [c for c in cells if c.cell_type == 'markdown']
+  assert text[0].source.startswith('# '), 'the first text cell is a title'
+  assert len(text) >= len(code) / 3, 'too few text cells'
+  for cell in code:
+    n_lines = len(cell.source.splitlines())
+    assert n_lines <= MAX_CODE_LINES, (
+        f'a code cell of {n_lines} lines: {cell.source[:80]!r}')
+  # Rendered: executed top to bottom, with inline figures and audio.
+  executed = [c for c in code if c.execution_count is not None]
+  assert len(executed) == len(code), 'the committed notebook is not executed'
+  assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
+  outputs = [o for c in code for o in c.outputs]
+  assert not [o for o in outputs if o.output_type == 'error']
+  assert any('image/png' in o.get('data', {}) for o in outputs)
+  assert any('<audio' in o.get('data', {}).get('text/html', '')
+             for o in outputs)
+
+
+def test_install_cells_are_one_cell():
+  # Each notebook stands alone in Colab, so each carries the install cell;
+  # they are the same cell, apart from the extras a notebook installs.
+  def without_extras(source):
+    return re.sub(r"^EXTRAS = .*$", 'EXTRAS = ...', source, flags=re.M)
+  cells = {s.name: without_extras(
+      sync_notebooks.notebook_from_source(s).cells[0].source) for s in SOURCES}
+  assert len(set(cells.values())) == 1, sorted(cells)
+
+
+def test_committed_notebooks_are_small():
+  sizes = {s.name: sync_notebooks.notebook_path(s).stat().st_size / 1024
+           for s in SOURCES}
+  for name, size in sizes.items():
+    assert size < MAX_NOTEBOOK_KB, f'{name}: {size:.0f} kB'
+  assert sum(sizes.values()) < MAX_TOTAL_KB, sizes
+
+
+def test_sync_tool_detects_a_stale_notebook(tmp_path):
+  import nbformat  # pylint: disable=g-import-not-at-top
+  source = tmp_path / '01_example.py'
+  source.write_text('# %% [markdown]\n# # Title\n\n# %%\nx = 1\n')
+  assert sync_notebooks.sources(tmp_path) == [source]
+  assert 'missing' in sync_notebooks.out_of_sync(source)
+  assert sync_notebooks.sync(source).endswith('kB)')
+  assert sync_notebooks.out_of_sync(source) is None
+  notebook = nbformat.read(tmp_path / '01_example.ipynb', as_version=4)
+  assert [c.cell_type for c in notebook.cells] == ['markdown', 'code']
+  assert notebook.metadata['jupytext']['formats'] == 'ipynb,py:percent'
+  source.write_text(source.read_text().replace('x = 1', 'x = 2'))
+  assert 'cell 1 differs' in sync_notebooks.out_of_sync(source)
+
+
+def test_sync_tool_drops_only_tensorflow_native_start_up_lines():
+  import nbformat  # pylint: disable=g-import-not-at-top
+  cell = nbformat.v4.new_code_cell('import tensorflow')
+  cell.outputs = [
+      nbformat.v4.new_output('stream', name='stderr', text=(
+          'WARNING: All log messages before absl::InitializeLog() is called '
+          'are written to STDERR\n'
+          'I0000 00:00:1796355631.772084    4019 port.cc:153] oneDNN custom '
+          'operations are on.\n'
+          'To enable the following instructions: AVX2 FMA, in other '
+          'operations, rebuild TensorFlow with the appropriate compiler '
+          'flags.\n')),
+      nbformat.v4.new_output('stream', name='stderr',
+                             text='UserWarning: a real warning\n'),
+      nbformat.v4.new_output('stream', name='stdout', text='I0000 stays\n')]
+  cell.metadata['execution'] = {'iopub.status.busy': 'a time'}
+  notebook = nbformat.v4.new_notebook(cells=[cell])
+  sync_notebooks._strip_volatile(notebook)  # pylint: disable=protected-access
+  assert [o.text for o in cell.outputs] == ['UserWarning: a real warning\n',
+                                            'I0000 stays\n']
+  assert 'execution' not in cell.metadata
 
 
 # ------------------------------------------------------------------------------
-# Fast tests of the shared helpers and of the folder's consistency.
+# Fast: the shared helpers.
 # ------------------------------------------------------------------------------
-def test_every_tutorial_is_checked_and_listed_in_readme():
-  scripts = tutorial_scripts()
-  assert len(scripts) >= 6
-  readme = (EXAMPLES / 'README.md').read_text()
-  for script in scripts:
-    assert script in CHECKS, f'{script} has no checks in tests/test_examples.py'
-    assert script in readme, f'{script} is not listed in examples/README.md'
-
-
-def test_tutorial_options_from_env_and_flags(tmp_path, monkeypatch):
-  monkeypatch.setenv('DDSP_EXAMPLES_OUTPUT_DIR', str(tmp_path / 'from_env'))
-  monkeypatch.setenv('DDSP_EXAMPLES_SHORT', '1')
+def test_tutorial_options_from_parameters_env_and_flags(tmp_path,
+                                                        monkeypatch):
+  for name in tutorial_utils.SHORT_ENV + tutorial_utils.OUTPUT_ENV:
+    monkeypatch.delenv(name, raising=False)
+  monkeypatch.setenv('DDSP_TUTORIAL_OUTPUT_DIR', str(tmp_path / 'from_env'))
+  monkeypatch.setenv('DDSP_TUTORIAL_SHORT', '1')
   tutorial = tutorial_utils.Tutorial('t', 'test', argv=[])
   assert tutorial.short and tutorial.output_dir == tmp_path / 'from_env'
   assert tutorial.output_dir.is_dir()
+  # The notebook parameter wins over the environment.
+  assert not tutorial_utils.Tutorial('t', 'test', short=False, argv=[]).short
+  monkeypatch.delenv('DDSP_TUTORIAL_SHORT')
+  monkeypatch.setenv('DDSP_EXAMPLES_SHORT', 'true')  # The older name.
+  assert tutorial_utils.Tutorial('t', 'test', argv=[]).short
   monkeypatch.delenv('DDSP_EXAMPLES_SHORT')
   tutorial = tutorial_utils.Tutorial(
       't', 'test', argv=['--output_dir', str(tmp_path / 'flag')])
   assert not tutorial.short and tutorial.output_dir == tmp_path / 'flag'
-  tutorial = tutorial_utils.Tutorial('t', 'test', argv=['--short'])
-  assert tutorial.short
-  monkeypatch.delenv('DDSP_EXAMPLES_OUTPUT_DIR')
+  assert tutorial_utils.Tutorial('t', 'test', argv=['--short']).short
+  monkeypatch.delenv('DDSP_TUTORIAL_OUTPUT_DIR')
   tutorial = tutorial_utils.Tutorial('t', 'test', argv=[])
   assert tutorial.output_dir.is_dir()  # A new temporary folder.
   tutorial.output_dir.rmdir()
@@ -107,23 +212,58 @@ def test_tutorial_options_from_env_and_flags(tmp_path, monkeypatch):
 def test_record_and_finish_write_json(tmp_path):
   tutorial = tutorial_utils.Tutorial('t', 'test',
                                      argv=['--output_dir', str(tmp_path)])
-  assert tutorial.record('x', np.float32(0.5)) == 0.5
-  assert tutorial.record('v', np.array([1.0, 2.0])) == [1.0, 2.0]
+  tutorial.record('x', np.float32(0.5))
+  tutorial.record('v', np.array([1.0, 2.0]))
   tutorial.write_wav(0.01 * np.sin(np.arange(1600.0)), 'a.wav')
   summary = json.loads(json.dumps(tutorial.finish()))
   assert summary['results'] == {'x': 0.5, 'v': [1.0, 2.0]}
   assert json.loads((tmp_path / 'results.json').read_text()) == summary
-  check_files(tmp_path, summary['files'])  # Normalized: not silent.
+  check_files(tmp_path, summary['files'])
 
 
-def test_spectrum_db_peak_and_load_audio():
+def test_spectrum_db_peak_envelope_and_load_audio():
   t = np.arange(16000) / 16000
   freqs, db = tutorial_utils.spectrum_db(np.sin(2 * np.pi * 1000 * t))
   assert freqs[np.argmax(db)] == pytest.approx(1000.0)
+  # A sine of amplitude 0.5 has a mean power of 0.125 (-9.03 dB).
+  envelope = tutorial_utils.envelope_db(0.5 * np.sin(2 * np.pi * 1000 * t))
+  np.testing.assert_allclose(envelope, 10 * np.log10(0.125), atol=1e-3)
   audio = tutorial_utils.load_audio('violin_train.flac', seconds=0.5,
                                     offset=1.0)
   assert audio.shape == (8000,) and audio.dtype == np.float32
   assert 0.01 < np.sqrt(np.mean(audio ** 2)) < 1.0
+
+
+def test_small_figures_keep_their_content():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(5, 2))
+  ax.imshow(np.linspace(0, 1, 400).reshape(20, 20), cmap='magma')
+  png = tutorial_utils._small_png(fig)  # pylint: disable=protected-access
+  plt.close(fig)
+  image = Image.open(__import__('io').BytesIO(png))
+  assert image.size == (5 * tutorial_utils.FIGURE_DPI,
+                        2 * tutorial_utils.FIGURE_DPI)
+  assert len(image.getcolors(maxcolors=256)) > 16  # Not flattened.
+
+
+def test_loss_plot_reports_progress_and_saves(tmp_path, capsys):
+  tutorial = tutorial_utils.Tutorial('t', 'test',
+                                     argv=['--output_dir', str(tmp_path)])
+  plot = tutorial_utils.LossPlot(tutorial, total_steps=20)
+  with pytest.raises(ValueError, match='nothing plotted yet'):
+    plot.save('loss.png')
+  plot.update(10, 5.0)
+  plot.update(np.int64(20), np.float32(2.5))
+  lines = [l for l in capsys.readouterr().out.splitlines() if 'step' in l]
+  assert lines[0].startswith('[##########----------] step 10 of 20')
+  assert lines[1].startswith('[####################] step 20 of 20')
+  assert lines[1].endswith('total loss 2.500')
+  assert plot.steps == [10, 20] and plot.losses == [5.0, 2.5]
+  plot.save('loss.png')
+  check_files(tmp_path, tutorial.files)
 
 
 # ------------------------------------------------------------------------------
@@ -241,26 +381,25 @@ def check_processor_group_and_gin(r, output_dir):
   assert r['missing_key_error_names_key'] is True
 
 
-def _envelope_db(x, frame=800):
-  """Frame energy in dB (50 ms frames at 16 kHz), floored at -60 dB."""
-  frames = x[:x.size // frame * frame].reshape(-1, frame)
-  return np.maximum(10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-10), -60)
-
-
 def _log_spectrogram(x, size=1024):
   frames = x[:x.size // size * size].reshape(-1, size) * np.hanning(size)
   return np.log(np.abs(np.fft.rfft(frames, axis=1)) + 1e-3)
 
 
-def _similarity(output_wav, input_audio):
-  """Correlations of the energy envelopes and log spectrograms of two clips."""
+def _read(audio):
   import soundfile as sf  # pylint: disable=g-import-not-at-top
-  out, _ = sf.read(output_wav)
-  if isinstance(input_audio, (str, pathlib.Path)):
-    input_audio, _ = sf.read(input_audio)
-  n = min(out.size, input_audio.size)
-  out, ref = out[:n], input_audio[:n]
-  envelope = np.corrcoef(_envelope_db(out), _envelope_db(ref))[0, 1]
+  if isinstance(audio, (str, pathlib.Path)):
+    audio, _ = sf.read(audio)
+  return np.asarray(audio, np.float64)
+
+
+def _similarity(output_audio, input_audio):
+  """Correlations of the energy envelopes and log spectrograms of two clips."""
+  out, ref = _read(output_audio), _read(input_audio)
+  n = min(out.size, ref.size)
+  out, ref = out[:n], ref[:n]
+  envelope = np.corrcoef(tutorial_utils.envelope_db(out),
+                         tutorial_utils.envelope_db(ref))[0, 1]
   spectrum = np.corrcoef(_log_spectrogram(out).ravel(),
                          _log_spectrogram(ref).ravel())[0, 1]
   return envelope, spectrum
@@ -286,12 +425,21 @@ def check_training(r, output_dir):
   assert r['step_after_train'] == 50
   assert r['latest_checkpoint'] == 'ckpt-50'
   assert r['step_after_resume'] == 60  # Resumed at 50, not from scratch.
-  assert r['resynthesis_seconds'] == pytest.approx(4.0)
-  assert r['resynthesis_loudness_l1_db'] < 10.0
+  # Resynthesis: closer to the clip under the training loss than the untrained
+  # model's, about as loud, its energy envelope following the clip's. (After
+  # 60 steps the exact level and loudness error vary from run to run: the
+  # same seeds gave loudness errors of 1.7 and 8.7 dB here, and a peak
+  # level, once checked against 0.1, of 0.21 and 0.09; so these are checked
+  # against the untrained model and with margins, not as absolute luck.)
+  assert r['resynthesis_seconds'] == pytest.approx(2.0)  # Short mode.
+  assert (r['resynthesis_spectral_loss'] <
+          0.75 * r['untrained_spectral_loss'])
+  assert abs(r['resynthesis_rms_db_re_original']) < 12.0
+  assert r['resynthesis_loudness_l1_db'] < 15.0
   # The written original is the example clip; the resynthesis follows it.
   import soundfile as sf  # pylint: disable=g-import-not-at-top
   original, _ = sf.read(output_dir / '06_original.wav')
-  clip, _ = sf.read(EXAMPLES / 'data' / 'violin_train.flac', frames=64000)
+  clip, _ = sf.read(EXAMPLES / 'data' / 'violin_train.flac', frames=32000)
   np.testing.assert_allclose(original, clip, atol=1 / 32768)
   envelope, spectrum = _similarity(output_dir / '06_resynthesis.wav', clip)
   assert envelope > 0.9 and spectrum > 0.5
@@ -304,10 +452,11 @@ def check_timbre_transfer(r, output_dir):
   assert r['model_folder_has_operative_config'] is True
   assert r['model_folder_has_statistics'] is True
   assert 62 <= r['training_mean_note_pitch_midi'] <= 93
-  # Held-out violin: unchanged features, the whole 9.15 s phrase.
+  # Held-out violin (its first 3 s in short mode): features unchanged.
   assert r['heldout_pitch_shift_semitones'] == 0.0
   assert r['heldout_loudness_mode'] == 'none'
-  assert r['heldout_seconds'] == pytest.approx(9.15, abs=0.01)
+  assert r['heldout_input_seconds'] == pytest.approx(3.0)
+  assert r['heldout_seconds'] == pytest.approx(3.0, abs=0.01)
   assert r['heldout_f0_within_50_cents'] > 0.7
   # Speech (female, around MIDI 50-58) goes up by whole octaves towards the
   # violin's register.
@@ -319,12 +468,45 @@ def check_timbre_transfer(r, output_dir):
   assert r['manual_octave_up_f0_ratio'] == pytest.approx(2.0, rel=1e-4)
   assert r['manual_loudness_change_db'] == pytest.approx(-6.0, abs=1e-3)
   assert r['autotune_max_offset_from_grid_semitones'] < 0.05
+  heldout = tutorial_utils.load_audio('violin_heldout.flac', seconds=3.0)
   envelope, spectrum = _similarity(output_dir / '03_violin_heldout.wav',
-                                   EXAMPLES / 'data' / 'violin_heldout.flac')
+                                   heldout)
   assert envelope > 0.4 and spectrum > 0.4
   envelope, _ = _similarity(output_dir / '04_speech_to_violin.wav',
                             EXAMPLES / 'data' / 'speech_female.flac')
   assert envelope > 0.4  # The violin plays the syllables of the speech.
+
+
+def check_train_autoencoder(r, output_dir):
+  assert r['audio_files'] == 1 and r['audio_seconds'] == pytest.approx(8.0)
+  assert r['examples'] == 15  # 1 s examples every 0.5 s of 8 s.
+  assert 62 <= r['mean_note_pitch_midi'] <= 93  # The example violin.
+  assert r['loss_last_round'] < r['loss_first_round']
+  assert r['loss_after_training'] < 0.75 * r['loss_before_training']
+  assert r['model_folder_has_checkpoint'] is True
+  assert {'saved_model', 'streaming.tflite', 'metadata.json'} <= set(
+      r['export_files'])
+  with zipfile.ZipFile(output_dir / 'my_model.zip') as bundle:
+    names = set(bundle.namelist())
+  assert {'checkpoint', 'dataset_statistics.json', 'ckpt-30.index'} <= names
+  assert any(re.fullmatch(r'operative_config-\d+\.gin', n) for n in names)
+  # The TFLite stream renders what the model renders offline.
+  assert r['stream_vs_offline_envelope_correlation'] > 0.95
+  envelope, _ = _similarity(output_dir / '05_resynthesis.wav',
+                            output_dir / '05_original.wav')
+  assert envelope > 0.8
+
+
+def check_demo_timbre_transfer(r, output_dir):
+  assert r['input_seconds'] == pytest.approx(3.1, abs=0.01)  # The speech.
+  assert r['tiny_model_final_loss'] < 10.0
+  assert r['pitch_shift_semitones'] in (12.0, 24.0)
+  assert r['output_seconds'] == pytest.approx(r['input_seconds'], abs=0.01)
+  assert r['loudness_mode'] == 'quantile'
+  assert r['f0_within_50_cents'] > 0.6
+  envelope, _ = _similarity(output_dir / '04_output.wav',
+                            EXAMPLES / 'data' / 'speech_female.flac')
+  assert envelope > 0.4
 
 
 CHECKS = {
@@ -334,11 +516,47 @@ CHECKS = {
     '04_processor_group_and_gin.py': check_processor_group_and_gin,
     '05_training.py': check_training,
     '06_timbre_transfer.py': check_timbre_transfer,
+    'demo_train_autoencoder.py': check_train_autoencoder,
+    'demo_timbre_transfer.py': check_demo_timbre_transfer,
 }
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('script', sorted(CHECKS))
-def test_tutorial_runs_and_keeps_its_promises(script, tmp_path):
-  summary = run_tutorial(script, tmp_path)
-  CHECKS[script](summary['results'], tmp_path)
+def test_a_source_also_runs_as_a_script(tmp_path):
+  # The .py of a notebook is a plain script too (outside a kernel: no
+  # displays, figures and audio only written, results printed).
+  import subprocess  # pylint: disable=g-import-not-at-top
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', MPLBACKEND='Agg',
+             PYTHONPATH=os.pathsep.join(
+                 [str(ROOT)] + ([os.environ['PYTHONPATH']]
+                                if os.environ.get('PYTHONPATH') else [])))
+  proc = subprocess.run(
+      [sys.executable, str(EXAMPLES / '01_core_functions.py'), '--short',
+       '--output_dir', str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+      text=True, timeout=600, check=False)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  summary = json.loads((tmp_path / 'results.json').read_text())
+  assert summary['short'] is True
+  check_files(tmp_path, summary['files'])
+  assert f'[figure] {tmp_path}' in proc.stdout
+  check_core_functions(summary['results'], tmp_path)
+
+
+# ------------------------------------------------------------------------------
+# Slow: every notebook, top to bottom, in a Jupyter kernel (short mode).
+# ------------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize('source', SOURCES, ids=source_ids())
+def test_notebook_runs_and_keeps_its_promises(source, tmp_path):
+  notebook = sync_notebooks.notebook_from_source(source)
+  sync_notebooks.execute(notebook, env={
+      'DDSP_TUTORIAL_SHORT': '1', 'DDSP_TUTORIAL_OUTPUT_DIR': str(tmp_path)})
+  summary = json.loads((tmp_path / 'results.json').read_text())
+  assert summary['short'] is True
+  check_files(tmp_path, summary['files'])
+  printed = ''.join(o.get('text', '') for c in notebook.cells
+                    if c.cell_type == 'code' for o in c.outputs
+                    if o.output_type == 'stream' and o.name == 'stdout')
+  for key in summary['results']:  # Every result is shown to the reader.
+    assert f'  {key} = ' in printed, key
+  CHECKS[source.name](summary['results'], tmp_path)
