@@ -19,11 +19,11 @@ import fractions
 import functools
 import os
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 
 # This module is the CREPE half of `ddsp.spectral_ops` and shares its private
@@ -249,8 +249,7 @@ def _frame_audio(audio, hop, padding, n_frames=None):
 # ------------------------------------------------------------------------------
 # The model.
 # ------------------------------------------------------------------------------
-@gin.register(module='ddsp.spectral_ops')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.spectral_ops')
 class PretrainedCREPE(keras.Model):
   """The CREPE pitch network with its original weights, as a Keras 3 model.
 
@@ -425,7 +424,7 @@ def _compiled_network(model):
   return tf.function(model.network, reduce_retracing=True)
 
 
-@gin.register(module='ddsp.spectral_ops')
+@registration.register('ddsp.spectral_ops')
 def compute_f0(audio, frame_rate, viterbi=True, padding='center',
                sample_rate=16000, crepe_model='tiny', frames_per_batch=512):
   """Fundamental frequency of audio at any sample rate, with CREPE.

@@ -21,13 +21,13 @@ call, a function of its `seed` only, shared by the batch. The same seed gives
 the same audio.
 """
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import processors
+from ddsp import registration
 from ddsp import synths
 from ddsp import validation
 from ddsp.core import filtering
@@ -67,7 +67,7 @@ def _noise(n_samples, batch_size, seed, seed_generator, training):
 # ------------------------------------------------------------------------------
 # Reverbs.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class Reverb(processors.Processor):
   """Convolutional reverb with an impulse response given or learned.
 
@@ -183,7 +183,7 @@ class Reverb(processors.Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class ExpDecayReverb(Reverb):
   """Reverb whose IR is white noise under an exponential decay.
 
@@ -305,7 +305,7 @@ class ExpDecayReverb(Reverb):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class FilteredNoiseReverb(Reverb):
   """Reverb whose IR is noise through a time-varying filter.
 
@@ -433,7 +433,7 @@ class FilteredNoiseReverb(Reverb):
 # ------------------------------------------------------------------------------
 # Filters and delays.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class FIRFilter(processors.Processor):
   """Time-varying linear-phase FIR filter ("neural wah-wah").
 
@@ -512,7 +512,7 @@ class FIRFilter(processors.Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class ModDelay(processors.Processor):
   """Modulated delay line: chorus, flanger, vibrato.
 
@@ -627,8 +627,3 @@ class ModDelay(processors.Processor):
         'phase_scale_fn': processors.serialize_fn(self.phase_scale_fn),
         'add_dry': self.add_dry})
     return config
-
-
-for _cls in (Reverb, ExpDecayReverb, FilteredNoiseReverb, FIRFilter, ModDelay):
-  gin.register(_cls, module='ddsp.effects')
-del _cls

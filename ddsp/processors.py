@@ -11,9 +11,7 @@ Calling the processor does both. With `return_outputs_dict=True` it returns
 `{'signal': signal, 'controls': controls}` so that a DAG can route either.
 
 This module also holds `ProcessorGroup` (a DAG of processors that is itself a
-processor), the routing processors `Add`, `Mix` and `Crop`, and, at the bottom,
-the gin and Keras registration of the core scale functions, so that gin files
-can write `@core.exp_sigmoid` and configs can name them.
+processor) and the routing processors `Add`, `Mix` and `Crop`.
 
 The paper's default processor group, in Python:
 
@@ -37,17 +35,15 @@ and in gin:
     Harmonic.n_samples = 64000
     Autoencoder.processor_group = @processors.ProcessorGroup()
 
-How gin 0.5 treats these classes (measured): every processor class is
-registered with `gin.register` (never `@gin.configurable`, which breaks
-Keras 3 layers), which leaves the class itself unchanged. So:
+Gin (see `ddsp.registration`): every processor class is registered with
+`registration.register`, so gin bindings (`ProcessorGroup.dag = ...`,
+`Harmonic.n_samples = ...`) apply however a processor is built: through a
+reference such as `@processors.ProcessorGroup()` in a gin file, or directly in
+Python (`ProcessorGroup()` after the DAG was bound), as the published
+tutorials do. Arguments passed explicitly win over bindings. The class itself
+is unchanged (`type(group) is ProcessorGroup`), so Keras serialization,
+`isinstance` and checkpoints work as usual. Also:
 
-* Gin bindings (`ProcessorGroup.dag = ...`, `Harmonic.n_samples = ...`) apply
-  when gin builds the object: through a reference with `()` such as
-  `@processors.ProcessorGroup()` passed to a configurable, or
-  `gin.get_configurable('processors.ProcessorGroup')()`. A plain Python call
-  `processors.ProcessorGroup()` does not see them. Gin returns an instance of
-  the original class (`type(group) is ProcessorGroup`), so Keras
-  serialization and `isinstance` work.
 * Tuples and lists in a binding may hold `@...()` references; gin evaluates
   them each time the group is built, so each group gets new processors.
 * Two processors of one class need distinct names: use gin scopes,
@@ -59,15 +55,16 @@ Keras 3 layers), which leaves the class itself unchanged. So:
 
 import inspect
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import dags
+from ddsp import registration
 from ddsp import validation
 
 
+@registration.register('ddsp.processors')
 class Processor(keras.layers.Layer, dags.DAGModule):
   """Abstract base class for signal processors (synths, effects, routing).
 
@@ -178,7 +175,7 @@ def _check_scale_fn(scale_fn, name='scale_fn'):
 # ------------------------------------------------------------------------------
 # Processor group.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class ProcessorGroup(dags.DAGLayer, Processor):
   """A DAG of processors that is itself a processor.
 
@@ -258,7 +255,7 @@ class ProcessorGroup(dags.DAGLayer, Processor):
 # ------------------------------------------------------------------------------
 # Routing processors.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Add(Processor):
   """Sums two signals of the same shape.
 
@@ -301,7 +298,7 @@ class Add(Processor):
     return super().get_config()
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Mix(Processor):
   """Crossfades two signals by a time-varying control.
 
@@ -382,7 +379,7 @@ class Mix(Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Crop(Processor):
   """Removes samples from the front, back or both ends of a signal.
 
@@ -459,17 +456,3 @@ class Crop(Processor):
     config.update({'frame_size': self.frame_size,
                    'crop_location': self.crop_location})
     return config
-
-
-# ------------------------------------------------------------------------------
-# Registration with gin (core has no gin) and with Keras serialization.
-# ------------------------------------------------------------------------------
-for _cls in (Processor, ProcessorGroup, Add, Mix, Crop):
-  gin.register(_cls, module='ddsp.processors')
-
-# Gin files write `@core.exp_sigmoid`; Keras configs name them 'ddsp>...'.
-for _fn in (core.exp_sigmoid, core.sym_exp_sigmoid, core.frequencies_softmax,
-            core.frequencies_sigmoid, core.frequencies_critical_bands):
-  gin.register(_fn, module='ddsp.core')
-  keras.saving.register_keras_serializable(package='ddsp')(_fn)
-del _cls, _fn

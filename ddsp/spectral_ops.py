@@ -31,11 +31,11 @@ here.
 import fractions
 import numbers
 
-import gin
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
 
 F0_RANGE = 127.0  # MIDI.
@@ -332,7 +332,7 @@ def _hann_np(frame_size):
   return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame_size) / frame_size)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
   """Magnitude spectrogram `|stft(audio)|`.
 
@@ -354,7 +354,7 @@ def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
   return tf.abs(stft(audio, frame_size=size, overlap=overlap, pad_end=pad_end))
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_logmag(audio, size=2048, overlap=0.75, pad_end=True):
   """Natural log of the magnitude spectrogram, floored: `log(max(mag, 1e-5))`.
 
@@ -389,7 +389,7 @@ def _check_band(lo_hz, hi_hz, sample_rate):
                      f'lo_hz={lo_hz}, hi_hz={hi_hz}')
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
                 overlap=0.75, pad_end=True, sample_rate=16000):
   """Mel-scaled magnitude spectrogram (HTK mel scale).
@@ -433,7 +433,7 @@ def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
   return tf.tensordot(mag, matrix, axes=1)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
                    overlap=0.75, pad_end=True, sample_rate=16000):
   """Natural log of `compute_mel`, values floored at 1e-5 (finite on silence).
@@ -453,7 +453,7 @@ def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
   return core.safe_log(tf.maximum(mel, _LOG_EPS))
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mfcc(audio, lo_hz=20.0, hi_hz=8000.0, fft_size=1024, mel_bins=128,
                  mfcc_bins=13, overlap=0.75, pad_end=True, sample_rate=16000):
   """Mel-frequency cepstral coefficients.
@@ -601,7 +601,7 @@ def a_weighting(frequencies, min_db=-80.0):
   return gain if min_db is None else np.maximum(gain, min_db)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
                      range_db=DB_RANGE, ref_db=0.0, use_tf=True,
                      padding='center'):

@@ -14,12 +14,12 @@ Phase: oscillators accumulate phase without float32 drift (see
 `ddsp.core.oscillators`), so long renders stay in tune.
 """
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import processors
+from ddsp import registration
 from ddsp import validation
 
 
@@ -58,8 +58,7 @@ def _check_controls(controls, last_dims):
   return out
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class TensorToAudio(processors.Processor):
   """Identity synth: passes audio samples through, dropping a channel axis.
 
@@ -97,8 +96,7 @@ class TensorToAudio(processors.Processor):
     return samples
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Harmonic(processors.Processor):
   """Harmonic additive synthesizer: a sum of integer multiples of f0.
 
@@ -216,8 +214,7 @@ class Harmonic(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class FilteredNoise(processors.Processor):
   """Uniform white noise through a time-varying linear-phase filter.
 
@@ -368,8 +365,7 @@ class FilteredNoise(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Wavetable(processors.Processor):
   """Wavetable synthesizer: reads one period of a waveform at f0.
 
@@ -456,8 +452,7 @@ class Wavetable(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Sinusoidal(processors.Processor):
   """Bank of free sinusoids, each with its own frequency and amplitude.
 

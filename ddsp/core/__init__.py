@@ -1,7 +1,10 @@
 """ddsp.core: pure TensorFlow math for differentiable DSP.
 
-No layers, no state, no gin. Split by topic into submodules; every function is
-also available directly as `ddsp.core.<name>`.
+No layers, no state. Split by topic into submodules; every function is also
+available directly as `ddsp.core.<name>`. The functions that gin files name
+(the scale functions, e.g. `@core.exp_sigmoid`, and the oscillator banks) are
+registered where they are defined, with `ddsp.registration.register`, under
+the gin module `ddsp.core`; registering leaves them plain functions.
 """
 
 # pylint: disable=wildcard-import

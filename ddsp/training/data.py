@@ -25,10 +25,10 @@ TFRecords are written by `ddsp_prepare_tfrecord`
 
 import logging
 
-import gin
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 
 __all__ = [
@@ -124,7 +124,7 @@ class DataProvider:
     return dataset.prefetch(buffer_size=_AUTOTUNE)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class InMemoryProvider(DataProvider):
   """Examples held in memory as numpy arrays (tests, tutorials, small data).
 
@@ -339,7 +339,7 @@ def _whole(value, name, unit):
   return count
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class TFRecordProvider(RecordProvider):
   """Examples from TFRecord files written by `ddsp_prepare_tfrecord`.
 
@@ -374,7 +374,7 @@ class TFRecordProvider(RecordProvider):
 # ----------------------------------------------------------------------------
 # TensorFlow Datasets.
 # ----------------------------------------------------------------------------
-@gin.register
+@registration.register('ddsp.training.data')
 class TfdsProvider(DataProvider):
   """Examples of a dataset already prepared with tensorflow-datasets.
 
@@ -442,7 +442,7 @@ class TfdsProvider(DataProvider):
                        deterministic=True)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class NSynthTfds(TfdsProvider):
   """NSynth through tensorflow-datasets, with CREPE f0 and loudness features.
 
@@ -516,7 +516,7 @@ def _check_providers(data_providers, name):
   return data_providers
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class ZippedProvider(DataProvider):
   """Zips several providers: each element is a tuple, one entry per provider.
 
@@ -577,7 +577,7 @@ class ZippedProvider(DataProvider):
     return tf.data.Dataset.zip(datasets).prefetch(_AUTOTUNE)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class MixedProvider(DataProvider):
   """Samples examples from several providers at random, with given weights.
 

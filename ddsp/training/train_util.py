@@ -30,6 +30,7 @@ import time
 import gin
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 from ddsp.training import trainers
 
@@ -324,7 +325,7 @@ def _hypertune_reporter(enabled):
 # ------------------------------------------------------------------------------
 # Training loop.
 # ------------------------------------------------------------------------------
-@gin.configurable(module='ddsp.training.train_util')
+@registration.register('ddsp.training.train_util', configurable=True)
 def train(data_provider, trainer, batch_size=32, num_steps=1000000,
           steps_per_summary=300, steps_per_save=300, save_dir='/tmp/ddsp',
           restore_dir='/tmp/ddsp', early_stop_loss_value=None,

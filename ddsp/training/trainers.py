@@ -30,6 +30,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 
 __all__ = ['NonFiniteLossError', 'Trainer']
@@ -68,7 +69,7 @@ def _seed_generator_states(model):
           if v.path.split('/')[-1] == 'seed_generator_state']
 
 
-@gin.configurable(module='ddsp.training.trainers')
+@registration.register('ddsp.training.trainers')
 class Trainer:
   """Trains a model: optimizer, distributed step and checkpoints.
 
