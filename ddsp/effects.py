@@ -14,11 +14,12 @@ controls (`get_controls`) and renders the signal (`get_signal`). Layers built
 with `trainable=True` hold their controls as variables instead of taking them
 as inputs.
 
-Noise (the IRs of `ExpDecayReverb` and `FilteredNoiseReverb`) is seeded: a
-layer draws fresh noise from its `keras.random.SeedGenerator` at every
-training call (`training=True`), and otherwise uses the same noise on every
-call, a function of its `seed` only, shared by the batch. The same seed gives
-the same audio.
+Noise (the IRs of `ExpDecayReverb` and `FilteredNoiseReverb`) is seeded and
+drawn by `ddsp.processors.Processor.draw_noise`: fresh noise at every training
+call (`training=True`), and otherwise the same noise on every call, a
+function of the layer's `seed` only, shared by the batch. The same seed gives
+the same audio. The noise state is checkpointed with the layer but is not one
+of its variables, so a non-trainable reverb has none, as published.
 """
 
 import keras
@@ -49,19 +50,6 @@ def _check_audio(audio):
     raise ValueError('The number of samples of `audio` must be statically '
                      f'known. Received: audio.shape={tuple(shape)}')
   return audio
-
-
-def _noise(n_samples, batch_size, seed, seed_generator, training):
-  """[batch or 1, n_samples] uniform noise in [-1, 1).
-
-  Fresh noise for every example and call from `seed_generator` when training;
-  otherwise one fixed noise signal (a function of `seed`) for every call,
-  broadcast over the batch.
-  """
-  if training:
-    return core.uniform_noise(tf.stack([batch_size, n_samples]), -1.0, 1.0,
-                              seed=seed_generator)
-  return core.uniform_noise([1, n_samples], -1.0, 1.0, seed=seed)
 
 
 # ------------------------------------------------------------------------------
@@ -215,31 +203,9 @@ class ExpDecayReverb(Reverb):
                name='exp_decay_reverb', seed=None, **kwargs):
     super().__init__(trainable=trainable, reverb_length=reverb_length,
                      add_dry=add_dry, name=name, seed=seed, **kwargs)
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self._time = np.linspace(0.0, 1.0, self.reverb_length, dtype=np.float32)
-    self._seed_generator = keras.random.SeedGenerator(self.seed)
-
-  def call(self, audio, gain=None, decay=None, return_outputs_dict=False,
-           training=None):
-    """Builds the IR from `gain` and `decay` and applies it to `audio`.
-
-    Args:
-      audio: [batch, n_samples] float32 dry audio.
-      gain: [batch, 1] float32 raw gain, when not `trainable`.
-      decay: [batch, 1] float32 raw decay, when not `trainable`.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (Keras passes the enclosing model's
-        training flag).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(audio, gain, decay, training=training)
-    signal = self.get_signal(**controls)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
+    self._noise_state = processors.NoiseState(self.seed)
 
   def build(self, input_shape=None):
     del input_shape
@@ -261,8 +227,8 @@ class ExpDecayReverb(Reverb):
       validation.check_same_dim({'audio': audio, name: x}, 0, 'batch')
     return x
 
-  def get_controls(self, audio, gain=None, decay=None, training=None):
-    """Builds the decaying-noise IR.
+  def get_controls(self, audio, gain=None, decay=None):
+    """Builds the decaying-noise IR (fresh noise in a training call).
 
     Args:
       audio: [batch, n_samples] float32 dry audio.
@@ -270,7 +236,6 @@ class ExpDecayReverb(Reverb):
         `trainable`.
       decay: [batch, 1] float32 raw decay when not `trainable`; the envelope
         is `exp(-(2 + exp(decay)) * t)` over t in [0, 1].
-      training: if True, draw fresh noise (see the module docstring).
 
     Returns:
       `{'audio': audio, 'ir': [batch or 1, reverb_length]}`.
@@ -295,8 +260,8 @@ class ExpDecayReverb(Reverb):
     if self.scale_fn is not None:
       gain = self.scale_fn(gain)
     envelope = tf.exp(-(2.0 + tf.exp(decay)) * self._time)
-    noise = _noise(self.reverb_length, tf.shape(audio)[0], self.seed,
-                   self._seed_generator, training)
+    noise = self.draw_noise(self._noise_state, self.reverb_length,
+                            tf.shape(audio)[0])
     return {'audio': audio, 'ir': gain * envelope * noise}
 
   def get_config(self):
@@ -357,27 +322,6 @@ class FilteredNoiseReverb(Reverb):
         name='noise')
     self.scale_fn = self._synth.scale_fn
 
-  def call(self, audio, magnitudes=None, return_outputs_dict=False,
-           training=None):
-    """Synthesizes the IR from `magnitudes` and applies it to `audio`.
-
-    Args:
-      audio: [batch, n_samples] float32 dry audio.
-      magnitudes: [batch, n_frames, n_filter_banks] float32 raw magnitudes,
-        when not `trainable`.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (Keras passes the enclosing model's
-        training flag).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(audio, magnitudes, training=training)
-    signal = self.get_signal(**controls)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
-
   def build(self, input_shape=None):
     del input_shape
     if self._learned:
@@ -386,14 +330,13 @@ class FilteredNoiseReverb(Reverb):
           initializer=keras.initializers.RandomNormal(stddev=1e-2,
                                                       seed=self.seed))
 
-  def get_controls(self, audio, magnitudes=None, training=None):
-    """Synthesizes the IR from the magnitudes.
+  def get_controls(self, audio, magnitudes=None):
+    """Synthesizes the IR from the magnitudes (fresh noise when training).
 
     Args:
       audio: [batch, n_samples] float32 dry audio.
       magnitudes: [batch, n_frames, n_filter_banks] float32 raw magnitudes
         (before `initial_bias` and `scale_fn`) when not `trainable`.
-      training: if True, draw fresh noise (see the module docstring).
 
     Returns:
       `{'audio': audio, 'ir': [batch or 1, reverb_length]}`.
@@ -417,7 +360,8 @@ class FilteredNoiseReverb(Reverb):
                              [None, self.n_frames, self.n_filter_banks])
       validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
                                 'batch')
-    ir = self._synth(magnitudes, training=training)
+    # The noise synth draws fresh noise in this layer's training calls.
+    ir = self._synth(magnitudes, training=self._training_call)
     return {'audio': audio, 'ir': ir}
 
   def get_config(self):
@@ -462,8 +406,7 @@ class FIRFilter(processors.Processor):
     super().__init__(name=name, **kwargs)
     self.window_size = validation.check_non_negative_int(window_size,
                                                          'window_size')
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.method = validation.check_one_of(method, 'method',
                                           ('overlap_add', 'block'))
 
@@ -546,10 +489,10 @@ class ModDelay(processors.Processor):
     self.depth_ms = float(validation.check_in_range(depth_ms, 'depth_ms',
                                                     low=0.0))
     self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
-    self.gain_scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(gain_scale_fn), 'gain_scale_fn')
-    self.phase_scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(phase_scale_fn), 'phase_scale_fn')
+    self.gain_scale_fn = validation.check_scale_fn(gain_scale_fn,
+                                                   'gain_scale_fn')
+    self.phase_scale_fn = validation.check_scale_fn(phase_scale_fn,
+                                                    'phase_scale_fn')
     self.add_dry = bool(add_dry)
     samples_per_ms = sample_rate / 1000.0
     self._center = self.center_ms * samples_per_ms

@@ -142,8 +142,7 @@ class Harmonic(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.normalize_below_nyquist = bool(normalize_below_nyquist)
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
@@ -223,13 +222,14 @@ class FilteredNoise(processors.Processor):
   applied to white noise by windowed overlap-add, so the noise colour changes
   smoothly between frames.
 
-  The noise is uniform in [-1, 1) and seeded. At every training call
+  The noise is uniform in [-1, 1) and seeded
+  (`ddsp.processors.Processor.draw_noise`). At every training call
   (`training=True`, set by Keras from the enclosing model) fresh noise is
-  drawn for every example from the layer's `keras.random.SeedGenerator`, so
-  training runs with the same seed are reproducible. Otherwise (inference,
-  evaluation) every call uses the same noise signal, a function of `seed` and
-  the length only, shared by the batch: the same seed and controls give the
-  same audio.
+  drawn for every example, so training runs with the same seed are
+  reproducible. Otherwise (inference, evaluation) every call uses the same
+  noise signal, a function of `seed` and the length only, shared by the
+  batch: the same seed and controls give the same audio. The layer has no
+  variables; its noise state is checkpointed with it (`NoiseState`).
 
   Args:
     n_samples: int > 0, samples of output audio (64000 = 4 s at 16 kHz); the
@@ -274,30 +274,12 @@ class FilteredNoise(processors.Processor):
     self.counter_noise = bool(counter_noise)
     self.window_size = validation.check_non_negative_int(window_size,
                                                          'window_size')
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.initial_bias = float(initial_bias)
     self.seed = validation.check_seed(seed)
     self.method = validation.check_one_of(method, 'method',
                                           ('overlap_add', 'block'))
-    self._seed_generator = keras.random.SeedGenerator(self.seed)
-
-  def call(self, magnitudes, return_outputs_dict=False, training=None):
-    """Filters noise with the magnitudes.
-
-    Args:
-      magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (see the class docstring).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(magnitudes)
-    signal = self.get_signal(**controls, training=training)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
+    self._noise_state = processors.NoiseState(self.seed)
 
   def get_controls(self, magnitudes):
     """Scales the raw magnitudes.
@@ -319,13 +301,13 @@ class FilteredNoise(processors.Processor):
       magnitudes = self.scale_fn(magnitudes)
     return {'magnitudes': magnitudes}
 
-  def get_signal(self, magnitudes, training=False):
+  def get_signal(self, magnitudes):
     """Renders filtered noise.
 
     Args:
       magnitudes: [batch, n_frames, n_bands] float32 linear amplitudes >= 0.
-      training: if True, fresh noise per example from the seed generator;
-        otherwise the layer's fixed noise, shared by the batch.
+        The noise is fresh per example in a training call, otherwise the
+        layer's fixed noise, shared by the batch (see the class docstring).
 
     Returns:
       [batch, n_samples] float32. Differentiable with respect to `magnitudes`.
@@ -342,13 +324,9 @@ class FilteredNoise(processors.Processor):
                          'of frames. Received: magnitudes.shape='
                          f'{tuple(magnitudes.shape)}')
       n_samples = n_frames * int(self.sample_rate // self.frame_rate)
-    if training:
-      shape = tf.stack([tf.shape(magnitudes)[0], n_samples])
-      noise = core.uniform_noise(shape, -1.0, 1.0, seed=self._seed_generator)
-    elif self.counter_noise:
-      noise = core.counter_uniform_noise(n_samples, seed=self.seed)
-    else:
-      noise = core.uniform_noise([1, n_samples], -1.0, 1.0, seed=self.seed)
+    noise = self.draw_noise(self._noise_state, n_samples,
+                            tf.shape(magnitudes)[0],
+                            counter=self.counter_noise)
     return core.frequency_filter(noise, magnitudes,
                                  window_size=self.window_size,
                                  method=self.method)
@@ -401,8 +379,7 @@ class Wavetable(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
 
   def get_controls(self, amplitudes, wavetables, f0_hz):
     """Scales the network outputs.
@@ -490,11 +467,10 @@ class Sinusoidal(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    check = processors._check_scale_fn  # pylint: disable=protected-access
-    self.amp_scale_fn = check(processors.deserialize_fn(amp_scale_fn),
-                              'amp_scale_fn')
-    self.freq_scale_fn = check(processors.deserialize_fn(freq_scale_fn),
-                               'freq_scale_fn')
+    self.amp_scale_fn = validation.check_scale_fn(amp_scale_fn,
+                                                  'amp_scale_fn')
+    self.freq_scale_fn = validation.check_scale_fn(freq_scale_fn,
+                                                   'freq_scale_fn')
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
         ('nearest', 'linear', 'cubic', 'window'))
