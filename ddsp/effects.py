@@ -10,9 +10,12 @@
   (chorus, flanger, vibrato).
 
 All are `ddsp.processors.Processor`s: calling one maps raw network outputs to
-controls (`get_controls`) and renders the signal (`get_signal`). Layers built
-with `trainable=True` hold their controls as variables instead of taking them
-as inputs.
+controls (`get_controls`) and renders the signal (`get_signal`). The reverbs
+built with `trainable=True` learn their controls as variables (`Reverb`: the
+IR; `ExpDecayReverb`: gain and decay; `FilteredNoiseReverb`: the magnitudes)
+and take only the audio as input; built with `trainable=False` (the default)
+they take the controls as inputs and have no variables, as published.
+`FIRFilter` and `ModDelay` always take their controls as inputs.
 
 Noise (the IRs of `ExpDecayReverb` and `FilteredNoiseReverb`) is seeded and
 drawn by `ddsp.processors.Processor.draw_noise`: fresh noise at every training
@@ -284,8 +287,10 @@ class FilteredNoiseReverb(Reverb):
       the second input.
     reverb_length: int > 0, taps of the IR (48000 = 3 s at 16 kHz); a multiple
       of `n_frames` or compatible with it (see `core.fft_convolve`).
-    window_size: int, taps of the noise filter (see
-      `core.frequency_impulse_response`; at most `2 * (n_filter_banks - 1)`).
+    window_size: int, taps of the noise filter, at most
+      `2 * (n_filter_banks - 1)`: larger values and 0 give that maximum, so
+      the default 257 (the published one) is cut to 30 taps for the default
+      16 bands (see `core.frequency_impulse_response`).
     n_frames: int > 0, frames of magnitudes over the IR (1000 = 48 samples per
       frame for 3 s at 16 kHz).
     n_filter_banks: int > 0, bands from 0 Hz to Nyquist.
@@ -387,8 +392,10 @@ class FIRFilter(processors.Processor):
   (`core.frequency_filter`); the filter's delay is compensated.
 
   Args:
-    window_size: int, taps of the filter (257 = 16 ms at 16 kHz; at most
-      `2 * (n_bands - 1)`).
+    window_size: int, taps of the filter, at most `2 * (n_bands - 1)` for
+      `n_bands` magnitudes: larger values and 0 give that maximum, so the
+      default 257 (the published one) is cut to 128 taps (8 ms at 16 kHz)
+      for 65 bands.
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to
       use them as given.
     name: name of the layer.

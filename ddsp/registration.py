@@ -87,7 +87,7 @@ def register(module, *, configurable=None, serializable=None):
   Example:
     >>> import gin, keras
     >>> @register('my_project.layers')
-    ... class Gain(keras.layers.Layer):
+    ... class ExampleGain(keras.layers.Layer):
     ...   def __init__(self, gain=1.0, **kwargs):
     ...     super().__init__(**kwargs)
     ...     self.gain = gain
@@ -95,12 +95,11 @@ def register(module, *, configurable=None, serializable=None):
     ...     return self.gain * x
     ...   def get_config(self):
     ...     return dict(super().get_config(), gain=self.gain)
-    >>> with gin.unlock_config():
-    ...   gin.parse_config('Gain.gain = 3.0')
-    >>> Gain().gain, Gain(gain=2.0).gain  # Bindings apply; arguments win.
+    >>> gin.bind_parameter('ExampleGain.gain', 3.0)
+    >>> ExampleGain().gain, ExampleGain(gain=2.0).gain  # Arguments win.
     (3.0, 2.0)
-    >>> keras.saving.get_registered_name(Gain)
-    'ddsp>Gain'
+    >>> keras.saving.get_registered_name(ExampleGain)
+    'ddsp>ExampleGain'
     >>> gin.clear_config()
   """
   if not isinstance(module, str) or not module:

@@ -235,8 +235,10 @@ class FilteredNoise(processors.Processor):
     n_samples: int > 0, samples of output audio (64000 = 4 s at 16 kHz); the
       number of frames must fit it (e.g. divide it). None: derive it from the
       number of frames, n_frames * sample_rate / frame_rate.
-    window_size: int >= 0, taps of the filter (257 = 16 ms at 16 kHz; at most
-      `2 * (n_bands - 1)`, e.g. 128 taps for 65 bands; 0: that maximum).
+    window_size: int >= 0, taps of the filter, at most `2 * (n_bands - 1)`
+      (the impulse response of `n_bands` magnitudes): larger values and 0 give
+      that maximum. The default 257 (the published one) is therefore cut to
+      128 taps (8 ms at 16 kHz) for the usual 65 bands.
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to use
       them as given.
     initial_bias: added to the raw magnitudes before `scale_fn`; -5.0 starts

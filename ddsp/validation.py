@@ -110,9 +110,23 @@ def check_shape(x, name, expected):
   Args:
     x: tensor-like.
     name: argument name used in the message.
-    expected: sequence of ints or None, one per axis; the text of the message
-      shows it, e.g. `[batch, n_frames, 1]` can be given as a string through
-      `description`.
+    expected: sequence of ints or None (any size), one per axis; the message
+      shows it with `?` for None, e.g. `[?, ?, 1]` for `[None, None, 1]`.
+
+  Returns:
+    The static shape of `x` as a list (None entries where unknown), or None
+    where its rank is unknown.
+
+  Raises:
+    ValueError: if the rank differs or a known size differs from `expected`.
+
+  Example:
+    >>> check_shape(np.zeros([2, 5, 1]), 'f0_hz', [None, None, 1])
+    [2, 5, 1]
+    >>> check_shape(np.zeros([2, 5, 3]), 'f0_hz', [None, None, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: `f0_hz` must have shape [?, ?, 1]. Received: f0_hz.shape=(2, 5, 3)
   """
   shape = check_rank(x, name, len(expected))
   if shape is None:

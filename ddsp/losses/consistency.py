@@ -116,6 +116,7 @@ class ParamLoss(Loss):
     **kwargs: other `Loss` (Keras layer) arguments.
 
   Example:
+    >>> import numpy as np
     >>> loss = ParamLoss(weight=2.0)
     >>> float(loss(np.array([1.0, 2.0]), np.array([1.0, 3.0])))
     1.0
@@ -276,6 +277,7 @@ class WassersteinConsistencyLoss(Loss):
     **kwargs: other `Loss` (Keras layer) arguments.
 
   Example:
+    >>> import numpy as np
     >>> amps = np.ones([1, 1, 2], 'float32')
     >>> loss = WassersteinConsistencyLoss(midi=False)
     >>> freqs_a = np.array([[[100.0, 200.0]]], 'float32')

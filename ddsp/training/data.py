@@ -357,10 +357,19 @@ class TFRecordProvider(RecordProvider):
     seed: int or None, seed of the file and example shuffles.
 
   Example:
-    >>> provider = TFRecordProvider('/data/train.tfrecord*')  # doctest: +SKIP
-    >>> batch = next(iter(provider.get_batch(8)))  # doctest: +SKIP
-    >>> batch['audio'].shape, batch['f0_hz'].shape  # doctest: +SKIP
-    (TensorShape([8, 64000]), TensorShape([8, 1000]))
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'train.tfrecord')
+    >>> floats = lambda n: tf.train.Feature(
+    ...     float_list=tf.train.FloatList(value=[0.0] * n))
+    >>> record = tf.train.Example(features=tf.train.Features(feature={
+    ...     'audio': floats(64000), 'f0_hz': floats(1000),
+    ...     'f0_confidence': floats(1000), 'loudness_db': floats(1000)}))
+    >>> with tf.io.TFRecordWriter(path) as writer:
+    ...   writer.write(record.SerializeToString())
+    >>> provider = TFRecordProvider(path.replace('.tfrecord', '.tfrecord*'))
+    >>> batch = next(iter(provider.get_batch(2, repeats=2)))
+    >>> batch['audio'].shape, batch['f0_hz'].shape
+    (TensorShape([2, 64000]), TensorShape([2, 1000]))
   """
 
   def __init__(self, file_pattern=None, example_secs=4, sample_rate=16000,

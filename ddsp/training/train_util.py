@@ -121,8 +121,12 @@ def get_latest_file(dir_path, prefix='operative_config-', suffix='.gin'):
     FileNotFoundError: the directory does not exist or holds no such file.
 
   Example:
-    >>> get_latest_file('/tmp/ddsp')  # doctest: +SKIP
-    '/tmp/ddsp/operative_config-3000.gin'
+    >>> import pathlib, tempfile
+    >>> save_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> for step in (300, 3000, 600):
+    ...   (save_dir / f'operative_config-{step}.gin').touch()
+    >>> pathlib.Path(get_latest_file(save_dir)).name
+    'operative_config-3000.gin'
   """
   dir_path = expand_path(dir_path)
   if not tf.io.gfile.isdir(dir_path):
