@@ -207,15 +207,16 @@ class AutoencoderInference(tf.Module):
   Example:
     >>> import ddsp
     >>> from ddsp.training import decoders, models, preprocessing
-    >>> model = models.Autoencoder(
-    ...     preprocessor=preprocessing.F0LoudnessPreprocessor(time_steps=10),
-    ...     decoder=decoders.RnnFcDecoder(
-    ...         rnn_channels=8, ch=8, layers_per_stack=1,
-    ...         input_keys=('ld_scaled', 'f0_scaled'),
-    ...         output_splits=(('amps', 1), ('harmonic_distribution', 4))),
-    ...     processor_group=ddsp.processors.ProcessorGroup(dag=[
-    ...         (ddsp.synths.Harmonic(n_samples=640),
-    ...          ['amps', 'harmonic_distribution', 'f0_hz'])]))
+    >>> synth = ddsp.synths.Harmonic(n_samples=640)  # 10 frames of 64.
+    >>> group = ddsp.processors.ProcessorGroup(
+    ...     dag=[(synth, ['amps', 'harmonic_distribution', 'f0_hz'])])
+    >>> decoder = decoders.RnnFcDecoder(
+    ...     rnn_channels=8, ch=8, layers_per_stack=1,
+    ...     input_keys=('ld_scaled', 'f0_scaled'),
+    ...     output_splits=(('amps', 1), ('harmonic_distribution', 4)))
+    >>> preprocessor = preprocessing.F0LoudnessPreprocessor(time_steps=10)
+    >>> model = models.Autoencoder(preprocessor=preprocessor, decoder=decoder,
+    ...                            processor_group=group)
     >>> inference = AutoencoderInference(model)
     >>> audio = inference(np.full([2, 10], 440.0), np.full([2, 10], -20.0))
     >>> audio.shape  # [batch, n_samples]

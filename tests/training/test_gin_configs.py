@@ -186,13 +186,6 @@ _TINY_AE = f"""
     RnnFcDecoder.input_keys = ('ld_scaled', 'f0_scaled', 'z')
     RnnFcDecoder.output_splits = (('amps', 1), ('harmonic_distribution', 5),
                                   ('noise_magnitudes', 6))
-    Autoencoder.processor_group = @processors.ProcessorGroup()
-    ProcessorGroup.dag = [
-      (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
-      (@synths.FilteredNoise(), ['noise_magnitudes']),
-      (@processors.Add(), ['filtered_noise/signal', 'harmonic/signal']),
-      (@effects.Reverb(), ['add/signal']),
-    ]
     Harmonic.n_samples = {_N_SAMPLES}
     FilteredNoise.n_samples = {_N_SAMPLES}
     FilteredNoise.window_size = 0
@@ -200,6 +193,13 @@ _TINY_AE = f"""
     Reverb.trainable = True
     Reverb.reverb_length = 100
     Reverb.seed = 6
+    ProcessorGroup.dag = [
+      (@synths.Harmonic(), ['amps', 'harmonic_distribution', 'f0_hz']),
+      (@synths.FilteredNoise(), ['noise_magnitudes']),
+      (@processors.Add(), ['filtered_noise/signal', 'harmonic/signal']),
+      (@effects.Reverb(), ['add/signal']),
+    ]
+    Autoencoder.processor_group = @processors.ProcessorGroup()
     Autoencoder.losses = [@losses.SpectralLoss()]
     SpectralLoss.fft_sizes = (256, 64)
     SpectralLoss.logmag_weight = 1.0
