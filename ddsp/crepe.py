@@ -19,16 +19,13 @@ import fractions
 import functools
 import os
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
-
-# This module is the CREPE half of `ddsp.spectral_ops` and shares its private
-# framing helpers (imported inside functions: spectral_ops imports this module).
-# pylint: disable=protected-access
+from ddsp.core import framing
 
 CREPE_SAMPLE_RATE = 16000
 CREPE_FRAME_SIZE = 1024
@@ -233,24 +230,21 @@ def _frame_audio(audio, hop, padding, n_frames=None):
   `n_frames` overrides the count of `get_framed_lengths` (zeros are read past
   the end of the audio).
   """
-  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-  audio = spectral_ops._prepare_audio(audio)
+  audio = framing.mono_audio(audio)
   if audio.shape.rank == 1:
     audio = audio[tf.newaxis]
   if n_frames is None:
-    n = spectral_ops._length(audio)
-    count = spectral_ops.get_framed_lengths(n, CREPE_FRAME_SIZE, hop,
-                                            padding)[0]
-    spectral_ops._check_frames(count, n, CREPE_FRAME_SIZE, padding)
-  return spectral_ops._frame(audio, CREPE_FRAME_SIZE, hop, padding,
-                             n_frames=n_frames)
+    n = framing.signal_length(audio)
+    count = framing.get_framed_lengths(n, CREPE_FRAME_SIZE, hop, padding)[0]
+    framing.check_n_frames(count, n, CREPE_FRAME_SIZE, padding)
+  return framing.frame(audio, CREPE_FRAME_SIZE, hop, padding,
+                       n_frames=n_frames)
 
 
 # ------------------------------------------------------------------------------
 # The model.
 # ------------------------------------------------------------------------------
-@gin.register(module='ddsp.spectral_ops')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.spectral_ops')
 class PretrainedCREPE(keras.Model):
   """The CREPE pitch network with its original weights, as a Keras 3 model.
 
@@ -289,11 +283,10 @@ class PretrainedCREPE(keras.Model):
                activation_layer='classifier', padding='center',
                trainable=False, name='pretrained_crepe', **kwargs):
     super().__init__(name=name, trainable=trainable, **kwargs)
-    from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-    self._hop = spectral_ops._as_fraction(hop_size, 'hop_size')
+    self._hop = framing.to_fraction(hop_size, 'hop_size')
     validation.check_one_of(activation_layer, 'activation_layer',
                             ACTIVATION_LAYERS)
-    validation.check_one_of(padding, 'padding', ('valid', 'same', 'center'))
+    validation.check_one_of(padding, 'padding', framing.PADDINGS)
     self.model_size_or_path = (os.fspath(model_size_or_path)
                                if isinstance(model_size_or_path, os.PathLike)
                                else model_size_or_path)
@@ -425,7 +418,7 @@ def _compiled_network(model):
   return tf.function(model.network, reduce_retracing=True)
 
 
-@gin.register(module='ddsp.spectral_ops')
+@registration.register('ddsp.spectral_ops')
 def compute_f0(audio, frame_rate, viterbi=True, padding='center',
                sample_rate=16000, crepe_model='tiny', frames_per_batch=512):
   """Fundamental frequency of audio at any sample rate, with CREPE.
@@ -467,14 +460,13 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
     >>> f0_hz.shape, bool(abs(np.median(f0_hz) - 440) < 5)
     ((101,), True)
   """
-  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
   import scipy.signal  # pylint: disable=g-import-not-at-top
-  validation.check_one_of(padding, 'padding', ('valid', 'same', 'center'))
+  validation.check_one_of(padding, 'padding', framing.PADDINGS)
   frames_per_batch = validation.check_positive_int(frames_per_batch,
                                                    'frames_per_batch')
-  hop = spectral_ops._hop_from_rates(CREPE_SAMPLE_RATE, frame_rate)
-  in_rate = spectral_ops._as_fraction(sample_rate, 'sample_rate')
-  audio = spectral_ops._prepare_audio(audio, use_tf=False)
+  hop = framing.hop_from_rates(CREPE_SAMPLE_RATE, frame_rate)
+  in_rate = framing.to_fraction(sample_rate, 'sample_rate')
+  audio = framing.mono_audio(audio, use_tf=False)
   is_1d = audio.ndim == 1
   audio = audio[np.newaxis] if is_1d else audio
   n_samples = audio.shape[-1]
@@ -484,16 +476,15 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
                                        ratio.denominator, axis=-1)
     audio = audio.astype(np.float32)
   if padding == 'valid':
-    n_frames = spectral_ops.get_framed_lengths(audio.shape[-1],
-                                               CREPE_FRAME_SIZE, hop,
-                                               'valid')[0]
-    spectral_ops._check_frames(n_frames, audio.shape[-1], CREPE_FRAME_SIZE,
-                               'valid')
+    n_frames = framing.get_framed_lengths(audio.shape[-1], CREPE_FRAME_SIZE,
+                                          hop, 'valid')[0]
+    framing.check_n_frames(n_frames, audio.shape[-1], CREPE_FRAME_SIZE,
+                           'valid')
   else:
     # Frame count from the original length: frames at times i / frame_rate.
-    n_frames = spectral_ops.get_framed_lengths(
+    n_frames = framing.get_framed_lengths(
         n_samples, CREPE_FRAME_SIZE,
-        spectral_ops._hop_from_rates(in_rate, frame_rate), padding)[0]
+        framing.hop_from_rates(in_rate, frame_rate), padding)[0]
 
   if isinstance(crepe_model, PretrainedCREPE):
     model = crepe_model
@@ -501,8 +492,8 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
     model = _cached_crepe(crepe_model)
   network = _compiled_network(model)
   # Frames are built a batch at a time from a strided view of the audio.
-  windows, starts = spectral_ops._frame_view_np(audio, CREPE_FRAME_SIZE, hop,
-                                                padding, n_frames)
+  windows, starts = framing.frame_view_np(audio, CREPE_FRAME_SIZE, hop,
+                                          padding, n_frames)
   acts = np.zeros([audio.shape[0], n_frames, _N_BINS], np.float32)
   for b in range(audio.shape[0]):
     for s in range(0, n_frames, frames_per_batch):

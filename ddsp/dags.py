@@ -34,10 +34,10 @@ Modules are tracked sublayers of the DAGLayer: `layer.trainable_variables`,
 `tf.train.Checkpoint` and Keras saving all see their variables.
 """
 
-import gin
 import keras
 
 from ddsp import core
+from ddsp import registration
 
 # Keyword arguments of `DAGLayer` that configure the layer itself; every other
 # keyword argument must be a module.
@@ -108,8 +108,7 @@ def _is_node(node):
   return isinstance(node, (list, tuple)) and len(node) in (2, 3)
 
 
-@gin.register(module='ddsp.dags')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.dags')
 class DAGLayer(keras.layers.Layer):
   """Runs a list of modules in order over a dict of tensors.
 

@@ -10,24 +10,28 @@
   (chorus, flanger, vibrato).
 
 All are `ddsp.processors.Processor`s: calling one maps raw network outputs to
-controls (`get_controls`) and renders the signal (`get_signal`). Layers built
-with `trainable=True` hold their controls as variables instead of taking them
-as inputs.
+controls (`get_controls`) and renders the signal (`get_signal`). The reverbs
+built with `trainable=True` learn their controls as variables (`Reverb`: the
+IR; `ExpDecayReverb`: gain and decay; `FilteredNoiseReverb`: the magnitudes)
+and take only the audio as input; built with `trainable=False` (the default)
+they take the controls as inputs and have no variables, as published.
+`FIRFilter` and `ModDelay` always take their controls as inputs.
 
-Noise (the IRs of `ExpDecayReverb` and `FilteredNoiseReverb`) is seeded: a
-layer draws fresh noise from its `keras.random.SeedGenerator` at every
-training call (`training=True`), and otherwise uses the same noise on every
-call, a function of its `seed` only, shared by the batch. The same seed gives
-the same audio.
+Noise (the IRs of `ExpDecayReverb` and `FilteredNoiseReverb`) is seeded and
+drawn by `ddsp.processors.Processor.draw_noise`: fresh noise at every training
+call (`training=True`), and otherwise the same noise on every call, a
+function of the layer's `seed` only, shared by the batch. The same seed gives
+the same audio. The noise state is checkpointed with the layer but is not one
+of its variables, so a non-trainable reverb has none, as published.
 """
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import processors
+from ddsp import registration
 from ddsp import synths
 from ddsp import validation
 from ddsp.core import filtering
@@ -51,23 +55,10 @@ def _check_audio(audio):
   return audio
 
 
-def _noise(n_samples, batch_size, seed, seed_generator, training):
-  """[batch or 1, n_samples] uniform noise in [-1, 1).
-
-  Fresh noise for every example and call from `seed_generator` when training;
-  otherwise one fixed noise signal (a function of `seed`) for every call,
-  broadcast over the batch.
-  """
-  if training:
-    return core.uniform_noise(tf.stack([batch_size, n_samples]), -1.0, 1.0,
-                              seed=seed_generator)
-  return core.uniform_noise([1, n_samples], -1.0, 1.0, seed=seed)
-
-
 # ------------------------------------------------------------------------------
 # Reverbs.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class Reverb(processors.Processor):
   """Convolutional reverb with an impulse response given or learned.
 
@@ -183,7 +174,7 @@ class Reverb(processors.Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class ExpDecayReverb(Reverb):
   """Reverb whose IR is white noise under an exponential decay.
 
@@ -215,31 +206,9 @@ class ExpDecayReverb(Reverb):
                name='exp_decay_reverb', seed=None, **kwargs):
     super().__init__(trainable=trainable, reverb_length=reverb_length,
                      add_dry=add_dry, name=name, seed=seed, **kwargs)
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self._time = np.linspace(0.0, 1.0, self.reverb_length, dtype=np.float32)
-    self._seed_generator = keras.random.SeedGenerator(self.seed)
-
-  def call(self, audio, gain=None, decay=None, return_outputs_dict=False,
-           training=None):
-    """Builds the IR from `gain` and `decay` and applies it to `audio`.
-
-    Args:
-      audio: [batch, n_samples] float32 dry audio.
-      gain: [batch, 1] float32 raw gain, when not `trainable`.
-      decay: [batch, 1] float32 raw decay, when not `trainable`.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (Keras passes the enclosing model's
-        training flag).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(audio, gain, decay, training=training)
-    signal = self.get_signal(**controls)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
+    self._noise_state = processors.NoiseState(self.seed)
 
   def build(self, input_shape=None):
     del input_shape
@@ -261,8 +230,8 @@ class ExpDecayReverb(Reverb):
       validation.check_same_dim({'audio': audio, name: x}, 0, 'batch')
     return x
 
-  def get_controls(self, audio, gain=None, decay=None, training=None):
-    """Builds the decaying-noise IR.
+  def get_controls(self, audio, gain=None, decay=None):
+    """Builds the decaying-noise IR (fresh noise in a training call).
 
     Args:
       audio: [batch, n_samples] float32 dry audio.
@@ -270,7 +239,6 @@ class ExpDecayReverb(Reverb):
         `trainable`.
       decay: [batch, 1] float32 raw decay when not `trainable`; the envelope
         is `exp(-(2 + exp(decay)) * t)` over t in [0, 1].
-      training: if True, draw fresh noise (see the module docstring).
 
     Returns:
       `{'audio': audio, 'ir': [batch or 1, reverb_length]}`.
@@ -295,8 +263,8 @@ class ExpDecayReverb(Reverb):
     if self.scale_fn is not None:
       gain = self.scale_fn(gain)
     envelope = tf.exp(-(2.0 + tf.exp(decay)) * self._time)
-    noise = _noise(self.reverb_length, tf.shape(audio)[0], self.seed,
-                   self._seed_generator, training)
+    noise = self.draw_noise(self._noise_state, self.reverb_length,
+                            tf.shape(audio)[0])
     return {'audio': audio, 'ir': gain * envelope * noise}
 
   def get_config(self):
@@ -305,7 +273,7 @@ class ExpDecayReverb(Reverb):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class FilteredNoiseReverb(Reverb):
   """Reverb whose IR is noise through a time-varying filter.
 
@@ -319,8 +287,10 @@ class FilteredNoiseReverb(Reverb):
       the second input.
     reverb_length: int > 0, taps of the IR (48000 = 3 s at 16 kHz); a multiple
       of `n_frames` or compatible with it (see `core.fft_convolve`).
-    window_size: int, taps of the noise filter (see
-      `core.frequency_impulse_response`; at most `2 * (n_filter_banks - 1)`).
+    window_size: int, taps of the noise filter, at most
+      `2 * (n_filter_banks - 1)`: larger values and 0 give that maximum, so
+      the default 257 (the published one) is cut to 30 taps for the default
+      16 bands (see `core.frequency_impulse_response`).
     n_frames: int > 0, frames of magnitudes over the IR (1000 = 48 samples per
       frame for 3 s at 16 kHz).
     n_filter_banks: int > 0, bands from 0 Hz to Nyquist.
@@ -357,27 +327,6 @@ class FilteredNoiseReverb(Reverb):
         name='noise')
     self.scale_fn = self._synth.scale_fn
 
-  def call(self, audio, magnitudes=None, return_outputs_dict=False,
-           training=None):
-    """Synthesizes the IR from `magnitudes` and applies it to `audio`.
-
-    Args:
-      audio: [batch, n_samples] float32 dry audio.
-      magnitudes: [batch, n_frames, n_filter_banks] float32 raw magnitudes,
-        when not `trainable`.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (Keras passes the enclosing model's
-        training flag).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(audio, magnitudes, training=training)
-    signal = self.get_signal(**controls)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
-
   def build(self, input_shape=None):
     del input_shape
     if self._learned:
@@ -386,14 +335,13 @@ class FilteredNoiseReverb(Reverb):
           initializer=keras.initializers.RandomNormal(stddev=1e-2,
                                                       seed=self.seed))
 
-  def get_controls(self, audio, magnitudes=None, training=None):
-    """Synthesizes the IR from the magnitudes.
+  def get_controls(self, audio, magnitudes=None):
+    """Synthesizes the IR from the magnitudes (fresh noise when training).
 
     Args:
       audio: [batch, n_samples] float32 dry audio.
       magnitudes: [batch, n_frames, n_filter_banks] float32 raw magnitudes
         (before `initial_bias` and `scale_fn`) when not `trainable`.
-      training: if True, draw fresh noise (see the module docstring).
 
     Returns:
       `{'audio': audio, 'ir': [batch or 1, reverb_length]}`.
@@ -417,7 +365,8 @@ class FilteredNoiseReverb(Reverb):
                              [None, self.n_frames, self.n_filter_banks])
       validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
                                 'batch')
-    ir = self._synth(magnitudes, training=training)
+    # The noise synth draws fresh noise in this layer's training calls.
+    ir = self._synth(magnitudes, training=self._training_call)
     return {'audio': audio, 'ir': ir}
 
   def get_config(self):
@@ -433,7 +382,7 @@ class FilteredNoiseReverb(Reverb):
 # ------------------------------------------------------------------------------
 # Filters and delays.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class FIRFilter(processors.Processor):
   """Time-varying linear-phase FIR filter ("neural wah-wah").
 
@@ -443,8 +392,10 @@ class FIRFilter(processors.Processor):
   (`core.frequency_filter`); the filter's delay is compensated.
 
   Args:
-    window_size: int, taps of the filter (257 = 16 ms at 16 kHz; at most
-      `2 * (n_bands - 1)`).
+    window_size: int, taps of the filter, at most `2 * (n_bands - 1)` for
+      `n_bands` magnitudes: larger values and 0 give that maximum, so the
+      default 257 (the published one) is cut to 128 taps (8 ms at 16 kHz)
+      for 65 bands.
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to
       use them as given.
     name: name of the layer.
@@ -462,8 +413,7 @@ class FIRFilter(processors.Processor):
     super().__init__(name=name, **kwargs)
     self.window_size = validation.check_non_negative_int(window_size,
                                                          'window_size')
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.method = validation.check_one_of(method, 'method',
                                           ('overlap_add', 'block'))
 
@@ -512,7 +462,7 @@ class FIRFilter(processors.Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.effects')
 class ModDelay(processors.Processor):
   """Modulated delay line: chorus, flanger, vibrato.
 
@@ -546,10 +496,10 @@ class ModDelay(processors.Processor):
     self.depth_ms = float(validation.check_in_range(depth_ms, 'depth_ms',
                                                     low=0.0))
     self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
-    self.gain_scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(gain_scale_fn), 'gain_scale_fn')
-    self.phase_scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(phase_scale_fn), 'phase_scale_fn')
+    self.gain_scale_fn = validation.check_scale_fn(gain_scale_fn,
+                                                   'gain_scale_fn')
+    self.phase_scale_fn = validation.check_scale_fn(phase_scale_fn,
+                                                    'phase_scale_fn')
     self.add_dry = bool(add_dry)
     samples_per_ms = sample_rate / 1000.0
     self._center = self.center_ms * samples_per_ms
@@ -627,8 +577,3 @@ class ModDelay(processors.Processor):
         'phase_scale_fn': processors.serialize_fn(self.phase_scale_fn),
         'add_dry': self.add_dry})
     return config
-
-
-for _cls in (Reverb, ExpDecayReverb, FilteredNoiseReverb, FIRFilter, ModDelay):
-  gin.register(_cls, module='ddsp.effects')
-del _cls

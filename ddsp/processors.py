@@ -11,9 +11,7 @@ Calling the processor does both. With `return_outputs_dict=True` it returns
 `{'signal': signal, 'controls': controls}` so that a DAG can route either.
 
 This module also holds `ProcessorGroup` (a DAG of processors that is itself a
-processor), the routing processors `Add`, `Mix` and `Crop`, and, at the bottom,
-the gin and Keras registration of the core scale functions, so that gin files
-can write `@core.exp_sigmoid` and configs can name them.
+processor) and the routing processors `Add`, `Mix` and `Crop`.
 
 The paper's default processor group, in Python:
 
@@ -37,17 +35,15 @@ and in gin:
     Harmonic.n_samples = 64000
     Autoencoder.processor_group = @processors.ProcessorGroup()
 
-How gin 0.5 treats these classes (measured): every processor class is
-registered with `gin.register` (never `@gin.configurable`, which breaks
-Keras 3 layers), which leaves the class itself unchanged. So:
+Gin (see `ddsp.registration`): every processor class is registered with
+`registration.register`, so gin bindings (`ProcessorGroup.dag = ...`,
+`Harmonic.n_samples = ...`) apply however a processor is built: through a
+reference such as `@processors.ProcessorGroup()` in a gin file, or directly in
+Python (`ProcessorGroup()` after the DAG was bound), as the published
+tutorials do. Arguments passed explicitly win over bindings. The class itself
+is unchanged (`type(group) is ProcessorGroup`), so Keras serialization,
+`isinstance` and checkpoints work as usual. Also:
 
-* Gin bindings (`ProcessorGroup.dag = ...`, `Harmonic.n_samples = ...`) apply
-  when gin builds the object: through a reference with `()` such as
-  `@processors.ProcessorGroup()` passed to a configurable, or
-  `gin.get_configurable('processors.ProcessorGroup')()`. A plain Python call
-  `processors.ProcessorGroup()` does not see them. Gin returns an instance of
-  the original class (`type(group) is ProcessorGroup`), so Keras
-  serialization and `isinstance` work.
 * Tuples and lists in a binding may hold `@...()` references; gin evaluates
   them each time the group is built, so each group gets new processors.
 * Two processors of one class need distinct names: use gin scopes,
@@ -58,16 +54,63 @@ Keras 3 layers), which leaves the class itself unchanged. So:
 """
 
 import inspect
+import numbers
 
-import gin
 import keras
+import numpy as np
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import dags
+from ddsp import registration
 from ddsp import validation
 
 
+# Keyword arguments of a processor call that are flags, not inputs.
+_CALL_FLAGS = ('return_outputs_dict', 'training', 'mask')
+
+
+def _as_tensor(x):
+  """An input as a tensor: variables read, arrays and nested lists converted.
+
+  Tensors (and Keras' symbolic tensors), None and booleans pass unchanged;
+  dicts (a ProcessorGroup's inputs) are converted value by value.
+  """
+  if isinstance(x, dict):
+    return {key: _as_tensor(value) for key, value in x.items()}
+  if isinstance(x, (tf.Variable, keras.Variable)):
+    return tf.convert_to_tensor(x)  # A read: gradients reach the variable.
+  if isinstance(x, bool) or x is None:
+    return x
+  if isinstance(x, (np.ndarray, np.generic, list, tuple, numbers.Number)):
+    return tf.convert_to_tensor(x, dtype_hint=tf.float32)
+  return x
+
+
+class NoiseState(tf.Module):
+  """The random state of a processor that draws noise (see `draw_noise`).
+
+  A `tf.Module`, not a Keras variable of the layer: it is saved and restored
+  with the layer by `tf.train.Checkpoint` (so a resumed training run draws
+  the noise an uninterrupted one would), but it is not in `layer.variables`
+  or `layer.weights`, which hold only what the published layers hold.
+
+  Args:
+    seed: int >= 0, the processor's seed.
+
+  Attributes:
+    seed: the seed.
+    state: the counter variable of the seed generator (int64 [2]).
+  """
+
+  def __init__(self, seed):
+    super().__init__(name='noise_state')
+    self.seed = validation.check_seed(seed)
+    self.generator = keras.random.SeedGenerator(self.seed)
+    self.state = self.generator.state  # Tracked by tf.Module: checkpointed.
+
+
+@registration.register('ddsp.processors')
 class Processor(keras.layers.Layer, dags.DAGModule):
   """Abstract base class for signal processors (synths, effects, routing).
 
@@ -77,9 +120,19 @@ class Processor(keras.layers.Layer, dags.DAGModule):
   under a mixed-precision global policy (`dtype='float32'`): float16 inputs
   from a network are cast to float32 on entry.
 
+  Inputs may be tensors, `tf.Variable`s (e.g. controls fitted directly by
+  gradient descent: gradients reach the variable), numpy arrays or nested
+  Python lists.
+
   In a DAG (`ddsp.dags.DAGLayer`, `ProcessorGroup`) a processor is called with
   `return_outputs_dict=True`, so later nodes can use `'<name>/signal'` and
   `'<name>/controls/<control>'`.
+
+  Noise: processors that make noise (`FilteredNoise`, `ExpDecayReverb`,
+  `FilteredNoiseReverb`) build a `NoiseState` from their seed in `__init__`
+  and draw every noise signal with `draw_noise`: fresh noise for each
+  example in a training call (`training=True`, which Keras passes down from
+  the enclosing model), otherwise the same noise signal on every call.
 
   Example:
     >>> import ddsp, tensorflow as tf
@@ -94,21 +147,41 @@ class Processor(keras.layers.Layer, dags.DAGModule):
 
   def __init__(self, name=None, trainable=False, dtype='float32', **kwargs):
     super().__init__(name=name, trainable=trainable, dtype=dtype, **kwargs)
+    self._training_call = False
 
-  def call(self, *args, return_outputs_dict=False, **kwargs):
+  def __call__(self, *args, **kwargs):
+    """Converts the inputs to tensors, then calls the layer as Keras does.
+
+    Keras accepts only tensors and arrays as inputs; a processor also takes
+    `tf.Variable`s (read here, so gradients reach them) and nested Python
+    lists, also as values of a ProcessorGroup's inputs dict.
+    """
+    args = [_as_tensor(x) for x in args]
+    kwargs = {key: x if key in _CALL_FLAGS else _as_tensor(x)
+              for key, x in kwargs.items()}
+    return super().__call__(*args, **kwargs)
+
+  def call(self, *args, return_outputs_dict=False, training=None, **kwargs):
     """Computes controls from the inputs, then the signal from the controls.
 
     Args:
       *args: raw inputs, passed to `get_controls`.
       return_outputs_dict: if True, return `{'signal': ..., 'controls': ...}`
         instead of the signal alone.
+      training: Keras' training flag (from the enclosing model when not
+        given). It only matters to processors that draw noise: see
+        `draw_noise`.
       **kwargs: raw inputs by name, passed to `get_controls`.
 
     Returns:
       The signal tensor, or the outputs dict.
     """
-    controls = self.get_controls(*args, **kwargs)
-    signal = self.get_signal(**controls)
+    outer, self._training_call = self._training_call, bool(training)
+    try:
+      controls = self.get_controls(*args, **kwargs)
+      signal = self.get_signal(**controls)
+    finally:
+      self._training_call = outer
     if return_outputs_dict:
       return {'signal': signal, 'controls': controls}
     return signal
@@ -126,6 +199,38 @@ class Processor(keras.layers.Layer, dags.DAGModule):
   def dag_call(self, *inputs):
     """How a DAG calls a processor: returns `{'signal', 'controls'}`."""
     return self(*inputs, return_outputs_dict=True)
+
+  def draw_noise(self, noise_state, n_samples, batch_size, counter=False):
+    """Uniform white noise in [-1, 1): the one place processors draw noise.
+
+    * In a training call (the processor called with `training=True`, as in a
+      training step): fresh noise for every example, from `noise_state`'s
+      seed generator, whose state advances, so training runs with the same
+      seed are reproducible (and resume exactly from a checkpoint).
+    * Otherwise (inference, evaluation, or `get_controls` / `get_signal`
+      called directly): the same noise on every call, a function of the seed
+      and `n_samples` only, [1, n_samples], shared by the batch. With
+      `counter=True` it is `core.counter_uniform_noise` (any block of it can
+      be made on its own, as streaming inference needs), else
+      `core.uniform_noise`.
+
+    Args:
+      noise_state: the processor's `NoiseState`.
+      n_samples: int, samples of noise.
+      batch_size: batch size of the call (an int or a scalar tensor), used
+        in a training call.
+      counter: use counter-based noise outside training calls.
+
+    Returns:
+      float32 [batch_size, n_samples] in a training call, else
+      [1, n_samples].
+    """
+    if self._training_call:
+      return core.uniform_noise(tf.stack([batch_size, n_samples]), -1.0, 1.0,
+                                seed=noise_state.generator)
+    if counter:
+      return core.counter_uniform_noise(n_samples, seed=noise_state.seed)
+    return core.uniform_noise([1, n_samples], -1.0, 1.0, seed=noise_state.seed)
 
 
 def serialize_fn(fn):
@@ -158,27 +263,20 @@ def serialize_fn(fn):
 def deserialize_fn(config):
   """Inverse of `serialize_fn`; a callable or None is returned as it is.
 
-  Use in `__init__` of processors taking functions, so that Keras'
-  `from_config` (which passes the config entry) works.
+  Processors' constructors take either, through `validation.check_scale_fn`,
+  so that Keras' `from_config` (which passes the config entry) works.
 
   Example:
     >>> deserialize_fn(serialize_fn(core.exp_sigmoid)) is core.exp_sigmoid
     True
   """
-  if config is None or callable(config):
-    return config
-  return keras.saving.deserialize_keras_object(config)
-
-
-def _check_scale_fn(scale_fn, name='scale_fn'):
-  """Kept for callers; prefer `validation.check_callable`."""
-  return validation.check_callable(scale_fn, name)
+  return validation.check_scale_fn(config, 'config')
 
 
 # ------------------------------------------------------------------------------
 # Processor group.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class ProcessorGroup(dags.DAGLayer, Processor):
   """A DAG of processors that is itself a processor.
 
@@ -258,7 +356,7 @@ class ProcessorGroup(dags.DAGLayer, Processor):
 # ------------------------------------------------------------------------------
 # Routing processors.
 # ------------------------------------------------------------------------------
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Add(Processor):
   """Sums two signals of the same shape.
 
@@ -301,7 +399,7 @@ class Add(Processor):
     return super().get_config()
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Mix(Processor):
   """Crossfades two signals by a time-varying control.
 
@@ -325,8 +423,7 @@ class Mix(Processor):
 
   def __init__(self, scale_fn=tf.nn.sigmoid, name='mix', **kwargs):
     super().__init__(name=name, **kwargs)
-    self.scale_fn = validation.check_callable(deserialize_fn(scale_fn),
-                                             'scale_fn')
+    self.scale_fn = validation.check_scale_fn(scale_fn)
 
   def get_controls(self, signal_one, signal_two, nonlinear_mix_level):
     """Scales the mix level and resamples it to audio rate.
@@ -382,7 +479,7 @@ class Mix(Processor):
     return config
 
 
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.processors')
 class Crop(Processor):
   """Removes samples from the front, back or both ends of a signal.
 
@@ -459,17 +556,3 @@ class Crop(Processor):
     config.update({'frame_size': self.frame_size,
                    'crop_location': self.crop_location})
     return config
-
-
-# ------------------------------------------------------------------------------
-# Registration with gin (core has no gin) and with Keras serialization.
-# ------------------------------------------------------------------------------
-for _cls in (Processor, ProcessorGroup, Add, Mix, Crop):
-  gin.register(_cls, module='ddsp.processors')
-
-# Gin files write `@core.exp_sigmoid`; Keras configs name them 'ddsp>...'.
-for _fn in (core.exp_sigmoid, core.sym_exp_sigmoid, core.frequencies_softmax,
-            core.frequencies_sigmoid, core.frequencies_critical_bands):
-  gin.register(_fn, module='ddsp.core')
-  keras.saving.register_keras_serializable(package='ddsp')(_fn)
-del _cls, _fn

@@ -5,18 +5,14 @@ or `[batch, n_samples, 1]` and keeps the leading axes: a feature of 1-D audio
 has no batch axis.
 
 Framing. Control-rate features (loudness, power, f0) are computed on frames
-spaced by `hop = sample_rate / frame_rate` samples. The hop need not be an
-integer: at 44.1 kHz and 250 frames/s it is 176.4 samples, and frame `i` then
-starts at sample `round(i * hop)` (half rounded up) of the padded audio, so
-frame `i` always sits at time `i / frame_rate` to within half a sample. The
-number of frames depends only on the audio length, the hop and the padding,
-and is given by `get_framed_lengths`:
-
-* 'valid': only frames that fit in the audio (`(n - frame_size) // hop + 1`
-  for an integer hop),
-* 'same': `ceil(n / hop)` frames, the audio padded at the end,
-* 'center': `n // hop + 1` frames, frame `i` centred on sample `i * hop`
-  (`frame_size // 2` zeros before the audio, the rest after).
+spaced by `hop = sample_rate / frame_rate` samples, which need not be an
+integer (176.4 samples at 44.1 kHz and 250 frames/s): frame `i` starts at
+sample `round(i * hop)` of the padded audio. The number of frames is
+`get_framed_lengths(n_samples, frame_size, hop, padding)` for padding 'valid'
+(only frames that fit), 'same' (`ceil(n / hop)` frames) or 'center'
+(`n // hop + 1` frames, frame `i` centred on sample `i * hop`). The framing
+functions live in `ddsp.core.framing`; `get_framed_lengths` and `pad` are
+also available here, under their published names.
 
 Spectrograms (`stft`, `compute_mag`, ...) keep the published interface: a
 frame size and an overlap, frames starting at 0 and (with `pad_end`) zeros
@@ -28,225 +24,25 @@ Pitch tracking with CREPE lives in `ddsp.crepe`; `compute_f0`,
 here.
 """
 
-import fractions
-import numbers
-
-import gin
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
+from ddsp.core import framing
 
 F0_RANGE = 127.0  # MIDI.
 DB_RANGE = 80.0  # dB.
 
-_PADDINGS = ('valid', 'same', 'center')
 _LOG_EPS = 1e-5  # Floor of magnitudes before a log (log(1e-5) = -11.5).
 
 
 # ------------------------------------------------------------------------------
-# Framing.
+# Framing (the published names; implemented in `ddsp.core.framing`).
 # ------------------------------------------------------------------------------
-def _as_fraction(value, name):
-  """An exact positive rational for an int, float or Fraction."""
-  if isinstance(value, fractions.Fraction):
-    if value <= 0:
-      raise ValueError(f'`{name}` must be a positive number. '
-                       f'Received: {name}={value}')
-    return value
-  validation.check_positive(value, name)
-  if isinstance(value, numbers.Integral):
-    return fractions.Fraction(int(value))
-  # 176.4 -> 882/5: a float hop is read as the simple ratio it stands for.
-  return fractions.Fraction(float(value)).limit_denominator(10_000)
-
-
-def _hop_from_rates(sample_rate, frame_rate):
-  """Hop in samples (an exact Fraction) between frames at `frame_rate` Hz."""
-  hop = (_as_fraction(sample_rate, 'sample_rate') /
-         _as_fraction(frame_rate, 'frame_rate'))
-  if hop < 1:
-    raise ValueError('`frame_rate` must not exceed `sample_rate` (a hop of at '
-                     f'least one sample). Received: frame_rate={frame_rate}, '
-                     f'sample_rate={sample_rate}')
-  return hop
-
-
-def _frame_start(i, hop):
-  """First sample of frame `i`: round(i * hop), halves rounded up (exact)."""
-  p, q = hop.numerator, hop.denominator
-  return (2 * i * p + q) // (2 * q)
-
-
-def _maximum(a, b):
-  if isinstance(a, tf.Tensor) or isinstance(b, tf.Tensor):
-    return tf.maximum(a, b)
-  return max(a, b)
-
-
-def get_framed_lengths(input_length, frame_size, hop_size, padding='center'):
-  """Number of frames and padded length for framing a signal.
-
-  Args:
-    input_length: length of the signal in samples (an int, or a scalar int
-      tensor inside a graph).
-    frame_size: samples per frame, a positive int.
-    hop_size: samples between frame starts, > 0. May be fractional
-      (`44100 / 250 = 176.4`): frame `i` then starts at `round(i * hop_size)`.
-    padding: 'valid' (only frames that fit, no padding), 'same' (pad the end,
-      `ceil(input_length / hop_size)` frames) or 'center' (pad
-      `frame_size // 2` before and the rest after so that frame `i` is centred
-      on sample `i * hop_size`; `input_length // hop_size + 1` frames).
-
-  Returns:
-    n_frames: number of frames (0 where 'valid' framing finds none).
-    padded_length: length of the signal after `pad` with the same arguments.
-
-  Raises:
-    ValueError: for a non-positive size or hop, or an unknown padding.
-
-  Example:
-    >>> get_framed_lengths(64000, 512, 64, 'center')
-    (1001, 64512)
-    >>> get_framed_lengths(176400, 512, 44100 / 250, 'same')
-    (1000, 176736)
-  """
-  frame_size = validation.check_positive_int(frame_size, 'frame_size')
-  hop = _as_fraction(hop_size, 'hop_size')
-  validation.check_one_of(padding, 'padding', _PADDINGS)
-  n = input_length
-  p, q = hop.numerator, hop.denominator
-  if padding == 'valid':
-    # Frames i with round(i * hop) + frame_size <= n.
-    count = -((-q * (2 * (n - frame_size) + 1)) // (2 * p))
-    return _maximum(count, 0), n
-  if padding == 'same':
-    n_frames = -((-n * q) // p)
-    return n_frames, _maximum(n, _frame_start(n_frames - 1, hop) + frame_size)
-  n_frames = (n * q) // p + 1
-  return n_frames, n + frame_size
-
-
-def _length(x, axis=-1):
-  """Static length of `x` along `axis`, or a scalar int tensor if unknown."""
-  n = x.shape[axis]
-  if n is None:
-    return tf.shape(x)[axis]
-  return int(n)
-
-
-def pad(x, frame_size, hop_size, padding='center', axis=1, mode='CONSTANT',
-        constant_values=0):
-  """Pads a tensor along one axis for framing with `get_framed_lengths`.
-
-  Args:
-    x: tensor of any rank >= 1, e.g. audio [batch, n_samples] float32.
-    frame_size: samples per frame, a positive int.
-    hop_size: samples between frame starts, > 0 (may be fractional).
-    padding: 'valid' (returns `x` unchanged), 'same' (zeros at the end) or
-      'center' (`frame_size // 2` before, `frame_size - frame_size // 2`
-      after). See `get_framed_lengths`.
-    axis: axis to pad; ignored (0) for rank-1 input.
-    mode: 'CONSTANT', 'REFLECT' or 'SYMMETRIC', as in `tf.pad`.
-    constant_values: value used by 'CONSTANT' padding.
-
-  Returns:
-    float32 tensor, `x` padded to `get_framed_lengths(...)[1]` along `axis`.
-    Differentiable with respect to `x`.
-
-  Raises:
-    ValueError: for an unknown padding or mode, or bad sizes.
-
-  Example:
-    >>> pad(tf.ones([2, 1000]), 512, 64, padding='center').shape
-    TensorShape([2, 1512])
-  """
-  validation.check_one_of(str(mode).upper(), 'mode',
-                          ('CONSTANT', 'REFLECT', 'SYMMETRIC'))
-  x = core.tf_float32(x)
-  validation.check_rank(x, 'x', tuple(range(1, 9)))
-  axis = 0 if x.shape.rank == 1 else axis
-  n = _length(x, axis)
-  _, padded_length = get_framed_lengths(n, frame_size, hop_size, padding)
-  if padding == 'valid':
-    return x
-  before = frame_size // 2 if padding == 'center' else 0
-  pads = [[0, 0] for _ in range(x.shape.rank)]
-  pads[axis] = [before, padded_length - n - before]
-  return tf.pad(x, pads, mode=mode, constant_values=constant_values)
-
-
-def _framing_plan(n, frame_size, hop, padding, n_frames=None):
-  """(n_frames, zeros before, zeros after, samples read) for framing."""
-  if n_frames is None:
-    n_frames, _ = get_framed_lengths(n, frame_size, hop, padding)
-  before = frame_size // 2 if padding == 'center' else 0
-  # Only read what the frames need (for 'same' with hop > frame_size that is
-  # less than the whole signal).
-  read_length = _frame_start(n_frames - 1, hop) + frame_size
-  after = _maximum(read_length - before - n, 0)
-  return n_frames, before, after, read_length
-
-
-def _frame(x, frame_size, hop, padding, use_tf=True, n_frames=None):
-  """Frames [..., n_samples] into [..., n_frames, frame_size] (see module doc).
-
-  Zero padding; frame `i` starts at `round(i * hop)` of the padded signal.
-  `n_frames` (default: from `get_framed_lengths`) may ask for more frames,
-  which then read zeros past the end.
-  """
-  if not use_tf:
-    windows, starts = _frame_view_np(x, frame_size, hop, padding, n_frames)
-    return windows[..., starts, :]
-  n_frames, before, after, read_length = _framing_plan(
-      _length(x), frame_size, hop, padding, n_frames)
-  pads = [[0, 0]] * (x.shape.rank - 1) + [[before, after]]
-  x = tf.pad(x, pads)[..., :read_length]
-  if hop.denominator == 1:
-    return tf.signal.frame(x, frame_size, int(hop), axis=-1)
-  starts = _frame_start(tf.range(n_frames, dtype=tf.int64), hop)
-  idx = starts[:, tf.newaxis] + tf.range(frame_size, dtype=tf.int64)
-  return tf.gather(x, idx, axis=-1)
-
-
-def _frame_view_np(x, frame_size, hop, padding, n_frames=None):
-  """Numpy framing without copying the frames: (windows view, frame starts).
-
-  `windows[..., starts, :]` are the frames; index a slice of `starts` to
-  build a few frames at a time.
-  """
-  n_frames, before, after, read_length = _framing_plan(
-      x.shape[-1], frame_size, hop, padding, n_frames)
-  x = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(before, after)])[..., :read_length]
-  windows = np.lib.stride_tricks.sliding_window_view(x, frame_size, axis=-1)
-  return windows, _frame_start(np.arange(n_frames), hop)
-
-
-def _prepare_audio(audio, use_tf=True):
-  """Validates mono audio and returns float32 [..., n_samples]."""
-  shape = validation.check_audio(audio, 'audio')
-  if use_tf:
-    audio = core.tf_float32(audio)
-    if shape is not None and len(shape) == 3:
-      audio = audio[..., 0]
-  else:
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 3:
-      audio = audio[..., 0]
-  n = audio.shape[-1]
-  if n == 0:
-    raise ValueError('`audio` must have at least one sample. '
-                     f'Received: audio.shape={tuple(shape)}')
-  return audio
-
-
-def _check_frames(n_frames, n_samples, frame_size, padding):
-  if isinstance(n_frames, int) and n_frames < 1:
-    raise ValueError(
-        f'`audio` of {n_samples} samples is shorter than one frame of '
-        f'{frame_size} samples with padding={padding!r}; use a longer signal, '
-        "a smaller frame or padding='same' or 'center'.")
+get_framed_lengths = framing.get_framed_lengths
+pad = framing.pad
 
 
 # ------------------------------------------------------------------------------
@@ -290,11 +86,12 @@ def stft(audio, frame_size=2048, overlap=0.75, pad_end=True):
     TensorShape([2, 63, 513])
   """
   frame_size, hop = _stft_hop(frame_size, overlap)
-  audio = _prepare_audio(audio)
+  audio = framing.mono_audio(audio)
   if not pad_end:
-    _check_frames(get_framed_lengths(_length(audio), frame_size, hop,
-                                     'valid')[0],
-                  _length(audio), frame_size, 'valid')
+    n = framing.signal_length(audio)
+    framing.check_n_frames(
+        get_framed_lengths(n, frame_size, hop, 'valid')[0], n, frame_size,
+        'valid')
   return tf.signal.stft(audio, frame_length=frame_size, frame_step=hop,
                         fft_length=frame_size, pad_end=pad_end)
 
@@ -316,13 +113,12 @@ def stft_np(audio, frame_size=2048, overlap=0.75, pad_end=True):
     (63, 513)
   """
   frame_size, hop = _stft_hop(frame_size, overlap)
-  audio = _prepare_audio(audio, use_tf=False)
+  audio = framing.mono_audio(audio, use_tf=False)
   padding = 'same' if pad_end else 'valid'
-  _check_frames(get_framed_lengths(audio.shape[-1], frame_size, hop,
-                                   padding)[0],
-                audio.shape[-1], frame_size, padding)
-  frames = _frame(audio, frame_size, fractions.Fraction(hop), padding,
-                  use_tf=False)
+  framing.check_n_frames(get_framed_lengths(audio.shape[-1], frame_size, hop,
+                                            padding)[0],
+                         audio.shape[-1], frame_size, padding)
+  frames = framing.frame_np(audio, frame_size, hop, padding)
   spectrum = np.fft.rfft(frames * _hann_np(frame_size), axis=-1)
   return spectrum.astype(np.complex64)
 
@@ -332,7 +128,7 @@ def _hann_np(frame_size):
   return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame_size) / frame_size)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
   """Magnitude spectrogram `|stft(audio)|`.
 
@@ -354,7 +150,7 @@ def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
   return tf.abs(stft(audio, frame_size=size, overlap=overlap, pad_end=pad_end))
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_logmag(audio, size=2048, overlap=0.75, pad_end=True):
   """Natural log of the magnitude spectrogram, floored: `log(max(mag, 1e-5))`.
 
@@ -389,7 +185,7 @@ def _check_band(lo_hz, hi_hz, sample_rate):
                      f'lo_hz={lo_hz}, hi_hz={hi_hz}')
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
                 overlap=0.75, pad_end=True, sample_rate=16000):
   """Mel-scaled magnitude spectrogram (HTK mel scale).
@@ -433,7 +229,7 @@ def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
   return tf.tensordot(mag, matrix, axes=1)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
                    overlap=0.75, pad_end=True, sample_rate=16000):
   """Natural log of `compute_mel`, values floored at 1e-5 (finite on silence).
@@ -453,7 +249,7 @@ def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
   return core.safe_log(tf.maximum(mel, _LOG_EPS))
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_mfcc(audio, lo_hz=20.0, hi_hz=8000.0, fft_size=1024, mel_bins=128,
                  mfcc_bins=13, overlap=0.75, pad_end=True, sample_rate=16000):
   """Mel-frequency cepstral coefficients.
@@ -501,13 +297,15 @@ def _framed_audio(audio, sample_rate, frame_rate, frame_size, padding,
                   use_tf=True):
   """Validated audio -> [..., n_frames, frame_size] frames at `frame_rate`."""
   frame_size = validation.check_positive_int(frame_size, 'frame_size')
-  validation.check_one_of(padding, 'padding', _PADDINGS)
-  hop = _hop_from_rates(sample_rate, frame_rate)
-  audio = _prepare_audio(audio, use_tf=use_tf)
-  n = _length(audio) if use_tf else audio.shape[-1]
-  _check_frames(get_framed_lengths(n, frame_size, hop, padding)[0], n,
-                frame_size, padding)
-  return _frame(audio, frame_size, hop, padding, use_tf=use_tf)
+  validation.check_one_of(padding, 'padding', framing.PADDINGS)
+  hop = framing.hop_from_rates(sample_rate, frame_rate)
+  audio = framing.mono_audio(audio, use_tf=use_tf)
+  n = framing.signal_length(audio) if use_tf else audio.shape[-1]
+  framing.check_n_frames(get_framed_lengths(n, frame_size, hop, padding)[0],
+                         n, frame_size, padding)
+  if use_tf:
+    return framing.frame(audio, frame_size, hop, padding)
+  return framing.frame_np(audio, frame_size, hop, padding)
 
 
 def _mean_square(audio, sample_rate, frame_rate, frame_size, padding):
@@ -601,7 +399,7 @@ def a_weighting(frequencies, min_db=-80.0):
   return gain if min_db is None else np.maximum(gain, min_db)
 
 
-@gin.register
+@registration.register('ddsp.spectral_ops')
 def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
                      range_db=DB_RANGE, ref_db=0.0, use_tf=True,
                      padding='center'):

@@ -14,12 +14,12 @@ Phase: oscillators accumulate phase without float32 drift (see
 `ddsp.core.oscillators`), so long renders stay in tune.
 """
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import processors
+from ddsp import registration
 from ddsp import validation
 
 
@@ -58,8 +58,7 @@ def _check_controls(controls, last_dims):
   return out
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class TensorToAudio(processors.Processor):
   """Identity synth: passes audio samples through, dropping a channel axis.
 
@@ -97,8 +96,7 @@ class TensorToAudio(processors.Processor):
     return samples
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Harmonic(processors.Processor):
   """Harmonic additive synthesizer: a sum of integer multiples of f0.
 
@@ -144,8 +142,7 @@ class Harmonic(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.normalize_below_nyquist = bool(normalize_below_nyquist)
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
@@ -216,8 +213,7 @@ class Harmonic(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class FilteredNoise(processors.Processor):
   """Uniform white noise through a time-varying linear-phase filter.
 
@@ -226,20 +222,23 @@ class FilteredNoise(processors.Processor):
   applied to white noise by windowed overlap-add, so the noise colour changes
   smoothly between frames.
 
-  The noise is uniform in [-1, 1) and seeded. At every training call
+  The noise is uniform in [-1, 1) and seeded
+  (`ddsp.processors.Processor.draw_noise`). At every training call
   (`training=True`, set by Keras from the enclosing model) fresh noise is
-  drawn for every example from the layer's `keras.random.SeedGenerator`, so
-  training runs with the same seed are reproducible. Otherwise (inference,
-  evaluation) every call uses the same noise signal, a function of `seed` and
-  the length only, shared by the batch: the same seed and controls give the
-  same audio.
+  drawn for every example, so training runs with the same seed are
+  reproducible. Otherwise (inference, evaluation) every call uses the same
+  noise signal, a function of `seed` and the length only, shared by the
+  batch: the same seed and controls give the same audio. The layer has no
+  variables; its noise state is checkpointed with it (`NoiseState`).
 
   Args:
     n_samples: int > 0, samples of output audio (64000 = 4 s at 16 kHz); the
       number of frames must fit it (e.g. divide it). None: derive it from the
       number of frames, n_frames * sample_rate / frame_rate.
-    window_size: int >= 0, taps of the filter (257 = 16 ms at 16 kHz; at most
-      `2 * (n_bands - 1)`, e.g. 128 taps for 65 bands; 0: that maximum).
+    window_size: int >= 0, taps of the filter, at most `2 * (n_bands - 1)`
+      (the impulse response of `n_bands` magnitudes): larger values and 0 give
+      that maximum. The default 257 (the published one) is therefore cut to
+      128 taps (8 ms at 16 kHz) for the usual 65 bands.
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to use
       them as given.
     initial_bias: added to the raw magnitudes before `scale_fn`; -5.0 starts
@@ -277,30 +276,12 @@ class FilteredNoise(processors.Processor):
     self.counter_noise = bool(counter_noise)
     self.window_size = validation.check_non_negative_int(window_size,
                                                          'window_size')
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
     self.initial_bias = float(initial_bias)
     self.seed = validation.check_seed(seed)
     self.method = validation.check_one_of(method, 'method',
                                           ('overlap_add', 'block'))
-    self._seed_generator = keras.random.SeedGenerator(self.seed)
-
-  def call(self, magnitudes, return_outputs_dict=False, training=None):
-    """Filters noise with the magnitudes.
-
-    Args:
-      magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes.
-      return_outputs_dict: if True, return `{'signal', 'controls'}`.
-      training: if True, draw fresh noise (see the class docstring).
-
-    Returns:
-      [batch, n_samples] float32 audio, or the outputs dict.
-    """
-    controls = self.get_controls(magnitudes)
-    signal = self.get_signal(**controls, training=training)
-    if return_outputs_dict:
-      return {'signal': signal, 'controls': controls}
-    return signal
+    self._noise_state = processors.NoiseState(self.seed)
 
   def get_controls(self, magnitudes):
     """Scales the raw magnitudes.
@@ -322,13 +303,13 @@ class FilteredNoise(processors.Processor):
       magnitudes = self.scale_fn(magnitudes)
     return {'magnitudes': magnitudes}
 
-  def get_signal(self, magnitudes, training=False):
+  def get_signal(self, magnitudes):
     """Renders filtered noise.
 
     Args:
       magnitudes: [batch, n_frames, n_bands] float32 linear amplitudes >= 0.
-      training: if True, fresh noise per example from the seed generator;
-        otherwise the layer's fixed noise, shared by the batch.
+        The noise is fresh per example in a training call, otherwise the
+        layer's fixed noise, shared by the batch (see the class docstring).
 
     Returns:
       [batch, n_samples] float32. Differentiable with respect to `magnitudes`.
@@ -345,13 +326,9 @@ class FilteredNoise(processors.Processor):
                          'of frames. Received: magnitudes.shape='
                          f'{tuple(magnitudes.shape)}')
       n_samples = n_frames * int(self.sample_rate // self.frame_rate)
-    if training:
-      shape = tf.stack([tf.shape(magnitudes)[0], n_samples])
-      noise = core.uniform_noise(shape, -1.0, 1.0, seed=self._seed_generator)
-    elif self.counter_noise:
-      noise = core.counter_uniform_noise(n_samples, seed=self.seed)
-    else:
-      noise = core.uniform_noise([1, n_samples], -1.0, 1.0, seed=self.seed)
+    noise = self.draw_noise(self._noise_state, n_samples,
+                            tf.shape(magnitudes)[0],
+                            counter=self.counter_noise)
     return core.frequency_filter(noise, magnitudes,
                                  window_size=self.window_size,
                                  method=self.method)
@@ -368,8 +345,7 @@ class FilteredNoise(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Wavetable(processors.Processor):
   """Wavetable synthesizer: reads one period of a waveform at f0.
 
@@ -405,8 +381,7 @@ class Wavetable(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    self.scale_fn = processors._check_scale_fn(  # pylint: disable=protected-access
-        processors.deserialize_fn(scale_fn))
+    self.scale_fn = validation.check_scale_fn(scale_fn)
 
   def get_controls(self, amplitudes, wavetables, f0_hz):
     """Scales the network outputs.
@@ -456,8 +431,7 @@ class Wavetable(processors.Processor):
     return config
 
 
-@gin.register(module='ddsp.synths')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.synths')
 class Sinusoidal(processors.Processor):
   """Bank of free sinusoids, each with its own frequency and amplitude.
 
@@ -495,11 +469,10 @@ class Sinusoidal(processors.Processor):
     self.n_samples = _check_length_args(n_samples, sample_rate, frame_rate)
     self.sample_rate = sample_rate
     self.frame_rate = frame_rate
-    check = processors._check_scale_fn  # pylint: disable=protected-access
-    self.amp_scale_fn = check(processors.deserialize_fn(amp_scale_fn),
-                              'amp_scale_fn')
-    self.freq_scale_fn = check(processors.deserialize_fn(freq_scale_fn),
-                               'freq_scale_fn')
+    self.amp_scale_fn = validation.check_scale_fn(amp_scale_fn,
+                                                  'amp_scale_fn')
+    self.freq_scale_fn = validation.check_scale_fn(freq_scale_fn,
+                                                   'freq_scale_fn')
     self.amp_resample_method = validation.check_one_of(
         amp_resample_method, 'amp_resample_method',
         ('nearest', 'linear', 'cubic', 'window'))

@@ -9,6 +9,7 @@ also inside `tf.function` (unknown dimensions are not checked).
 
 import numbers
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -109,9 +110,23 @@ def check_shape(x, name, expected):
   Args:
     x: tensor-like.
     name: argument name used in the message.
-    expected: sequence of ints or None, one per axis; the text of the message
-      shows it, e.g. `[batch, n_frames, 1]` can be given as a string through
-      `description`.
+    expected: sequence of ints or None (any size), one per axis; the message
+      shows it with `?` for None, e.g. `[?, ?, 1]` for `[None, None, 1]`.
+
+  Returns:
+    The static shape of `x` as a list (None entries where unknown), or None
+    where its rank is unknown.
+
+  Raises:
+    ValueError: if the rank differs or a known size differs from `expected`.
+
+  Example:
+    >>> check_shape(np.zeros([2, 5, 1]), 'f0_hz', [None, None, 1])
+    [2, 5, 1]
+    >>> check_shape(np.zeros([2, 5, 3]), 'f0_hz', [None, None, 1])
+    Traceback (most recent call last):
+    ...
+    ValueError: `f0_hz` must have shape [?, ?, 1]. Received: f0_hz.shape=(2, 5, 3)
   """
   shape = check_rank(x, name, len(expected))
   if shape is None:
@@ -251,3 +266,44 @@ def check_callable(value, name, allow_none=True):
     return value
   expected = 'a callable or None' if allow_none else 'a callable'
   raise TypeError(f'`{name}` must be {expected}. {_received(name, value)}')
+
+
+def check_scale_fn(scale_fn, name='scale_fn'):
+  """Checks a function argument such as a processor's `scale_fn`.
+
+  Accepts what a processor's constructor receives: a callable (including
+  gin's wrapper of a registered function), None ("no function"), or the
+  Keras config of a registered function as `get_config` stores it (from
+  `ddsp.processors.serialize_fn`, e.g. `{'class_name': 'function', 'config':
+  'ddsp>exp_sigmoid', ...}`), which is deserialized so that `from_config`
+  works, or the name of a Keras activation ('sigmoid', 'softplus', ...).
+
+  Args:
+    scale_fn: the argument.
+    name: argument name used in the message.
+
+  Returns:
+    The callable, or None.
+
+  Raises:
+    TypeError: if `scale_fn` is neither None, a callable nor the config of a
+      registered function.
+
+  Example:
+    >>> check_scale_fn('sigmoid').__name__
+    'sigmoid'
+    >>> check_scale_fn(3)
+    Traceback (most recent call last):
+    ...
+    TypeError: `scale_fn` must be a callable or None. Received: scale_fn=3
+  """
+  if isinstance(scale_fn, (dict, str)):
+    try:
+      scale_fn = (keras.activations.get(scale_fn) if isinstance(scale_fn, str)
+                  else keras.saving.deserialize_keras_object(scale_fn))
+    except (ValueError, TypeError) as error:
+      raise TypeError(
+          f'`{name}` must be a callable, None or the Keras config of a '
+          f'registered function. Received: {name}={scale_fn!r} ({error})'
+      ) from None
+  return check_callable(scale_fn, name)

@@ -308,3 +308,60 @@ def test_registry_covers_every_processor():
                    _public_processor_classes() - covered)
   assert not missing, (f'Processors missing from the conformance REGISTRY in '
                        f'tests/test_conformance.py: {missing}')
+
+
+def _map_inputs(inputs, fn):
+  """Applies `fn` to every array input (inside a group's dict too)."""
+  return [{k: fn(v) for k, v in x.items()} if isinstance(x, dict) else fn(x)
+          for x in inputs]
+
+
+@pytest.mark.parametrize('name', sorted(REGISTRY))
+def test_accepts_variables_arrays_and_lists(name):
+  case = REGISTRY[name]
+  rng = np.random.default_rng(0)
+  layer = case.factory()
+  inputs = case.make_inputs(rng, 2)
+  expected = _call(layer, inputs).numpy()
+  for kind, convert in (('float64 array', lambda a: a.astype(np.float64)),
+                        ('nested list', lambda a: a.tolist()),
+                        ('tf.Variable', tf.Variable)):
+    got = layer(*_map_inputs(inputs, convert))
+    _assert_close(got, expected, case.atol, f'{name}: {kind} input')
+  # Controls fitted directly by gradient descent: gradients reach the
+  # variables, and a small enough step against the gradient lowers the loss
+  # (the target, half the output, keeps the loss on the output's scale).
+  variables = _map_inputs(inputs, tf.Variable)
+  flat = tf.nest.flatten(variables)
+  target = tf.constant(0.5 * expected)
+
+  def loss_fn():
+    return tf.reduce_mean(tf.square(layer(*variables) - target))
+
+  with tf.GradientTape() as tape:
+    loss = loss_fn()
+  grads = tape.gradient(loss, flat)
+  influential = 0
+  for index, (variable, grad) in enumerate(zip(flat, grads)):
+    assert grad is not None, f'{name}: no gradient for variable {index}'
+    assert np.all(np.isfinite(grad)), f'{name}: non-finite gradient {index}'
+    influential += int(np.any(grad.numpy() != 0))
+  assert influential >= 1, f'{name}: no variable gets a gradient'
+  scale = max(float(tf.reduce_max(tf.abs(g))) for g in grads)
+  start = [v.numpy() for v in flat]
+  losses = []
+  for step in (1e-2, 1e-3, 1e-4):
+    for variable, value, grad in zip(flat, start, grads):
+      variable.assign(value - step * grad / scale)
+    losses.append(float(loss_fn()))
+  assert min(losses) < float(loss), f'{name}: descent did not help: {losses}'
+
+
+def test_no_processor_overrides_call_to_forward_training():
+  # Processor.call takes Keras' training flag (see Processor.draw_noise); a
+  # subclass implements get_controls / get_signal only. ProcessorGroup runs a
+  # DAG instead.
+  overriding = sorted(cls.__name__ for cls in _public_processor_classes()
+                      if 'call' in vars(cls)
+                      and cls is not processors.ProcessorGroup)
+  assert not overriding, f'Processors overriding call: {overriding}'

@@ -14,6 +14,7 @@ from ddsp import core
 from ddsp import effects
 from ddsp import processors
 from ddsp import synths
+from ddsp import validation
 
 
 @keras.saving.register_keras_serializable(package='ddsp_test_processors')
@@ -479,3 +480,135 @@ def test_training_flag_reaches_processors_in_a_group(rng):
   np.testing.assert_array_equal(fixed[0], fixed[1])
   fresh = [group(inputs, training=True) for _ in range(2)]
   assert np.max(np.abs(fresh[0] - fresh[1])) > 1e-3
+
+
+# ------------------------------------------------------------------------------
+# Noise: one place draws it (Processor.draw_noise); its state is checkpointed
+# but is not a layer variable.
+# ------------------------------------------------------------------------------
+def _noise_layers(trainable):
+  return {
+      'FilteredNoise': (synths.FilteredNoise(n_samples=256, window_size=17,
+                                             seed=3),
+                        lambda rng: [rng.normal(size=[2, 8, 9])]),
+      'ExpDecayReverb': (
+          effects.ExpDecayReverb(trainable=trainable, reverb_length=64,
+                                 seed=4),
+          lambda rng: [rng.normal(size=[2, 256])] + (
+              [] if trainable else [rng.normal(size=[2, 1]),
+                                    rng.normal(size=[2, 1])])),
+      'FilteredNoiseReverb': (
+          effects.FilteredNoiseReverb(trainable=trainable, reverb_length=64,
+                                      window_size=9, n_frames=8,
+                                      n_filter_banks=5, seed=5),
+          lambda rng: [rng.normal(size=[2, 256])] + (
+              [] if trainable else [rng.normal(size=[2, 8, 5])])),
+  }
+
+
+def _f32(arrays):
+  return [tf.constant(a, tf.float32) for a in arrays]
+
+
+@pytest.mark.parametrize('trainable', [False, True])
+def test_noise_layers_expose_the_published_variables(rng, trainable):
+  published = {  # Variable names of the published layers.
+      'FilteredNoise': [],
+      'ExpDecayReverb': ['gain', 'decay'] if trainable else [],
+      'FilteredNoiseReverb': ['magnitudes'] if trainable else [],
+  }
+  for name, (layer, make_inputs) in _noise_layers(trainable).items():
+    layer(*_f32(make_inputs(rng)), training=True)
+    assert [v.name for v in layer.variables] == published[name], name
+    assert [v.name for v in layer.weights] == published[name], name
+
+
+def _noise_states(layer):
+  return [s for s in tf.train.TrackableView(layer).descendants()
+          if isinstance(s, processors.NoiseState)]
+
+
+@pytest.mark.parametrize('name', ['FilteredNoise', 'ExpDecayReverb',
+                                  'FilteredNoiseReverb'])
+def test_noise_state_is_checkpointed_and_reproducible(rng, name, tmp_path):
+  layer, make_inputs = _noise_layers(trainable=False)[name]
+  inputs = _f32(make_inputs(rng))
+  fixed = layer(*inputs).numpy()
+  layer(*inputs, training=True)  # Advances the noise state.
+  state, = _noise_states(layer)
+  assert state.seed == layer.seed and int(state.state.numpy()[1]) > 0
+  path = tf.train.Checkpoint(layer=layer).write(str(tmp_path / 'ckpt'))
+  next_fresh = layer(*inputs, training=True).numpy()
+
+  clone, _ = _noise_layers(trainable=False)[name]
+  clone(*inputs)
+  tf.train.Checkpoint(layer=clone).read(path).assert_consumed()
+  # The restored state draws the noise the original drew after the save.
+  np.testing.assert_array_equal(clone(*inputs, training=True), next_fresh)
+  # Outside training calls the noise is fixed: a function of the seed only.
+  np.testing.assert_array_equal(clone(*inputs), fixed)
+  np.testing.assert_array_equal(layer(*inputs), fixed)
+  assert not np.allclose(next_fresh, fixed)
+
+
+def test_draw_noise_fixed_or_fresh():
+  noise = synths.FilteredNoise(n_samples=64, seed=9)
+  state = processors.NoiseState(9)
+  # Outside a call, as when get_signal is called directly: fixed noise.
+  fixed = noise.draw_noise(state, 64, batch_size=3)
+  assert fixed.shape == (1, 64)
+  np.testing.assert_array_equal(fixed,
+                                core.uniform_noise([1, 64], seed=9))
+  counter = noise.draw_noise(state, 64, batch_size=3, counter=True)
+  np.testing.assert_array_equal(counter,
+                                core.counter_uniform_noise(64, seed=9))
+  values = fixed.numpy()
+  assert values.min() >= -1.0 and values.max() < 1.0
+  # get_controls / get_signal called directly use the fixed noise too.
+  raw = tf.ones([1, 4, 33])
+  np.testing.assert_array_equal(
+      noise.get_signal(**noise.get_controls(raw)), noise(raw, training=False))
+
+
+def test_noise_layers_take_the_training_flag_from_the_model(rng):
+  layer, make_inputs = _noise_layers(trainable=False)['ExpDecayReverb']
+  inputs = _f32(make_inputs(rng))
+
+  class Model(keras.Model):
+
+    def __init__(self):
+      super().__init__()
+      self.reverb = layer
+
+    def call(self, x, training=False):
+      return self.reverb(*x)
+
+  model = Model()
+  fixed = [model(inputs, training=False).numpy() for _ in range(2)]
+  np.testing.assert_array_equal(fixed[0], fixed[1])
+  fresh = [model(inputs, training=True).numpy() for _ in range(2)]
+  assert not np.allclose(fresh[0], fresh[1])
+  assert not np.allclose(fresh[0], fixed[0])
+
+
+# ------------------------------------------------------------------------------
+# Function arguments.
+# ------------------------------------------------------------------------------
+def test_check_scale_fn():
+  assert validation.check_scale_fn(None) is None
+  assert validation.check_scale_fn(core.exp_sigmoid) is core.exp_sigmoid
+  config = processors.serialize_fn(core.exp_sigmoid)
+  assert validation.check_scale_fn(config) is core.exp_sigmoid
+  sigmoid = validation.check_scale_fn('sigmoid')
+  np.testing.assert_allclose(sigmoid(tf.constant([0.0, 2.0])),
+                             scipy.special.expit([0.0, 2.0]), rtol=1e-6)
+  with pytest.raises(TypeError, match=r'`amp_scale_fn` must be a callable '
+                     r'or None. Received: amp_scale_fn=3'):
+    validation.check_scale_fn(3, 'amp_scale_fn')
+  with pytest.raises(TypeError, match=r"`scale_fn` must be a callable, None "
+                     r"or the Keras config of a registered function. "
+                     r"Received: scale_fn='no_such_function'"):
+    validation.check_scale_fn('no_such_function')
+  with pytest.raises(TypeError, match=r'`scale_fn` must be a callable or '
+                     r'None. Received: scale_fn=2.0'):
+    synths.Harmonic(scale_fn=2.0)

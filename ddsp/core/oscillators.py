@@ -30,6 +30,7 @@ vectors, chunk by chunk, forward and backward (see `_harmonic_kernel`).
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 from ddsp.core import _harmonic_kernel as harmonic_kernel
 from ddsp.core import _phase_kernels as kernels
@@ -155,6 +156,7 @@ def normalize_harmonics(harmonic_distribution, f0_hz=None, sample_rate=None):
 # ------------------------------------------------------------------------------
 # Oscillator banks at audio rate.
 # ------------------------------------------------------------------------------
+@registration.register('ddsp.core')
 def angular_cumsum(angular_frequency, chunk_size=1000):
   """Wrapped cumulative sum of angular frequency, without float32 drift.
 
@@ -204,6 +206,7 @@ def _check_envelopes(frequency_envelopes, amplitude_envelopes):
   return frequency_envelopes, amplitude_envelopes
 
 
+@registration.register('ddsp.core')
 def oscillator_bank(frequency_envelopes, amplitude_envelopes,
                     sample_rate=16000, sum_sinusoids=True,
                     use_angular_cumsum=False, initial_phase=None):
@@ -259,6 +262,7 @@ def oscillator_bank(frequency_envelopes, amplitude_envelopes,
   return audio
 
 
+@registration.register('ddsp.core')
 def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
                              sample_rate=16000, use_angular_cumsum=True):
   """Harmonic series with audio-rate envelopes; returns the final phase.

@@ -24,6 +24,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 from ddsp.core.utils import safe_log
 from ddsp.core.utils import soft_limit
@@ -419,6 +420,7 @@ def hz_to_erb(hz):
 # ------------------------------------------------------------------------------
 # Scale functions.
 # ------------------------------------------------------------------------------
+@registration.register('ddsp.core', serializable=True)
 def exp_sigmoid(x, exponent=10.0, max_value=2.0, threshold=1e-7):
   """Exponentiated sigmoid: the default nonlinearity for amplitude controls.
 
@@ -449,6 +451,7 @@ def exp_sigmoid(x, exponent=10.0, max_value=2.0, threshold=1e-7):
   return max_value * tf.exp(log_exponent * tf.math.log_sigmoid(x)) + threshold
 
 
+@registration.register('ddsp.core', serializable=True)
 def sym_exp_sigmoid(x, width=8.0):
   """Symmetric exponentiated sigmoid, `exp_sigmoid(width * (|x| / 2 - 1))`.
 
@@ -495,6 +498,7 @@ def _split_depth(freqs, depth):
   return tf.reshape(freqs, new_shape + [-1, depth]), depth
 
 
+@registration.register('ddsp.core', serializable=True)
 def frequencies_softmax(freqs, depth=1, hz_min=20.0, hz_max=8000.0):
   """Network outputs -> sinusoid frequencies, by a softmax over pitch bins.
 
@@ -530,6 +534,7 @@ def frequencies_softmax(freqs, depth=1, hz_min=20.0, hz_max=8000.0):
   return unit_to_hz(unit, hz_min=hz_min, hz_max=hz_max)
 
 
+@registration.register('ddsp.core', serializable=True)
 def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
   """Network outputs -> sinusoid frequencies, by a sum of scaled sigmoids.
 
@@ -581,6 +586,7 @@ def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
   return total
 
 
+@registration.register('ddsp.core', serializable=True)
 def frequencies_critical_bands(freqs, depth=1, depth_scale=10.0,
                                bandwidth_scale=1.0, hz_min=20.0,
                                hz_max=8000.0, scale='bark'):

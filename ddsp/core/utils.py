@@ -66,7 +66,9 @@ def tf_float32(x):
     >>> tf_float32(np.arange(3)).dtype
     tf.float32
   """
-  if isinstance(x, (tf.Tensor, tf.Variable)):
+  if isinstance(x, tf.Variable):
+    x = tf.convert_to_tensor(x)  # A read (cast returns a float32 variable).
+  if isinstance(x, tf.Tensor):
     return tf.cast(x, tf.float32)
   if isinstance(x, np.ndarray) and x.dtype != np.float32:
     x = x.astype(np.float32)

@@ -17,9 +17,10 @@ or 'COSINE', with optional weights).
 
 The package is split by topic (`base`, `spectral`, `embedding`,
 `consistency`); every public name is available as `ddsp.losses.<name>`. All
-classes are registered with gin under `ddsp.losses` (`@gin.register`, so gin
-files can say `SpectralLoss.loss_type = 'L1'` or `@losses.SpectralLoss()`) and
-are Keras-serializable (`get_config` / `from_config`).
+classes are registered with gin under `ddsp.losses` (`ddsp.registration`:
+gin files can say `SpectralLoss.loss_type = 'L1'` or `@losses.SpectralLoss()`,
+and a `SpectralLoss()` built in Python sees those bindings too) and are
+Keras-serializable (`get_config` / `from_config`).
 """
 
 from ddsp.losses.base import LOSS_TYPES

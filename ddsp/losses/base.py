@@ -6,12 +6,12 @@ collect several named losses. `LossGroup` runs a DAG of losses over a model's
 outputs dict (see `ddsp.dags`).
 """
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
 from ddsp import dags
+from ddsp import registration
 from ddsp import validation
 
 LOSS_TYPES = ('L1', 'L2', 'COSINE')
@@ -29,7 +29,7 @@ def check_weight(value, name):
   return validation.check_in_range(value, name, low=0.0)
 
 
-@gin.register(module='ddsp.losses')
+@registration.register('ddsp.losses')
 def mean_difference(target, value, loss_type='L1', weights=None):
   """Mean (optionally weighted) difference between two tensors.
 
@@ -117,8 +117,7 @@ def prepare_audio(audio, name):
 # ------------------------------------------------------------------------------
 # Base classes.
 # ------------------------------------------------------------------------------
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class Loss(keras.layers.Layer):
   """Base class of losses: a layer whose call returns a scalar loss.
 
@@ -149,8 +148,7 @@ class Loss(keras.layers.Layer):
     return {self.name: self(*args, **kwargs)}
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class LossGroup(dags.DAGLayer):
   """A DAG of losses computed from a model's outputs dict.
 

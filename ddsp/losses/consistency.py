@@ -4,11 +4,10 @@ For example parameters that a network infers from audio with those used to
 synthesize it, or two estimates of the same sinusoids.
 """
 
-import gin
-import keras
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
 from ddsp.losses.base import check_loss_type
 from ddsp.losses.base import check_weight
@@ -103,8 +102,7 @@ def wasserstein_distance(u_values, v_values, u_weights=None, v_weights=None,
   return tf.reshape(distance, batch_shape)
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class ParamLoss(Loss):
   """Mean difference between two sets of parameters (experimental).
 
@@ -118,6 +116,7 @@ class ParamLoss(Loss):
     **kwargs: other `Loss` (Keras layer) arguments.
 
   Example:
+    >>> import numpy as np
     >>> loss = ParamLoss(weight=2.0)
     >>> float(loss(np.array([1.0, 2.0]), np.array([1.0, 3.0])))
     1.0
@@ -148,8 +147,7 @@ class ParamLoss(Loss):
     return config
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class FilteredNoiseConsistencyLoss(Loss):
   """L1 difference of filtered-noise magnitudes (experimental).
 
@@ -187,8 +185,7 @@ class FilteredNoiseConsistencyLoss(Loss):
     return config
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class HarmonicConsistencyLoss(Loss):
   """L1 differences of harmonic-synth parameters (experimental).
 
@@ -261,8 +258,7 @@ class HarmonicConsistencyLoss(Loss):
     return config
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class WassersteinConsistencyLoss(Loss):
   """Wasserstein distance between two sets of sinusoids (experimental).
 
@@ -281,6 +277,7 @@ class WassersteinConsistencyLoss(Loss):
     **kwargs: other `Loss` (Keras layer) arguments.
 
   Example:
+    >>> import numpy as np
     >>> amps = np.ones([1, 1, 2], 'float32')
     >>> loss = WassersteinConsistencyLoss(midi=False)
     >>> freqs_a = np.array([[[100.0, 200.0]]], 'float32')

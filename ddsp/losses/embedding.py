@@ -1,10 +1,10 @@
 """Embedding losses: distances between embeddings from pretrained networks."""
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import spectral_ops
 from ddsp import validation
 from ddsp.losses.base import check_loss_type
@@ -40,8 +40,7 @@ def _fourier_resample(audio, in_rate, out_rate):
   return tf.signal.irfft(spectrum, fft_length=[n_out])
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class EmbeddingLoss(Loss):
   """Distance between embeddings of target and generated audio.
 
@@ -129,8 +128,7 @@ class EmbeddingLoss(Loss):
     return cls(**config)
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
   """Distance between CREPE activations of target and generated audio.
 

@@ -7,12 +7,11 @@ overlap-add) that is about a third cheaper than differentiating
 `tf.abs(tf.signal.stft(...))`; `benchmarks/bench_losses.py` measures it.
 """
 
-import gin
-import keras
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import spectral_ops
 from ddsp import validation
 from ddsp.losses.base import check_loss_type
@@ -64,8 +63,7 @@ def _stft_magnitudes(audio, frame_size, hop_size, window, grad_scale):
   return magnitudes(audio)
 
 
-@gin.register(module='ddsp.losses')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.losses')
 class SpectralLoss(Loss):
   """Multi-scale spectrogram loss between target and generated audio.
 

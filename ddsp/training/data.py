@@ -25,10 +25,10 @@ TFRecords are written by `ddsp_prepare_tfrecord`
 
 import logging
 
-import gin
 import numpy as np
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 
 __all__ = [
@@ -124,7 +124,7 @@ class DataProvider:
     return dataset.prefetch(buffer_size=_AUTOTUNE)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class InMemoryProvider(DataProvider):
   """Examples held in memory as numpy arrays (tests, tutorials, small data).
 
@@ -339,7 +339,7 @@ def _whole(value, name, unit):
   return count
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class TFRecordProvider(RecordProvider):
   """Examples from TFRecord files written by `ddsp_prepare_tfrecord`.
 
@@ -357,10 +357,19 @@ class TFRecordProvider(RecordProvider):
     seed: int or None, seed of the file and example shuffles.
 
   Example:
-    >>> provider = TFRecordProvider('/data/train.tfrecord*')  # doctest: +SKIP
-    >>> batch = next(iter(provider.get_batch(8)))  # doctest: +SKIP
-    >>> batch['audio'].shape, batch['f0_hz'].shape  # doctest: +SKIP
-    (TensorShape([8, 64000]), TensorShape([8, 1000]))
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'train.tfrecord')
+    >>> floats = lambda n: tf.train.Feature(
+    ...     float_list=tf.train.FloatList(value=[0.0] * n))
+    >>> record = tf.train.Example(features=tf.train.Features(feature={
+    ...     'audio': floats(64000), 'f0_hz': floats(1000),
+    ...     'f0_confidence': floats(1000), 'loudness_db': floats(1000)}))
+    >>> with tf.io.TFRecordWriter(path) as writer:
+    ...   writer.write(record.SerializeToString())
+    >>> provider = TFRecordProvider(path.replace('.tfrecord', '.tfrecord*'))
+    >>> batch = next(iter(provider.get_batch(2, repeats=2)))
+    >>> batch['audio'].shape, batch['f0_hz'].shape
+    (TensorShape([2, 64000]), TensorShape([2, 1000]))
   """
 
   def __init__(self, file_pattern=None, example_secs=4, sample_rate=16000,
@@ -374,7 +383,7 @@ class TFRecordProvider(RecordProvider):
 # ----------------------------------------------------------------------------
 # TensorFlow Datasets.
 # ----------------------------------------------------------------------------
-@gin.register
+@registration.register('ddsp.training.data')
 class TfdsProvider(DataProvider):
   """Examples of a dataset already prepared with tensorflow-datasets.
 
@@ -442,7 +451,7 @@ class TfdsProvider(DataProvider):
                        deterministic=True)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class NSynthTfds(TfdsProvider):
   """NSynth through tensorflow-datasets, with CREPE f0 and loudness features.
 
@@ -516,7 +525,7 @@ def _check_providers(data_providers, name):
   return data_providers
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class ZippedProvider(DataProvider):
   """Zips several providers: each element is a tuple, one entry per provider.
 
@@ -577,7 +586,7 @@ class ZippedProvider(DataProvider):
     return tf.data.Dataset.zip(datasets).prefetch(_AUTOTUNE)
 
 
-@gin.register
+@registration.register('ddsp.training.data')
 class MixedProvider(DataProvider):
   """Samples examples from several providers at random, with given weights.
 

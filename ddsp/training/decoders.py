@@ -11,10 +11,11 @@ by `output_splits`, e.g. {'amps': [batch, n_frames, 1],
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
 from ddsp.training import nn
 
-_register = nn.register('ddsp.training.decoders')
+_register = registration.register('ddsp.training.decoders')
 
 
 def _check_frames(tensors, keys):

@@ -10,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import spectral_ops
 from ddsp import validation
 from ddsp.training import nn
@@ -24,7 +25,7 @@ _Z_AUDIO_SPECS = {
 }
 
 
-_register = nn.register('ddsp.training.encoders')
+_register = registration.register('ddsp.training.encoders')
 
 
 def expand_z(z, n_frames):

@@ -21,9 +21,9 @@ import os
 import re
 import time
 
-import gin
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 from ddsp.training import evaluators as evaluators_lib
 
@@ -199,7 +199,7 @@ def evaluate_or_sample(data_provider, model, evaluator_classes, mode='eval',
   return results
 
 
-@gin.configurable
+@registration.register('ddsp.training.eval_util', configurable=True)
 def evaluate(data_provider, model, evaluator_classes,
              save_dir='/tmp/ddsp/training', restore_dir='', batch_size=32,
              num_batches=50, repeats=-1, ckpt_delay_secs=0, run_once=False,
@@ -239,7 +239,7 @@ def evaluate(data_provider, model, evaluator_classes,
       run_until_step=run_until_step, evaluate_and_sample=evaluate_and_sample)
 
 
-@gin.configurable
+@registration.register('ddsp.training.eval_util', configurable=True)
 def sample(data_provider, model, evaluator_classes,
            save_dir='/tmp/ddsp/training', restore_dir='', batch_size=16,
            num_batches=1, ckpt_delay_secs=0, run_once=False, run_until_step=0,

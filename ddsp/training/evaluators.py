@@ -16,11 +16,11 @@ them and returns them. `outputs` is the model's outputs dict plus
 'audio_gen' [batch, n_samples], the generated audio.
 """
 
-import gin
 import numpy as np
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
 from ddsp.training import metrics
 from ddsp.training import summaries
@@ -90,7 +90,7 @@ def _audio_gen(outputs):
   return outputs['audio_gen']
 
 
-@gin.register
+@registration.register('ddsp.training.evaluators')
 class BasicEvaluator(BaseEvaluator):
   """Mean losses over the evaluation batches; audio and plots when sampling.
 
@@ -142,7 +142,7 @@ class BasicEvaluator(BaseEvaluator):
     return results
 
 
-@gin.register
+@registration.register('ddsp.training.evaluators')
 class F0LdEvaluator(BaseEvaluator):
   """Loudness and f0 metrics of the generated audio (see `metrics`).
 
@@ -228,7 +228,7 @@ class F0LdEvaluator(BaseEvaluator):
     return results
 
 
-@gin.register
+@registration.register('ddsp.training.evaluators')
 class SamplingEvaluator(BaseEvaluator):
   """Writes audio and spectrograms of chosen outputs; computes no metric.
 

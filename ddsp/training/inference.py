@@ -205,8 +205,22 @@ class AutoencoderInference(tf.Module):
     name: name of the module.
 
   Example:
-    >>> inference = AutoencoderInference(model)  # doctest: +SKIP
-    >>> audio = inference(f0_hz, loudness_db)  # [batch, n_samples]
+    >>> import ddsp
+    >>> from ddsp.training import decoders, models, preprocessing
+    >>> synth = ddsp.synths.Harmonic(n_samples=640)  # 10 frames of 64.
+    >>> group = ddsp.processors.ProcessorGroup(
+    ...     dag=[(synth, ['amps', 'harmonic_distribution', 'f0_hz'])])
+    >>> decoder = decoders.RnnFcDecoder(
+    ...     rnn_channels=8, ch=8, layers_per_stack=1,
+    ...     input_keys=('ld_scaled', 'f0_scaled'),
+    ...     output_splits=(('amps', 1), ('harmonic_distribution', 4)))
+    >>> preprocessor = preprocessing.F0LoudnessPreprocessor(time_steps=10)
+    >>> model = models.Autoencoder(preprocessor=preprocessor, decoder=decoder,
+    ...                            processor_group=group)
+    >>> inference = AutoencoderInference(model)
+    >>> audio = inference(np.full([2, 10], 440.0), np.full([2, 10], -20.0))
+    >>> audio.shape  # [batch, n_samples]
+    TensorShape([2, 640])
   """
 
   def __init__(self, model, n_frames=None, name=None):
@@ -345,10 +359,21 @@ class StreamingF0LoudnessModel(tf.Module):
     n_harmonics, n_noise_bands, reverb_length, state_specs.
 
   Example:
-    >>> streamer = StreamingF0LoudnessModel(model, 256)  # doctest: +SKIP
+    >>> import ddsp
+    >>> from ddsp.training import decoders, models, preprocessing
+    >>> model = models.Autoencoder(
+    ...     preprocessor=preprocessing.F0LoudnessPreprocessor(time_steps=None),
+    ...     decoder=decoders.RnnFcDecoder(
+    ...         rnn_channels=8, ch=8, layers_per_stack=1,
+    ...         input_keys=('ld_scaled', 'f0_scaled'),
+    ...         output_splits=(('amps', 1), ('harmonic_distribution', 4))),
+    ...     processor_group=ddsp.processors.ProcessorGroup(dag=[
+    ...         (ddsp.synths.Harmonic(n_samples=None),
+    ...          ['amps', 'harmonic_distribution', 'f0_hz'])]))
+    >>> streamer = StreamingF0LoudnessModel(build_model(model), block_size=256)
     >>> f0_hz = np.full([1, 4, 1], 440.0, np.float32)  # 4 frames per block
     >>> audio = streamer(f0_hz, np.full([1, 4, 1], -20.0, np.float32))
-    >>> audio.shape  # doctest: +SKIP
+    >>> audio.shape
     TensorShape([1, 256])
   """
 

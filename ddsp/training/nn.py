@@ -17,14 +17,14 @@
   group normalization with a learned scale and shift).
 
 Every layer is registered with gin (module `ddsp.training.nn`) and Keras
-serialization (package 'ddsp').
+serialization (package 'ddsp') by `ddsp.registration.register`.
 """
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import validation
 from ddsp.training.gru import fused_gru
 
@@ -32,31 +32,13 @@ _RNN_TYPES = ('gru', 'lstm')
 _NORM_TYPES = ('layer', 'instance', 'group')
 
 
-def register(module):
-  """Class decorator: registers a layer with gin and Keras serialization.
-
-  Args:
-    module: gin module name, e.g. 'ddsp.training.decoders' (gin files then
-      refer to the class as `@decoders.RnnFcDecoder()`).
-
-  Returns:
-    A decorator returning the class itself (gin.register, not
-    gin.configurable, which breaks Keras 3 classes).
-  """
-  def decorator(cls):
-    cls = keras.saving.register_keras_serializable(package='ddsp')(cls)
-    gin.register(cls, module=module)
-    return cls
-  return decorator
-
-
-_register = register('ddsp.training.nn')
+_register = registration.register('ddsp.training.nn')
 
 
 # ------------------------------------------------------------------------------
 # Helpers.
 # ------------------------------------------------------------------------------
-@gin.register(module='ddsp.training.nn')
+@_register
 def get_nonlinearity(nonlinearity):
   """Returns an activation function from its name (or the callable itself).
 

@@ -16,6 +16,7 @@ computes f0 (CREPE) and power from the audio inside the model.
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp import spectral_ops
 from ddsp import validation
 from ddsp.training import nn
@@ -25,7 +26,7 @@ DB_RANGE = spectral_ops.DB_RANGE  # 80 dB.
 _PADDINGS = ('same', 'center', 'valid')
 
 
-_register = nn.register('ddsp.training.preprocessing')
+_register = registration.register('ddsp.training.preprocessing')
 
 
 # ------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import time
 import gin
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 from ddsp.training import trainers
 
@@ -120,8 +121,12 @@ def get_latest_file(dir_path, prefix='operative_config-', suffix='.gin'):
     FileNotFoundError: the directory does not exist or holds no such file.
 
   Example:
-    >>> get_latest_file('/tmp/ddsp')  # doctest: +SKIP
-    '/tmp/ddsp/operative_config-3000.gin'
+    >>> import pathlib, tempfile
+    >>> save_dir = pathlib.Path(tempfile.mkdtemp())
+    >>> for step in (300, 3000, 600):
+    ...   (save_dir / f'operative_config-{step}.gin').touch()
+    >>> pathlib.Path(get_latest_file(save_dir)).name
+    'operative_config-3000.gin'
   """
   dir_path = expand_path(dir_path)
   if not tf.io.gfile.isdir(dir_path):
@@ -324,7 +329,7 @@ def _hypertune_reporter(enabled):
 # ------------------------------------------------------------------------------
 # Training loop.
 # ------------------------------------------------------------------------------
-@gin.configurable(module='ddsp.training.train_util')
+@registration.register('ddsp.training.train_util', configurable=True)
 def train(data_provider, trainer, batch_size=32, num_steps=1000000,
           steps_per_summary=300, steps_per_save=300, save_dir='/tmp/ddsp',
           restore_dir='/tmp/ddsp', early_stop_loss_value=None,

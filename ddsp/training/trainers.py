@@ -30,6 +30,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from ddsp import registration
 from ddsp import validation
 
 __all__ = ['NonFiniteLossError', 'Trainer']
@@ -58,17 +59,19 @@ class NonFiniteLossError(FloatingPointError):
 def _seed_generator_states(model):
   """The state variables of the Keras seed generators inside `model`.
 
-  Noise layers (e.g. `FilteredNoise`) draw fresh noise each training step
-  from a `keras.random.SeedGenerator`, whose state `tf.train.Checkpoint` does
-  not track through the layer. Checkpointing them explicitly makes a resumed
-  run draw the same noise as an uninterrupted one. The list order is the
-  order of `model.variables`, which depends only on the model's structure.
+  Layers with a `keras.random.SeedGenerator` (e.g. `keras.layers.Dropout`)
+  advance it each training step, and `tf.train.Checkpoint` does not track
+  its state through the layer. Checkpointing them explicitly makes a resumed
+  run draw the same random numbers as an uninterrupted one. (ddsp's noise
+  processors keep theirs in a `ddsp.processors.NoiseState`, which the
+  model's checkpoint holds already.) The list order is the order of
+  `model.variables`, which depends only on the model's structure.
   """
   return [v for v in model.variables
           if v.path.split('/')[-1] == 'seed_generator_state']
 
 
-@gin.configurable(module='ddsp.training.trainers')
+@registration.register('ddsp.training.trainers')
 class Trainer:
   """Trains a model: optimizer, distributed step and checkpoints.
 

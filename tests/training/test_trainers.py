@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import ddsp
 from ddsp.training import trainers
 import training_helpers as helpers  # tests/training/training_helpers.py
 
@@ -130,8 +131,9 @@ def test_save_restore_round_trip_with_optimizer_and_noise_state(
   # Only the last two are kept.
   assert not tf.io.gfile.exists(paths[0] + '.index')
   saved = helpers.weights(trainer.model)
-  states = [v.numpy() for v in trainer.model.variables
-            if 'seed_generator_state' in v.path]
+  states = [s.state.numpy() for s in
+            tf.train.TrackableView(trainer.model).descendants()
+            if isinstance(s, ddsp.processors.NoiseState)]
   assert any(s[1] > 0 for s in states)  # FilteredNoise drew noise.
   next_losses = trainer.train_step(batch)
 

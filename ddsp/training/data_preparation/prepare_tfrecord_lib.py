@@ -177,9 +177,13 @@ def load_audio(path, sample_rate=16000):
       samples; the message names the file and gives each decoder's reason.
 
   Example:
-    >>> audio = load_audio('violin_4s.wav', sample_rate=16000)  # doctest: +SKIP
-    >>> audio.shape  # doctest: +SKIP
-    (64000,)
+    >>> import os, tempfile, soundfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'tone.wav')
+    >>> tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
+    >>> soundfile.write(path, np.stack([tone, tone], axis=1), 44100)  # Stereo.
+    >>> audio = load_audio(path, sample_rate=16000)
+    >>> audio.shape, audio.dtype
+    ((16000,), dtype('float32'))
   """
   sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
   path = str(path)

@@ -9,11 +9,12 @@ Gin configs name the model to train with `get_model.model`, e.g.
 
 import gin
 
+from ddsp import registration
 from ddsp.training.models.autoencoder import Autoencoder
 from ddsp.training.models.model import Model
 
 
-@gin.configurable(module='ddsp.training.models')
+@registration.register('ddsp.training.models', configurable=True)
 def get_model(model=gin.REQUIRED):
   """Returns the model that gin configures (`get_model.model = @...()`)."""
   return model

@@ -1,13 +1,12 @@
 """Autoencoder: preprocessor -> encoder -> decoder -> processor group."""
 
-import gin
 import keras
 
+from ddsp import registration
 from ddsp.training.models import model as model_lib
 
 
-@gin.register(module='ddsp.training.models')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.training.models')
 class Autoencoder(model_lib.Model):
   """The DDSP autoencoder.
 

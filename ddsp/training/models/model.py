@@ -3,16 +3,15 @@
 import logging
 import os
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import registration
 from ddsp.training import nn
 
 
-@gin.register(module='ddsp.training.models')
-@keras.saving.register_keras_serializable(package='ddsp')
+@registration.register('ddsp.training.models')
 class Model(keras.Model):
   """A model that maps a dict of features to a dict of outputs.
 

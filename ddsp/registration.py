@@ -1,0 +1,147 @@
+"""One way to register ddsp classes and functions with gin and Keras.
+
+Every module of the package registers what gin files may name, and what Keras
+configs may hold, with the `register` decorator of this module, and nothing
+else (no `gin.register`, `gin.configurable` or
+`keras.saving.register_keras_serializable` elsewhere):
+
+    from ddsp import registration
+
+    @registration.register('ddsp.synths')
+    class Harmonic(processors.Processor):
+      ...
+
+    @registration.register('ddsp.core', serializable=True)
+    def exp_sigmoid(x, exponent=10.0, max_value=2.0, threshold=1e-7):
+      ...
+
+The gin module is the public module users import the name from
+(`ddsp.losses`, not `ddsp.losses.spectral`), so gin files write
+`@synths.Harmonic()`, `@losses.SpectralLoss()` or `@core.exp_sigmoid`, as for
+the published DDSP 3.x library.
+
+What `register` does with a class:
+
+* gin bindings apply however the class is constructed: from gin
+  (`@synths.Harmonic()`, `Autoencoder.processor_group =
+  @processors.ProcessorGroup()`) and directly in Python, so after
+  `gin.parse_config('ProcessorGroup.dag = [...]')` a plain
+  `ddsp.processors.ProcessorGroup()` is built from the bound DAG, as the
+  published tutorials do. Arguments passed explicitly win over bindings.
+* The class object itself is kept (gin wraps its `__init__` in place, with
+  the original signature restored for Keras 3), so `isinstance`, `type(x) is
+  Harmonic`, Keras serialization and `tf.train.Checkpoint` are unchanged.
+* A class with `get_config` (layers, models, losses) is registered with Keras
+  as `'ddsp>ClassName'`. Such a class must implement `get_config` with every
+  constructor argument: Keras' automatic config records only the arguments
+  passed explicitly, not those gin injected, so it would miss bound values
+  (`tests/test_registration.py` checks every registered class).
+
+What `register` does with a function:
+
+* It is registered with gin and returned unchanged: gin files pass it
+  (`scale_fn = @core.exp_sigmoid`) and its bindings apply where gin passes
+  it; a Python call of the function is not affected by gin.
+* `configurable=True` (entry points such as `train_util.train`) makes gin
+  bindings apply to every call, also from Python; the decorated function is
+  then gin's wrapper.
+* `serializable=True` also registers it with Keras (`'ddsp>exp_sigmoid'`),
+  for functions that layers take as arguments and store in their configs.
+
+Classes of other libraries (Keras layers) are never registered here: wrapping
+their `__init__` in place would change them for every user of that library.
+"""
+
+import inspect
+
+import gin
+import keras
+
+# Keras package of every registered object: configs name them 'ddsp>Name'.
+KERAS_PACKAGE = 'ddsp'
+
+
+def register(module, *, configurable=None, serializable=None):
+  """Decorator registering a class or function with gin (and Keras).
+
+  See the module docstring for the convention.
+
+  Args:
+    module: gin module, the public module the object is imported from, e.g.
+      'ddsp.synths', 'ddsp.losses', 'ddsp.training.decoders'.
+    configurable: for functions only: if True, gin bindings apply to every
+      call (gin's wrapper is returned); by default they apply only where gin
+      passes the function. Classes are always configurable.
+    serializable: whether to register with Keras serialization as
+      'ddsp>Name'. By default True for classes with `get_config`, False for
+      functions.
+
+  Returns:
+    A decorator returning the class itself, or the function (gin's wrapper of
+    it where `configurable`).
+
+  Raises:
+    TypeError: for a `module` that is not a string, `configurable` given for a
+      class, or an object that is neither a class nor a function.
+
+  Example:
+    >>> import gin, keras
+    >>> @register('my_project.layers')
+    ... class ExampleGain(keras.layers.Layer):
+    ...   def __init__(self, gain=1.0, **kwargs):
+    ...     super().__init__(**kwargs)
+    ...     self.gain = gain
+    ...   def call(self, x):
+    ...     return self.gain * x
+    ...   def get_config(self):
+    ...     return dict(super().get_config(), gain=self.gain)
+    >>> gin.bind_parameter('ExampleGain.gain', 3.0)
+    >>> ExampleGain().gain, ExampleGain(gain=2.0).gain  # Arguments win.
+    (3.0, 2.0)
+    >>> keras.saving.get_registered_name(ExampleGain)
+    'ddsp>ExampleGain'
+    >>> gin.clear_config()
+  """
+  if not isinstance(module, str) or not module:
+    raise TypeError('`module` must be the gin module name, e.g. '
+                    f"'ddsp.synths'. Received: module={module!r}")
+
+  def decorator(obj):
+    if inspect.isclass(obj):
+      if configurable is not None:
+        raise TypeError('`configurable` applies to functions only; gin '
+                        'bindings always apply to registered classes. '
+                        f'Received: configurable={configurable!r} for '
+                        f'{obj.__name__}')
+      return _register_class(obj, module, serializable)
+    if inspect.isfunction(obj):
+      return _register_function(obj, module, bool(configurable),
+                                bool(serializable))
+    raise TypeError('`register` decorates classes and functions. '
+                    f'Received: {obj!r}')
+
+  return decorator
+
+
+def _register_class(cls, module, serializable):
+  """gin-configurable in place (keeping the signature); Keras if it applies."""
+  if serializable is None:
+    serializable = hasattr(cls, 'get_config')
+  if serializable:
+    keras.saving.register_keras_serializable(package=KERAS_PACKAGE)(cls)
+  signature = inspect.signature(cls.__init__)
+  gin.configurable(cls, module=module)
+  # gin's wrapper takes (*args, **kwargs); Keras 3 reads the constructor's
+  # signature (getfullargspec, which does not follow __wrapped__) to record
+  # its arguments, and fails on the bare wrapper.
+  cls.__init__.__signature__ = signature
+  return cls
+
+
+def _register_function(fn, module, configurable, serializable):
+  if serializable:
+    keras.saving.register_keras_serializable(package=KERAS_PACKAGE)(fn)
+  if configurable:
+    return gin.configurable(fn, module=module)
+  gin.register(fn, module=module)
+  return fn

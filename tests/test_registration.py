@@ -1,0 +1,247 @@
+"""Tests of ddsp.registration: one way to register with gin and Keras.
+
+Over every object of the package that gin knows:
+
+* classes are gin-configurable in place (the registered configurable is the
+  class itself) and keep their constructor signature for Keras 3;
+* Keras classes are registered as 'ddsp>Name' and their `get_config` holds
+  every constructor argument (Keras' automatic config would miss values gin
+  injected);
+* functions stay plain functions unless registered `configurable`;
+* no module of the package registers in another way (an `ast` scan).
+
+Gin construction of the library's own classes is tested in
+tests/training/test_gin_configs.py.
+"""
+
+import ast
+import inspect
+import pathlib
+
+import gin
+from gin import config as gin_config
+import keras
+import pytest
+import tensorflow as tf
+
+import ddsp
+from ddsp import registration
+from ddsp.training import decoders
+from ddsp.training import ddsp_run  # pylint: disable=unused-import
+from ddsp.training import nn
+
+PACKAGE_DIR = pathlib.Path(ddsp.__file__).parent
+# Functions whose gin bindings apply to every call (entry points of ddsp_run).
+CONFIGURABLE_FUNCTIONS = {'ddsp.training.eval_util.evaluate',
+                          'ddsp.training.eval_util.sample',
+                          'ddsp.training.models.get_model',
+                          'ddsp.training.train_util.train'}
+
+
+def _ddsp_configurables():
+  """{selector: Configurable} of everything gin knows from the package."""
+  # Gin keeps no public list of its registry; read it only here, in a test.
+  registry = gin_config._REGISTRY  # pylint: disable=protected-access
+  found = {}
+  for _, configurable in registry.items():
+    if configurable.module.startswith('ddsp'):
+      found[f'{configurable.module}.{configurable.name}'] = configurable
+  return found
+
+
+CONFIGURABLES = _ddsp_configurables()
+CLASSES = {k: c.wrapped for k, c in CONFIGURABLES.items()
+           if inspect.isclass(c.wrapped)}
+FUNCTIONS = {k: c for k, c in CONFIGURABLES.items()
+             if not inspect.isclass(c.wrapped)}
+
+
+def test_the_package_registers_its_public_classes():
+  # A sample of the published gin names, one or more per module.
+  for selector in ('ddsp.core.exp_sigmoid', 'ddsp.dags.DAGLayer',
+                   'ddsp.processors.ProcessorGroup', 'ddsp.synths.Harmonic',
+                   'ddsp.effects.Reverb', 'ddsp.losses.SpectralLoss',
+                   'ddsp.spectral_ops.compute_loudness',
+                   'ddsp.training.models.Autoencoder',
+                   'ddsp.training.decoders.RnnFcDecoder',
+                   'ddsp.training.preprocessing.F0LoudnessPreprocessor',
+                   'ddsp.training.trainers.Trainer'):
+    assert selector in CONFIGURABLES, selector
+
+
+@pytest.mark.parametrize('selector', sorted(CLASSES))
+def test_classes_are_configurable_in_place(selector):
+  cls = CLASSES[selector]
+  module, name = selector.rsplit('.', 1)
+  public = getattr(__import__(module, fromlist=[name]), name)
+  # The configurable gin builds is the public class itself.
+  assert public is cls
+  assert gin.get_configurable(selector) is cls
+  # Keras 3 reads the constructor's signature without following wrappers.
+  spec = inspect.getfullargspec(cls.__init__)
+  assert spec.args and spec.args[0] == 'self', spec
+  assert inspect.signature(cls.__init__) == inspect.signature(
+      inspect.unwrap(cls.__init__))
+  if hasattr(cls, 'get_config'):
+    assert keras.saving.get_registered_name(cls) == f'ddsp>{name}'
+    assert keras.saving.get_registered_object(f'ddsp>{name}') is cls
+
+
+@pytest.mark.parametrize('selector', sorted(FUNCTIONS))
+def test_functions_stay_plain_unless_configurable(selector):
+  configurable = FUNCTIONS[selector]
+  module, name = selector.rsplit('.', 1)
+  public = getattr(__import__(module, fromlist=[name]), name)
+  if selector in CONFIGURABLE_FUNCTIONS:
+    assert public is not configurable.wrapped  # gin's wrapper.
+    assert inspect.unwrap(public) is configurable.wrapped
+  else:
+    assert public is configurable.wrapped
+    assert not hasattr(public, '__wrapped__')
+
+
+def test_scale_functions_are_keras_serializable():
+  for name in ('exp_sigmoid', 'sym_exp_sigmoid', 'frequencies_softmax',
+               'frequencies_sigmoid', 'frequencies_critical_bands'):
+    fn = getattr(ddsp.core, name)
+    assert keras.saving.get_registered_name(fn) == f'ddsp>{name}'
+
+
+# Constructor arguments for the classes that have required ones.
+def _group():
+  return ddsp.processors.ProcessorGroup(
+      dag=[(ddsp.processors.Add(), ['a', 'b'])])
+
+
+_FACTORIES = {
+    'DAGLayer': lambda cls: cls(dag=[(ddsp.processors.Add(), ['a', 'b'])]),
+    'ProcessorGroup': lambda cls: _group(),
+    'LossGroup': lambda cls: cls(
+        dag=[(ddsp.losses.SpectralLoss(), ['a', 'b'])]),
+    'Crop': lambda cls: cls(frame_size=4),
+    'Rnn': lambda cls: cls(dims=4),
+    'EmbeddingLoss': lambda cls: cls(
+        pretrained_model=keras.layers.Dense(3, name='embed')),
+    'Autoencoder': lambda cls: cls(
+        decoder=decoders.RnnFcDecoder(rnn_channels=4, ch=4,
+                                      layers_per_stack=1),
+        processor_group=_group()),
+}
+KERAS_CLASSES = {k: c for k, c in CLASSES.items() if hasattr(c, 'get_config')}
+
+
+@pytest.mark.parametrize('selector', sorted(KERAS_CLASSES))
+def test_get_config_holds_every_constructor_argument(selector):
+  cls = KERAS_CLASSES[selector]
+  layer = _FACTORIES.get(cls.__name__, lambda c: c())(cls)
+  config = layer.get_config()
+  parameters = inspect.signature(cls.__init__).parameters.values()
+  missing = [p.name for p in parameters
+             if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL,
+                                                    p.VAR_KEYWORD)
+             and p.name not in config]
+  assert not missing, f'{selector}.get_config() lacks {missing}'
+
+
+@pytest.fixture
+def clean_gin():
+  gin.clear_config()
+  yield
+  gin.clear_config()
+
+
+def test_bound_values_reach_the_config(clean_gin):
+  # Keras' automatic config would record only explicit arguments; the
+  # library's get_config records the values gin injected too.
+  gin.parse_config("""
+      Fc.ch = 7
+      Fc.nonlinearity = 'gelu'
+  """)
+  layer = nn.Fc()
+  assert (layer.ch, layer.nonlinearity) == (7, 'gelu')
+  config = layer.get_config()
+  assert (config['ch'], config['nonlinearity']) == (7, 'gelu')
+  gin.clear_config()
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(layer))
+  assert type(restored) is nn.Fc
+  assert restored.get_config() == config
+
+
+def test_register_class_and_function(clean_gin):
+
+  @registration.register('tests.registration')
+  class ScaleForRegistrationTest(keras.layers.Layer):
+    """A layer only this test registers."""
+
+    def __init__(self, factor=1.0, name='scale_for_registration_test',
+                 **kwargs):
+      super().__init__(name=name, **kwargs)
+      self.factor = factor
+
+    def call(self, x):
+      return self.factor * x
+
+    def get_config(self):
+      return dict(super().get_config(), factor=self.factor)
+
+  @registration.register('tests.registration')
+  def double_for_registration_test(x, factor=2.0):
+    return factor * x
+
+  gin.parse_config("""
+      ScaleForRegistrationTest.factor = 3.0
+      double_for_registration_test.factor = 5.0
+  """)
+  assert (ScaleForRegistrationTest().factor,
+          ScaleForRegistrationTest(factor=4.0).factor) == (3.0, 4.0)
+  assert float(ScaleForRegistrationTest()(tf.constant(2.0))) == 6.0
+  # A function is only configured where gin passes it.
+  assert double_for_registration_test(1.0) == 2.0
+  passed = gin.get_configurable('tests.registration.'
+                                'double_for_registration_test')
+  assert passed(1.0) == 5.0
+
+
+def test_register_errors():
+  with pytest.raises(TypeError, match=r"`module` must be the gin module "
+                     r"name, e.g. 'ddsp.synths'. Received: module=None"):
+    registration.register(None)
+  with pytest.raises(TypeError, match=r'`configurable` applies to functions '
+                     r'only; .* Received: configurable=True for Thing'):
+
+    @registration.register('tests.registration', configurable=True)
+    class Thing:  # pylint: disable=unused-variable
+      pass
+
+  with pytest.raises(TypeError, match=r'decorates classes and functions. '
+                     r'Received: 3'):
+    registration.register('tests.registration')(3)
+
+
+# Calls that register with gin or Keras; only ddsp/registration.py makes them.
+_REGISTERING = {('gin', 'register'), ('gin', 'configurable'),
+                ('gin', 'external_configurable'),
+                ('saving', 'register_keras_serializable')}
+
+
+def _registering_calls(tree):
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Attribute) and isinstance(
+        node.value, (ast.Name, ast.Attribute)):
+      owner = (node.value.id if isinstance(node.value, ast.Name)
+               else node.value.attr)
+      if (owner, node.attr) in _REGISTERING:
+        yield node.lineno, f'{owner}.{node.attr}'
+
+
+def test_only_the_registration_module_registers():
+  offenders = []
+  for path in sorted(PACKAGE_DIR.rglob('*.py')):
+    if path.name == 'registration.py' and path.parent == PACKAGE_DIR:
+      continue
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for line, call in _registering_calls(tree):
+      offenders.append(f'{path.relative_to(PACKAGE_DIR)}:{line} {call}')
+  assert not offenders, ('Register with ddsp.registration.register, not: '
+                         f'{offenders}')
