@@ -139,13 +139,22 @@ class TestFftConvolve:
       np.testing.assert_allclose(out, expected, atol=1e-5)
 
   @pytest.mark.parametrize('method', ['overlap_add', 'block'])
-  def test_audio_broadcasts_over_batch(self, rng, method):
+  def test_audio_broadcasts_over_batch_in_frequency_filter(self, rng,
+                                                           method):
+    # fft_convolve refuses a batch of 1 audio against batched IRs, as
+    # published; frequency_filter (the noise synth's shared noise) takes it.
     audio = rng.normal(size=[1, 200]).astype(np.float32)
-    irs = rng.normal(size=[3, 4, 9]).astype(np.float32)
-    out = filtering.fft_convolve(audio, irs, method=method).numpy()
+    mags = rng.uniform(size=[3, 4, 9]).astype(np.float32)
+    with pytest.raises(ValueError, match=r'`audio` and `impulse_response` '
+                       r'must have the same batch size, or `impulse_response` '
+                       r'a batch of 1. Received: audio.shape=\(1, 200\)'):
+      filtering.fft_convolve(audio, mags, method=method)
+    out = filtering.frequency_filter(audio, mags, method=method).numpy()
     assert out.shape == (3, 200)
     for b in range(3):
-      single = filtering.fft_convolve(audio, irs[b:b + 1], method=method)
+      single = filtering.fft_convolve(
+          audio, filtering.frequency_impulse_response(mags[b:b + 1]),
+          method=method)
       np.testing.assert_allclose(out[b:b + 1], single.numpy(), atol=1e-6)
 
   @pytest.mark.parametrize('method', ['overlap_add', 'block'])
@@ -194,8 +203,9 @@ class TestFftConvolve:
       filtering.fft_convolve(tf.zeros([100]), tf.zeros([5]))
     with pytest.raises(ValueError, match=r'`impulse_response` must have rank'):
       filtering.fft_convolve(audio, tf.zeros([2, 2, 2, 5]))
-    with pytest.raises(ValueError, match=r'the same batch size, or one of '
-                       r'them 1.*\(2, 100\).*\(3, 5\)'):
+    with pytest.raises(ValueError, match=r'the same batch size, or '
+                       r'`impulse_response` a batch of 1.*\(2, 100\).*'
+                       r'\(3, 5\)'):
       filtering.fft_convolve(audio, tf.zeros([3, 5]))
     with pytest.raises(ValueError, match=r'n_samples=100 and n_frames=30 .* '
                        r'makes 25 frames'):
@@ -252,8 +262,9 @@ class TestFrequencyFilter:
     assert ir.shape == (2, 10, 128)
     ir = filtering.frequency_impulse_response(tf.ones([2, 10, 65]), 257)
     assert ir.shape == (2, 10, 128)  # Limited by 2 * (n_bands - 1).
+    # As published: an even window smaller than the IR gives one tap less.
     ir = filtering.frequency_impulse_response(tf.ones([65]), 20)
-    assert ir.shape == (20,)
+    assert ir.shape == (19,)
     out = filtering.frequency_filter(tf.zeros([2, 640]), tf.ones([2, 10, 65]),
                                      padding='valid')
     assert out.shape == (2, 640 + 127)
@@ -314,7 +325,8 @@ class TestFrequencyFilter:
   def test_errors(self):
     with pytest.raises(ValueError, match='`magnitudes` must have rank'):
       filtering.frequency_impulse_response(tf.constant(1.0))
-    with pytest.raises(ValueError, match='`window_size` must be an integer'):
+    with pytest.raises(ValueError, match='`window_size` must be a '
+                       'non-negative integer'):
       filtering.frequency_impulse_response(tf.ones([5]), window_size=2.5)
     with pytest.raises(ValueError, match=r'`audio` and `magnitudes` must have '
                        r'the same batch size'):

@@ -555,7 +555,8 @@ def test_errors_name_the_argument():
                      r'\[batch, n_frames, 1\]'):
     oscillators.harmonic_synthesis(f0, dist)
   with pytest.raises(ValueError, match=r'batch axis.*harmonic_distribution'):
-    oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist[:1])
+    oscillators.harmonic_synthesis(f0, amps,
+                                   harmonic_distribution=tf.ones([3, 10, 4]))
   with pytest.raises(ValueError, match=r'n_frames axis'):
     oscillators.harmonic_synthesis(f0, amps,
                                    harmonic_distribution=dist[:, :5])
