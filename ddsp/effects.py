@@ -42,13 +42,29 @@ __all__ = [
 
 
 def _check_audio(audio):
-  """Casts and checks `audio`: [batch, n_samples] with known n_samples."""
+  """Casts and checks `audio`: finite mono [batch, n_samples], n_samples known.
+
+  Multichannel audio ([n_samples, 2] from soundfile.read) is refused with a
+  message saying how to make it mono (`validation.check_audio`).
+  """
   audio = core.tf_float32(audio)
+  validation.check_audio(audio, 'audio')
   shape = validation.check_rank(audio, 'audio', 2)
   if shape is not None and shape[1] is None:
     raise ValueError('The number of samples of `audio` must be statically '
                      f'known. Received: audio.shape={tuple(shape)}')
+  validation.check_not_empty(audio, 'audio', 1, 'sample')
   return audio
+
+
+def _check_control(x, name, rank):
+  """float32 `x` of the given rank(s), finite, with no empty axis after 0."""
+  x = core.tf_float32(x)
+  shape = validation.check_rank(x, name, rank)
+  for axis in range(1, len(shape or ())):
+    validation.check_not_empty(x, name, axis, f'value on axis {axis}')
+  validation.check_finite(x, name)
+  return x, shape
 
 
 def _noise(n_samples, batch_size, seed, seed_generator, training):
@@ -128,7 +144,8 @@ class Reverb(processors.Processor):
 
     Raises:
       ValueError: if `ir` is missing (or given to a trainable reverb), has a
-        bad rank, or its batch size differs from that of `audio`.
+        bad rank or no taps, its batch size differs from that of `audio`, or
+        `audio` or `ir` is not finite or `audio` not mono.
     """
     audio = _check_audio(audio)
     if self._learned:
@@ -145,8 +162,8 @@ class Reverb(processors.Processor):
 
   def _check_ir(self, ir, audio):
     """Casts an input IR to [batch or 1, ir_size]; checks rank and batch."""
-    ir = core.tf_float32(ir)
-    shape = validation.check_rank(ir, 'ir', (1, 2, 3))
+    ir, shape = _check_control(ir, 'ir', (1, 2, 3))
+    validation.check_not_empty(ir, 'ir', 0 if len(shape) == 1 else 1, 'tap')
     if len(shape) == 3:
       if shape[-1] not in (1, None):
         raise ValueError('`ir` must have shape [batch, ir_size], '
@@ -251,8 +268,7 @@ class ExpDecayReverb(Reverb):
           initializer=keras.initializers.Constant(4.0))
 
   def _check_param(self, x, name, audio):
-    x = core.tf_float32(x)
-    shape = validation.check_rank(x, name, (1, 2, 3))
+    x, shape = _check_control(x, name, (1, 2, 3))
     if any(d not in (1, None) for d in shape[1:]):
       raise ValueError(f'`{name}` must have shape [batch, 1] (one value per '
                        f'example). Received: {name}.shape={tuple(shape)}')
@@ -479,11 +495,11 @@ class FIRFilter(processors.Processor):
       `{'audio': audio, 'magnitudes': magnitudes}` (scaled).
 
     Raises:
-      ValueError: on bad ranks or a batch mismatch.
+      ValueError: on bad ranks, empty axes, a batch mismatch, non-mono audio
+        or NaN or infinite values.
     """
     audio = _check_audio(audio)
-    magnitudes = core.tf_float32(magnitudes)
-    validation.check_rank(magnitudes, 'magnitudes', 3)
+    magnitudes, _ = _check_control(magnitudes, 'magnitudes', 3)
     validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
                               'batch')
     if self.scale_fn is not None:
@@ -559,8 +575,7 @@ class ModDelay(processors.Processor):
 
   def _to_audio_rate(self, x, name, audio):
     """[batch, n, 1] or [batch, n] -> [batch, n_samples], resampled if n differs."""
-    x = core.tf_float32(x)
-    shape = validation.check_rank(x, name, (2, 3))
+    x, shape = _check_control(x, name, (2, 3))
     if len(shape) == 3:
       if shape[-1] not in (1, None):
         raise ValueError(f'`{name}` must have shape [batch, n_samples, 1] or '
@@ -590,7 +605,8 @@ class ModDelay(processors.Processor):
       `{'audio', 'gain', 'phase'}` with gain and phase [batch, n_samples].
 
     Raises:
-      ValueError: on bad ranks or mismatched batch sizes.
+      ValueError: on bad ranks, empty axes, mismatched batch sizes, non-mono
+        audio or NaN or infinite values.
     """
     audio = _check_audio(audio)
     gain = self._to_audio_rate(gain, 'gain', audio)

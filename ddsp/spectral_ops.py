@@ -323,13 +323,8 @@ def stft_np(audio, frame_size=2048, overlap=0.75, pad_end=True):
                 audio.shape[-1], frame_size, padding)
   frames = _frame(audio, frame_size, fractions.Fraction(hop), padding,
                   use_tf=False)
-  spectrum = np.fft.rfft(frames * _hann_np(frame_size), axis=-1)
+  spectrum = np.fft.rfft(frames * core.periodic_hann(frame_size), axis=-1)
   return spectrum.astype(np.complex64)
-
-
-def _hann_np(frame_size):
-  """Periodic Hann window (the one `tf.signal.stft` uses), float64."""
-  return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame_size) / frame_size)
 
 
 @gin.register
@@ -652,7 +647,7 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
   weights = 10.0**(a_weighting(np.arange(n_fft // 2 + 1) *
                                (float(sample_rate) / n_fft)) / 10.0)
   if use_tf:
-    window = tf.constant(_hann_np(n_fft), tf.float32)
+    window = tf.constant(core.periodic_hann(n_fft), tf.float32)
     spectrum = tf.signal.rfft(frames * window, fft_length=[n_fft])
     # |X|^2 as re^2 + im^2: smooth (finite gradient) where X = 0.
     power = tf.square(tf.math.real(spectrum)) + tf.square(
@@ -661,7 +656,7 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
                                 axis=-1)
     return core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
                             use_tf=True)
-  spectrum = np.fft.rfft(frames * _hann_np(n_fft), axis=-1)
+  spectrum = np.fft.rfft(frames * core.periodic_hann(n_fft), axis=-1)
   mean_power = np.mean(np.abs(spectrum)**2 * weights, axis=-1)
   loudness = core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
                               use_tf=False)

@@ -183,7 +183,7 @@ def check_audio(audio, name='audio', finite=True):
     >>> check_audio(np.zeros([16000, 2]))
     Traceback (most recent call last):
       ...
-    ValueError: `audio` must be mono audio, [batch, n_samples] ...
+    ValueError: `audio` must be [batch, n_samples] or [batch, n_samples, 1] ...
   """
   shape = check_rank(audio, name, (1, 2, 3))
   if shape is not None:
@@ -195,9 +195,9 @@ def check_audio(audio, name='audio', finite=True):
       multichannel = True
     if multichannel:
       raise ValueError(
-          f'`{name}` must be mono audio, [batch, n_samples] or [n_samples] '
-          f'(or [batch, n_samples, 1]); a last axis of {channels} looks like '
-          'the channels of multichannel audio ([n_samples, n_channels], as '
+          f'`{name}` must be [batch, n_samples] or [batch, n_samples, 1] mono '
+          f'audio (or [n_samples]); a last axis of {channels} looks like the '
+          'channels of multichannel audio ([n_samples, n_channels], as '
           f'soundfile.read returns). {_make_mono_hint(name)}. '
           f'Received: {name}.shape={tuple(shape)}')
   if finite:

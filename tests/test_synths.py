@@ -158,8 +158,8 @@ class TestHarmonic:
   def test_errors(self, rng):
     amps, dist, f0 = _harmonic_inputs(rng)
     layer = synths.Harmonic(n_samples=25 * 64)
-    with pytest.raises(ValueError, match=r'batch axis.*f0_hz.shape\[0\]=1'):
-      layer(amps, dist, f0[:1])
+    with pytest.raises(ValueError, match=r'batch axis.*f0_hz.shape\[0\]=3'):
+      layer(amps, dist, np.concatenate([f0, f0[:1]]))
     with pytest.raises(ValueError, match=r'n_frames axis'):
       layer(amps, dist[:, :10], f0)
     with pytest.raises(ValueError, match=r'`amplitudes` must have shape '

@@ -68,15 +68,26 @@ def frame_start_phase(frequencies, hop, sample_rate, initial_phase=None,
   hop64 = tf.cast(hop, tf.float64)
   # Phase advance of each hop (the sum of its samples' steps), per frame.
   totals = (hop64 * f64 + delta64 * ((hop64 - 1.0) / 2.0)) * scale
+  starts, final = _wrapped_starts(totals, initial_phase, period)
+  return starts, final, f64, delta64
+
+
+def _wrapped_starts(totals, initial_phase, period, dtype=tf.float32):
+  """Exclusive running sum over axis 1 of float64 `totals`, and their total.
+
+  Both are offset by `initial_phase` and wrapped to [0, period) in float64
+  before the cast (to `dtype`, and float32 for the total), so they never
+  drift.
+  """
   starts = tf.cumsum(totals, axis=1, exclusive=True)
   final = tf.reduce_sum(totals, axis=1, keepdims=True)
   if initial_phase is not None:
     initial = tf.cast(initial_phase, tf.float64)
     starts += initial
     final += initial
-  starts = tf.cast(tf.math.floormod(starts, period), tf.float32)
+  starts = tf.cast(tf.math.floormod(starts, period), dtype)
   final = tf.cast(tf.math.floormod(final, period), tf.float32)
-  return starts, final, f64, delta64
+  return starts, final
 
 
 def frame_phase(frequencies, hop, sample_rate, initial_phase=None,
@@ -174,14 +185,7 @@ def cumulative_phase(frequencies, sample_rate, initial_phase=None,
   within = tf.cumsum((chunks64 if float64 else chunks) * scale, axis=2,
                      exclusive=exclusive)
   totals = tf.reduce_sum(chunks64, axis=2) * scale
-  starts = tf.cumsum(totals, axis=1, exclusive=True)
-  final = tf.reduce_sum(totals, axis=1, keepdims=True)
-  if initial_phase is not None:
-    initial = tf.cast(initial_phase, tf.float64)
-    starts += initial
-    final += initial
-  starts = tf.cast(tf.math.floormod(starts, period), dtype)
-  final = tf.cast(tf.math.floormod(final, period), tf.float32)
+  starts, final = _wrapped_starts(totals, initial_phase, period, dtype)
   phase = tf.math.floormod(within + starts[:, :, tf.newaxis, :], period)
   phase = tf.reshape(tf.cast(phase, tf.float32),
                      [batch, n_chunks * chunk_size, channels])
