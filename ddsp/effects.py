@@ -57,12 +57,17 @@ def _check_audio(audio):
   return audio
 
 
-def _check_control(x, name, rank):
-  """float32 `x` of the given rank(s), finite, with no empty axis after 0."""
+def _check_control(x, name, rank, axis_names=()):
+  """float32 `x` of the given rank(s), finite, with no empty axis after 0.
+
+  `axis_names[i]` names axis i + 1 in the message ('frame', 'band', ...).
+  """
   x = core.tf_float32(x)
   shape = validation.check_rank(x, name, rank)
   for axis in range(1, len(shape or ())):
-    validation.check_not_empty(x, name, axis, f'value on axis {axis}')
+    what = (axis_names[axis - 1] if axis <= len(axis_names) else
+            f'value on axis {axis}')
+    validation.check_not_empty(x, name, axis, what)
   validation.check_finite(x, name)
   return x, shape
 
@@ -162,8 +167,9 @@ class Reverb(processors.Processor):
 
   def _check_ir(self, ir, audio):
     """Casts an input IR to [batch or 1, ir_size]; checks rank and batch."""
-    ir, shape = _check_control(ir, 'ir', (1, 2, 3))
-    validation.check_not_empty(ir, 'ir', 0 if len(shape) == 1 else 1, 'tap')
+    ir, shape = _check_control(ir, 'ir', (1, 2, 3), ('tap',))
+    if len(shape) == 1:
+      validation.check_not_empty(ir, 'ir', 0, 'tap')
     if len(shape) == 3:
       if shape[-1] not in (1, None):
         raise ValueError('`ir` must have shape [batch, ir_size], '
@@ -499,7 +505,8 @@ class FIRFilter(processors.Processor):
         or NaN or infinite values.
     """
     audio = _check_audio(audio)
-    magnitudes, _ = _check_control(magnitudes, 'magnitudes', 3)
+    magnitudes, _ = _check_control(magnitudes, 'magnitudes', 3,
+                                   ('frame', 'band'))
     validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
                               'batch')
     if self.scale_fn is not None:

@@ -673,3 +673,19 @@ def test_docstring_examples(module):
   result = doctest.testmod(module, extraglobs={'np': np, 'tf': tf},
                            optionflags=doctest.ELLIPSIS)
   assert result.attempted >= 3 and result.failed == 0
+
+
+def test_spectral_loss_refuses_non_finite_and_stereo_audio(rng):
+  target, value = _signals(rng)
+  bad = value.copy()
+  bad[0, 10] = np.nan
+  loss = losses.SpectralLoss(fft_sizes=(256, 64))
+  with pytest.raises(ValueError, match=r'`audio` must be finite.*first at '
+                     r'index \(0, 10\)'):
+    loss(target, bad)
+  with pytest.raises(ValueError, match='`target_audio` must be finite'):
+    loss(bad, value)
+  stereo = np.stack([value[0], value[0]], axis=-1)  # [n_samples, 2].
+  with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\]'
+                     r'.*Make it mono first'):
+    loss(value[0], stereo)

@@ -150,10 +150,10 @@ def crop_and_compensate_delay(audio, audio_size, ir_size, padding,
 def periodic_hann(size):
   """Periodic Hann window, `0.5 - 0.5 cos(2 pi n / size)`, n = 0 .. size - 1.
 
-  The window of `tf.signal.stft` and `tf.signal.hann_window` (periodic), as
-  `scipy.signal.windows.hann(size, sym=False)`: copies at a hop of size / 2
-  sum to one. The one definition of this window for the numpy code of the
-  library (STFTs, loudness, overlap-add filtering, streaming).
+  As `scipy.signal.windows.hann(size, sym=False)`, and for even sizes the
+  window of `tf.signal.stft` (`tf.signal.hann_window`): copies at a hop of
+  size / 2 sum to one. The one definition of this window for the numpy code
+  of the library (STFTs, loudness, overlap-add filtering, streaming).
 
   Args:
     size: int > 0, samples.
