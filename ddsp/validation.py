@@ -8,6 +8,7 @@ also inside `tf.function` (unknown dimensions are not checked).
 """
 
 import numbers
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -499,3 +500,26 @@ def check_finite(x, name):
       [message + ' (In-graph check; ddsp.validation.set_finite_checks(False) '
        'switches it off.)'], name='check_finite')
   return x
+
+
+_FINITE_FAILURE = re.compile(r'`[^`]+` must be finite[^\]]*\)')
+
+
+def finite_check_failure(error):
+  """The message of a failed in-graph `check_finite`, or None.
+
+  For callers that run a `tf.function` and want to turn the
+  `tf.errors.InvalidArgumentError` of a failed finiteness check into their
+  own error (e.g. the trainer's `NonFiniteInputError`).
+
+  Args:
+    error: an exception.
+
+  Returns:
+    '`name` must be finite (...)' if `error` is a failed in-graph
+    `check_finite`, else None.
+  """
+  if not isinstance(error, tf.errors.InvalidArgumentError):
+    return None
+  match = _FINITE_FAILURE.search(str(error))
+  return match.group(0) if match else None
