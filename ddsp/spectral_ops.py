@@ -2,7 +2,10 @@
 
 Everything here works on mono audio shaped `[n_samples]`, `[batch, n_samples]`
 or `[batch, n_samples, 1]` and keeps the leading axes: a feature of 1-D audio
-has no batch axis.
+has no batch axis. Multichannel audio (e.g. the [n_samples, 2] array of
+`soundfile.read`) and NaN or infinite samples are refused with a `ValueError`
+naming the argument (`ddsp.validation.check_audio`; inside a `tf.function`
+the finiteness check runs in the graph), `compute_f0` included.
 
 Framing. Control-rate features (loudness, power, f0) are computed on frames
 spaced by `hop = sample_rate / frame_rate` samples. The hop need not be an
@@ -342,6 +345,10 @@ def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
     sine in the middle of a bin peaks at `size / 4`). Differentiable with
     respect to `audio` (the gradient of |z| at z = 0 is taken as 0).
 
+  Raises:
+    ValueError: for multichannel audio (make it mono, e.g.
+      `audio.mean(axis=-1)`), NaN or infinite samples, or bad sizes.
+
   Example:
     >>> compute_mag(tf.zeros([1, 4096]), size=512).shape
     TensorShape([1, 32, 257])
@@ -632,8 +639,10 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
     gradients on silence) or a numpy array.
 
   Raises:
-    ValueError: for non-mono audio, `frame_rate > sample_rate`, bad sizes, or
-      audio shorter than one frame with padding='valid'.
+    ValueError: for non-mono audio (e.g. [n_samples, 2] stereo: make it mono
+      with `audio.mean(axis=-1)`), NaN or infinite samples,
+      `frame_rate > sample_rate`, bad sizes, or audio shorter than one frame
+      with padding='valid'.
 
   Example:
     >>> t = np.arange(16000) / 16000

@@ -121,7 +121,10 @@ class Harmonic(processors.Processor):
   silent. Frequencies are upsampled linearly and amplitudes with
   `amp_resample_method` (Hann windows by default). Rendering never builds
   [batch, n_samples, n_harmonics] tensors and keeps the phase exact (see
-  `ddsp.core.harmonic_synthesis`).
+  `ddsp.core.harmonic_synthesis`). A frame with a negative f0 is silent (the
+  published library played a phase-inverted tone there), and NaN or infinite
+  controls raise instead of rendering NaN audio
+  (`ddsp.validation.set_finite_checks`).
 
   Args:
     n_samples: output length in samples (64000 = 4 s at 16 kHz), or None

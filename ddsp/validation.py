@@ -5,6 +5,18 @@ says what was expected and what was received, e.g.
 "`n_samples` must be a positive integer. Received: n_samples=-3".
 Checks on tensors use static shapes only, so they run before any TensorFlow op and
 also inside `tf.function` (unknown dimensions are not checked).
+
+Two checks look at values, not shapes:
+
+* `check_finite`: NaN or infinite controls and audio never become silent NaN
+  audio. Eagerly (and for numpy input) a `ValueError` names the argument;
+  inside a `tf.function` a `tf.debugging.Assert` raises
+  `tf.errors.InvalidArgumentError` with the same message when the graph runs.
+  `set_finite_checks(False)` is the one switch that turns them off (read when
+  a function is traced). The published library had no such checks.
+* `check_audio`: mono audio only; a channels-last array such as the
+  [n_samples, 2] that `soundfile.read` returns is refused with a message
+  saying how to make it mono, instead of being read as a batch of clips.
 """
 
 import numbers
