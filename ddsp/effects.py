@@ -495,7 +495,8 @@ class FIRFilter(processors.Processor):
     Args:
       audio: [batch, n_samples] float32 audio to filter.
       magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes (before
-        `scale_fn`); `n_frames` must fit `n_samples` (e.g. divide it).
+        `scale_fn`); `n_frames` must fit `n_samples` (e.g. divide it). A
+        batch of 1 (of either input) is broadcast against the other.
 
     Returns:
       `{'audio': audio, 'magnitudes': magnitudes}` (scaled).
@@ -507,8 +508,8 @@ class FIRFilter(processors.Processor):
     audio = _check_audio(audio)
     magnitudes, _ = _check_control(magnitudes, 'magnitudes', 3,
                                    ('frame', 'band'))
-    validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
-                              'batch')
+    validation.check_broadcastable_dim(
+        {'audio': audio, 'magnitudes': magnitudes}, 0, 'batch')
     if self.scale_fn is not None:
       magnitudes = self.scale_fn(magnitudes)
     return {'audio': audio, 'magnitudes': magnitudes}
@@ -590,7 +591,7 @@ class ModDelay(processors.Processor):
                          f'Received: {name}.shape={tuple(shape)}')
     else:
       x = x[..., tf.newaxis]
-    validation.check_same_dim({'audio': audio, name: x}, 0, 'batch')
+    validation.check_broadcastable_dim({'audio': audio, name: x}, 0, 'batch')
     n_samples = int(audio.shape[1])
     if x.shape[1] is not None and x.shape[1] != n_samples:
       x = core.resample(x, n_samples)
@@ -603,7 +604,7 @@ class ModDelay(processors.Processor):
       audio: [batch, n_samples] float32 dry audio.
       gain: [batch, n_samples, 1] float32 raw gain of the wet signal (before
         `gain_scale_fn`); frame-rate [batch, n_frames, 1] is linearly
-        resampled to audio rate.
+        resampled to audio rate. A batch of 1 (of any input) is broadcast.
       phase: [batch, n_samples, 1] float32 raw delay control (before
         `phase_scale_fn`, after which 0.5 is the centre delay); frame-rate is
         resampled as for `gain`.
@@ -637,7 +638,9 @@ class ModDelay(processors.Processor):
     """
     delay = self._center + self._depth * (2.0 * phase - 1.0)  # Samples.
     delay = tf.clip_by_value(delay, 0.0, float(self._max_length))
-    wet = filtering.fractional_delay(audio, delay, self._max_length)
+    rows = core.broadcast_batch({'audio': audio, 'delay': delay})  # Batch 1.
+    wet = filtering.fractional_delay(rows['audio'], rows['delay'],
+                                     self._max_length)
     wet *= gain
     return wet + audio if self.add_dry else wet
 

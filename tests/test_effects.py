@@ -412,3 +412,21 @@ def test_stereo_and_empty_audio_are_refused():
     effects.Reverb()(np.zeros([2, 0], np.float32), np.ones([2, 8], np.float32))
   with pytest.raises(ValueError, match=r'`ir` must have at least one tap'):
     effects.Reverb()(np.ones([2, 10], np.float32), np.ones([2, 0], np.float32))
+
+
+def test_controls_with_a_batch_of_one_broadcast(rng):
+  audio = rng.normal(size=[3, 640]).astype(np.float32)
+  mags = rng.normal(size=[1, 10, 17]).astype(np.float32)
+  fir = effects.FIRFilter(window_size=33)
+  np.testing.assert_allclose(fir(audio, mags), fir(audio, np.repeat(mags, 3, 0)),
+                             atol=1e-6)
+  delay = effects.ModDelay()
+  gain, phase = (rng.normal(size=[1, 640, 1]).astype(np.float32)
+                 for _ in range(2))
+  np.testing.assert_allclose(
+      delay(audio, gain, phase),
+      delay(audio, np.repeat(gain, 3, 0), np.repeat(phase, 3, 0)), atol=1e-6)
+  np.testing.assert_allclose(
+      delay(audio[:1], np.repeat(gain, 3, 0), np.repeat(phase, 3, 0)),
+      delay(np.repeat(audio[:1], 3, 0), np.repeat(gain, 3, 0),
+            np.repeat(phase, 3, 0)), atol=1e-6)
