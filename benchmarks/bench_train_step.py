@@ -287,6 +287,16 @@ def worker_finite_checks(batch_size, steps):
   print('RESULT ' + json.dumps(result), flush=True)
 
 
+def _run_worker(worker_args):
+  """Runs this script with `worker_args`: (result dict or None, stderr)."""
+  cmd = [sys.executable, __file__] + worker_args
+  proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+  lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
+  if proc.returncode or not lines:
+    return None, proc.stderr[-2000:]
+  return json.loads(lines[-1][len('RESULT '):]), ''
+
+
 def run_finite_checks(batch_sizes, steps):
   """Prints the table of --finite_checks (one process per batch size)."""
   print(f'\nFiniteness checks on vs off (ddsp.validation.set_finite_checks), '
@@ -294,14 +304,11 @@ def run_finite_checks(batch_sizes, steps):
   print(f'{"batch":>5} {"what":<30} {"on s":>7} {"off s":>7} {"cost %":>7} '
         f'{"cpu on":>7} {"cpu off":>7} {"cpu %":>6}')
   for batch in batch_sizes:
-    cmd = [sys.executable, __file__, '--finite_checks_worker', str(batch),
-           '--steps', str(steps)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
-    if proc.returncode or not lines:
-      print(f'{batch:>5} failed: {proc.stderr[-2000:]}')
+    r, error = _run_worker(['--finite_checks_worker', str(batch), '--steps',
+                            str(steps)])
+    if r is None:
+      print(f'{batch:>5} failed: {error}')
       continue
-    r = json.loads(lines[-1][len('RESULT '):])
     for key, what in (('graph', 'train step (in-graph checks)'),
                       ('eager', 'eager forward (eager checks)')):
       (on, cpu_on), (off, cpu_off) = r[key]
@@ -350,15 +357,12 @@ def main():
   rows = []
   for batch in args.batch_sizes:
     for config in args.configs:
-      cmd = [sys.executable, __file__, '--worker', str(batch), config,
-             '--steps', str(args.steps)] + (['--profile'] if args.profile
-                                             else [])
-      proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-      lines = [l for l in proc.stdout.splitlines() if l.startswith('RESULT ')]
-      if proc.returncode or not lines:
-        print(f'{batch:>5} {config:<8} failed: {proc.stderr[-2000:]}')
+      r, error = _run_worker(
+          ['--worker', str(batch), config, '--steps', str(args.steps)] +
+          (['--profile'] if args.profile else []))
+      if r is None:
+        print(f'{batch:>5} {config:<8} failed: {error}')
         continue
-      r = json.loads(lines[-1][len('RESULT '):])
       rows.append(r)
       ratio = (f'{PUBLISHED_STEP_S_BATCH_8 / r["step_s"]:.1f}x faster'
                if batch == 8 else '')
