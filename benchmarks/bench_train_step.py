@@ -36,7 +36,7 @@ Measured here (batch 8, 11 rounds, load average about 13 on 2 cores):
   eager forward (eager checks)   5.002   4.787    +4.5   1.532    1.438   +6.5
 
 At that load single rounds vary by more than the checks cost; timed
-directly, the 18 in-graph checks of the step (5.1 M values at batch 8) take
+directly, the 18 in-graph checks of the step (6.2 M values at batch 8) take
 7.7 ms (0.2 % of the 3.8 s of CPU time of a step), and the 16 eager checks
 of the forward pass 46 ms of its 5.7 s (0.8 %).
 
