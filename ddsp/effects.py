@@ -46,13 +46,34 @@ __all__ = [
 
 
 def _check_audio(audio):
-  """Casts and checks `audio`: [batch, n_samples] with known n_samples."""
+  """Casts and checks `audio`: finite mono [batch, n_samples], n_samples known.
+
+  Multichannel audio ([n_samples, 2] from soundfile.read) is refused with a
+  message saying how to make it mono (`validation.check_audio`).
+  """
   audio = core.tf_float32(audio)
+  validation.check_audio(audio, 'audio')
   shape = validation.check_rank(audio, 'audio', 2)
   if shape is not None and shape[1] is None:
     raise ValueError('The number of samples of `audio` must be statically '
                      f'known. Received: audio.shape={tuple(shape)}')
+  validation.check_not_empty(audio, 'audio', 1, 'sample')
   return audio
+
+
+def _check_control(x, name, rank, axis_names=()):
+  """float32 `x` of the given rank(s), finite, with no empty axis after 0.
+
+  `axis_names[i]` names axis i + 1 in the message ('frame', 'band', ...).
+  """
+  x = core.tf_float32(x)
+  shape = validation.check_rank(x, name, rank)
+  for axis in range(1, len(shape or ())):
+    what = (axis_names[axis - 1] if axis <= len(axis_names) else
+            f'value on axis {axis}')
+    validation.check_not_empty(x, name, axis, what)
+  validation.check_finite(x, name)
+  return x, shape
 
 
 # ------------------------------------------------------------------------------
@@ -119,7 +140,8 @@ class Reverb(processors.Processor):
 
     Raises:
       ValueError: if `ir` is missing (or given to a trainable reverb), has a
-        bad rank, or its batch size differs from that of `audio`.
+        bad rank or no taps, its batch size differs from that of `audio`, or
+        `audio` or `ir` is not finite or `audio` not mono.
     """
     audio = _check_audio(audio)
     if self._learned:
@@ -136,8 +158,9 @@ class Reverb(processors.Processor):
 
   def _check_ir(self, ir, audio):
     """Casts an input IR to [batch or 1, ir_size]; checks rank and batch."""
-    ir = core.tf_float32(ir)
-    shape = validation.check_rank(ir, 'ir', (1, 2, 3))
+    ir, shape = _check_control(ir, 'ir', (1, 2, 3), ('tap',))
+    if len(shape) == 1:
+      validation.check_not_empty(ir, 'ir', 0, 'tap')
     if len(shape) == 3:
       if shape[-1] not in (1, None):
         raise ValueError('`ir` must have shape [batch, ir_size], '
@@ -220,8 +243,7 @@ class ExpDecayReverb(Reverb):
           initializer=keras.initializers.Constant(4.0))
 
   def _check_param(self, x, name, audio):
-    x = core.tf_float32(x)
-    shape = validation.check_rank(x, name, (1, 2, 3))
+    x, shape = _check_control(x, name, (1, 2, 3))
     if any(d not in (1, None) for d in shape[1:]):
       raise ValueError(f'`{name}` must have shape [batch, 1] (one value per '
                        f'example). Received: {name}.shape={tuple(shape)}')
@@ -423,19 +445,21 @@ class FIRFilter(processors.Processor):
     Args:
       audio: [batch, n_samples] float32 audio to filter.
       magnitudes: [batch, n_frames, n_bands] float32 raw magnitudes (before
-        `scale_fn`); `n_frames` must fit `n_samples` (e.g. divide it).
+        `scale_fn`); `n_frames` must fit `n_samples` (e.g. divide it). A
+        batch of 1 (of either input) is broadcast against the other.
 
     Returns:
       `{'audio': audio, 'magnitudes': magnitudes}` (scaled).
 
     Raises:
-      ValueError: on bad ranks or a batch mismatch.
+      ValueError: on bad ranks, empty axes, a batch mismatch, non-mono audio
+        or NaN or infinite values.
     """
     audio = _check_audio(audio)
-    magnitudes = core.tf_float32(magnitudes)
-    validation.check_rank(magnitudes, 'magnitudes', 3)
-    validation.check_same_dim({'audio': audio, 'magnitudes': magnitudes}, 0,
-                              'batch')
+    magnitudes, _ = _check_control(magnitudes, 'magnitudes', 3,
+                                   ('frame', 'band'))
+    validation.check_broadcastable_dim(
+        {'audio': audio, 'magnitudes': magnitudes}, 0, 'batch')
     if self.scale_fn is not None:
       magnitudes = self.scale_fn(magnitudes)
     return {'audio': audio, 'magnitudes': magnitudes}
@@ -509,8 +533,7 @@ class ModDelay(processors.Processor):
 
   def _to_audio_rate(self, x, name, audio):
     """[batch, n, 1] or [batch, n] -> [batch, n_samples], resampled if n differs."""
-    x = core.tf_float32(x)
-    shape = validation.check_rank(x, name, (2, 3))
+    x, shape = _check_control(x, name, (2, 3))
     if len(shape) == 3:
       if shape[-1] not in (1, None):
         raise ValueError(f'`{name}` must have shape [batch, n_samples, 1] or '
@@ -518,7 +541,7 @@ class ModDelay(processors.Processor):
                          f'Received: {name}.shape={tuple(shape)}')
     else:
       x = x[..., tf.newaxis]
-    validation.check_same_dim({'audio': audio, name: x}, 0, 'batch')
+    validation.check_broadcastable_dim({'audio': audio, name: x}, 0, 'batch')
     n_samples = int(audio.shape[1])
     if x.shape[1] is not None and x.shape[1] != n_samples:
       x = core.resample(x, n_samples)
@@ -531,7 +554,7 @@ class ModDelay(processors.Processor):
       audio: [batch, n_samples] float32 dry audio.
       gain: [batch, n_samples, 1] float32 raw gain of the wet signal (before
         `gain_scale_fn`); frame-rate [batch, n_frames, 1] is linearly
-        resampled to audio rate.
+        resampled to audio rate. A batch of 1 (of any input) is broadcast.
       phase: [batch, n_samples, 1] float32 raw delay control (before
         `phase_scale_fn`, after which 0.5 is the centre delay); frame-rate is
         resampled as for `gain`.
@@ -540,7 +563,8 @@ class ModDelay(processors.Processor):
       `{'audio', 'gain', 'phase'}` with gain and phase [batch, n_samples].
 
     Raises:
-      ValueError: on bad ranks or mismatched batch sizes.
+      ValueError: on bad ranks, empty axes, mismatched batch sizes, non-mono
+        audio or NaN or infinite values.
     """
     audio = _check_audio(audio)
     gain = self._to_audio_rate(gain, 'gain', audio)
@@ -564,7 +588,9 @@ class ModDelay(processors.Processor):
     """
     delay = self._center + self._depth * (2.0 * phase - 1.0)  # Samples.
     delay = tf.clip_by_value(delay, 0.0, float(self._max_length))
-    wet = filtering.fractional_delay(audio, delay, self._max_length)
+    rows = core.broadcast_batch({'audio': audio, 'delay': delay})  # Batch 1.
+    wet = filtering.fractional_delay(rows['audio'], rows['delay'],
+                                     self._max_length)
     wet *= gain
     return wet + audio if self.add_dry else wet
 

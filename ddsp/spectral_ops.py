@@ -2,7 +2,10 @@
 
 Everything here works on mono audio shaped `[n_samples]`, `[batch, n_samples]`
 or `[batch, n_samples, 1]` and keeps the leading axes: a feature of 1-D audio
-has no batch axis.
+has no batch axis. Multichannel audio (e.g. the [n_samples, 2] array of
+`soundfile.read`) and NaN or infinite samples are refused with a `ValueError`
+naming the argument (`ddsp.validation.check_audio`; inside a `tf.function`
+the finiteness check runs in the graph), `compute_f0` included.
 
 Framing. Control-rate features (loudness, power, f0) are computed on frames
 spaced by `hop = sample_rate / frame_rate` samples, which need not be an
@@ -119,13 +122,8 @@ def stft_np(audio, frame_size=2048, overlap=0.75, pad_end=True):
                                             padding)[0],
                          audio.shape[-1], frame_size, padding)
   frames = framing.frame_np(audio, frame_size, hop, padding)
-  spectrum = np.fft.rfft(frames * _hann_np(frame_size), axis=-1)
+  spectrum = np.fft.rfft(frames * core.periodic_hann(frame_size), axis=-1)
   return spectrum.astype(np.complex64)
-
-
-def _hann_np(frame_size):
-  """Periodic Hann window (the one `tf.signal.stft` uses), float64."""
-  return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame_size) / frame_size)
 
 
 @registration.register('ddsp.spectral_ops')
@@ -142,6 +140,10 @@ def compute_mag(audio, size=2048, overlap=0.75, pad_end=True):
     [batch, n_frames, size // 2 + 1] float32, linear magnitude (a full-scale
     sine in the middle of a bin peaks at `size / 4`). Differentiable with
     respect to `audio` (the gradient of |z| at z = 0 is taken as 0).
+
+  Raises:
+    ValueError: for multichannel audio (make it mono, e.g.
+      `audio.mean(axis=-1)`), NaN or infinite samples, or bad sizes.
 
   Example:
     >>> compute_mag(tf.zeros([1, 4096]), size=512).shape
@@ -435,8 +437,10 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
     gradients on silence) or a numpy array.
 
   Raises:
-    ValueError: for non-mono audio, `frame_rate > sample_rate`, bad sizes, or
-      audio shorter than one frame with padding='valid'.
+    ValueError: for non-mono audio (e.g. [n_samples, 2] stereo: make it mono
+      with `audio.mean(axis=-1)`), NaN or infinite samples,
+      `frame_rate > sample_rate`, bad sizes, or audio shorter than one frame
+      with padding='valid'.
 
   Example:
     >>> t = np.arange(16000) / 16000
@@ -450,7 +454,7 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
   weights = 10.0**(a_weighting(np.arange(n_fft // 2 + 1) *
                                (float(sample_rate) / n_fft)) / 10.0)
   if use_tf:
-    window = tf.constant(_hann_np(n_fft), tf.float32)
+    window = tf.constant(core.periodic_hann(n_fft), tf.float32)
     spectrum = tf.signal.rfft(frames * window, fft_length=[n_fft])
     # |X|^2 as re^2 + im^2: smooth (finite gradient) where X = 0.
     power = tf.square(tf.math.real(spectrum)) + tf.square(
@@ -459,7 +463,7 @@ def compute_loudness(audio, sample_rate=16000, frame_rate=250, n_fft=512,
                                 axis=-1)
     return core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
                             use_tf=True)
-  spectrum = np.fft.rfft(frames * _hann_np(n_fft), axis=-1)
+  spectrum = np.fft.rfft(frames * core.periodic_hann(n_fft), axis=-1)
   mean_power = np.mean(np.abs(spectrum)**2 * weights, axis=-1)
   loudness = core.power_to_db(mean_power, ref_db=ref_db, range_db=range_db,
                               use_tf=False)

@@ -38,8 +38,19 @@ def _check_length_args(n_samples, sample_rate, frame_rate):
   return n_samples
 
 
+# What the last axis of a control holds, for error messages.
+_LAST_AXIS_NAMES = {'magnitudes': 'band', 'wavetables': 'table entry',
+                    'harmonic_distribution': 'harmonic'}
+
+
 def _check_controls(controls, last_dims):
-  """Checks [batch, n_frames, channels] controls agree on batch and frames.
+  """Checks [batch, n_frames, channels] controls: shapes, frames, finiteness.
+
+  The controls must agree on the number of frames (at least one) and on the
+  batch size, where a batch of 1 is broadcast against the others (as in the
+  published library). Every value must be finite (see
+  `ddsp.validation.check_finite`: a ValueError eagerly, an in-graph check
+  inside `tf.function`).
 
   Args:
     controls: dict name -> tensor.
@@ -52,8 +63,11 @@ def _check_controls(controls, last_dims):
   for name, x in controls.items():
     x = core.tf_float32(x)
     validation.check_shape(x, name, [None, None, last_dims.get(name)])
-    out[name] = x
-  validation.check_same_dim(out, 0, 'batch')
+    validation.check_not_empty(x, name, 1, 'frame')
+    validation.check_not_empty(x, name, 2, _LAST_AXIS_NAMES.get(name,
+                                                                'channel'))
+    out[name] = validation.check_finite(x, name)
+  validation.check_broadcastable_dim(out, 0, 'batch')
   validation.check_same_dim(out, 1, 'n_frames')
   return out
 
@@ -105,7 +119,10 @@ class Harmonic(processors.Processor):
   silent. Frequencies are upsampled linearly and amplitudes with
   `amp_resample_method` (Hann windows by default). Rendering never builds
   [batch, n_samples, n_harmonics] tensors and keeps the phase exact (see
-  `ddsp.core.harmonic_synthesis`).
+  `ddsp.core.harmonic_synthesis`). A frame with a negative f0 is silent (the
+  published library played a phase-inverted tone there), and NaN or infinite
+  controls raise instead of rendering NaN audio
+  (`ddsp.validation.set_finite_checks`).
 
   Args:
     n_samples: output length in samples (64000 = 4 s at 16 kHz), or None
@@ -166,8 +183,8 @@ class Harmonic(processors.Processor):
       'f0_hz'.
 
     Raises:
-      ValueError: for wrong ranks or channel counts, or disagreeing batch or
-        frame counts.
+      ValueError: for wrong ranks or channel counts, disagreeing batch
+        (other than 1) or frame counts, no frames, or NaN or infinite values.
     """
     controls = _check_controls(
         {'amplitudes': amplitudes,
@@ -294,10 +311,11 @@ class FilteredNoise(processors.Processor):
       `{'magnitudes': scale_fn(magnitudes + initial_bias)}`.
 
     Raises:
-      ValueError: if `magnitudes` is not rank 3.
+      ValueError: if `magnitudes` is not rank 3, has no frames or no bands,
+        or holds NaN or infinite values.
     """
-    magnitudes = core.tf_float32(magnitudes)
-    validation.check_rank(magnitudes, 'magnitudes', 3)
+    magnitudes = _check_controls({'magnitudes': magnitudes},
+                                 {})['magnitudes']
     magnitudes += self.initial_bias
     if self.scale_fn is not None:
       magnitudes = self.scale_fn(magnitudes)
@@ -397,7 +415,8 @@ class Wavetable(processors.Processor):
       'f0_hz'.
 
     Raises:
-      ValueError: for wrong ranks or disagreeing batch or frame counts.
+      ValueError: for wrong ranks, disagreeing batch (other than 1) or frame
+        counts, no frames, empty wavetables, or NaN or infinite values.
     """
     controls = _check_controls(
         {'amplitudes': amplitudes, 'wavetables': wavetables, 'f0_hz': f0_hz},
@@ -491,8 +510,8 @@ class Sinusoidal(processors.Processor):
       [batch, n_frames, n_sinusoids].
 
     Raises:
-      ValueError: for wrong ranks or disagreeing batch, frame or sinusoid
-        counts.
+      ValueError: for wrong ranks, disagreeing batch, frame or sinusoid
+        counts, no frames, or NaN or infinite values.
     """
     controls = _check_controls(
         {'amplitudes': amplitudes, 'frequencies': frequencies}, {})

@@ -383,8 +383,9 @@ tutorial.record('tremolo_from_gin_max_rate_hz', from_gin.max_rate_hz)
 messages = []
 for label, args in [
     ('f0 without its channel axis', (raw_amps, raw_dist, f0_hz[..., 0])),
+    # (A batch of 1 would be broadcast, as in the published library.)
     ('batch sizes that disagree',
-     (np.concatenate([raw_amps, raw_amps]), raw_dist, f0_hz)),
+     (np.concatenate([raw_amps] * 2), np.concatenate([raw_dist] * 3), f0_hz)),
 ]:
   try:
     harmonic(*args)

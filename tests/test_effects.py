@@ -364,3 +364,69 @@ class TestModDelay:
     with pytest.raises(ValueError, match=r'batch axis'):
       effects.ModDelay()(tf.zeros([2, 100]), tf.zeros([3, 100, 1]),
                          tf.zeros([2, 100, 1]))
+
+
+# ------------------------------------------------------------------------------
+# Bad inputs: non-finite values, multichannel audio, empty audio.
+# ------------------------------------------------------------------------------
+def _with_nan(shape, index):
+  x = np.zeros(shape, np.float32)
+  x[index] = np.nan
+  return x
+
+
+@pytest.mark.parametrize('call, name', [
+    (lambda: effects.Reverb()(_with_nan([2, 100], (1, 5)), np.ones([2, 8])),
+     'audio'),
+    (lambda: effects.Reverb()(np.ones([2, 100]), _with_nan([2, 8], (0, 3))),
+     'ir'),
+    (lambda: effects.ExpDecayReverb(reverb_length=16)(
+        np.ones([2, 100]), _with_nan([2, 1], (1, 0)), np.zeros([2, 1])),
+     'gain'),
+    (lambda: effects.FilteredNoiseReverb(reverb_length=80, n_frames=10,
+                                         n_filter_banks=8)(
+        np.ones([2, 100]), _with_nan([2, 10, 8], (0, 1, 2))), 'magnitudes'),
+    (lambda: effects.FIRFilter(window_size=33)(
+        np.ones([2, 640]), _with_nan([2, 10, 17], (1, 1, 1))), 'magnitudes'),
+    # Today: a raw GatherV2 error from the delay line.
+    (lambda: effects.ModDelay()(np.ones([2, 100]), np.zeros([2, 100, 1]),
+                                _with_nan([2, 100, 1], (0, 50, 0))), 'phase'),
+], ids=['reverb-audio', 'reverb-ir', 'exp-decay-gain', 'noise-reverb',
+        'fir', 'mod-delay'])
+def test_non_finite_inputs_raise_naming_the_argument(call, name):
+  with pytest.raises(ValueError, match=rf'`{name}` must be finite'):
+    call()
+
+
+def test_stereo_and_empty_audio_are_refused():
+  stereo = np.zeros([16000, 2], np.float32)  # What soundfile.read returns.
+  with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\]'
+                     r'.*a last axis of 2 looks like the channels.*Make it '
+                     r'mono first, e.g. `audio.mean\(axis=-1\)`'):
+    effects.Reverb()(stereo, np.ones([1, 8], np.float32))
+  with pytest.raises(ValueError, match='Make it mono first'):
+    effects.FIRFilter()(stereo, np.zeros([1, 10, 17], np.float32))
+  # Today: a complaint about `frame_size`, which the user never passed.
+  with pytest.raises(ValueError, match=r'`audio` must have at least one '
+                     r'sample. Received: audio.shape=\(2, 0\)'):
+    effects.Reverb()(np.zeros([2, 0], np.float32), np.ones([2, 8], np.float32))
+  with pytest.raises(ValueError, match=r'`ir` must have at least one tap'):
+    effects.Reverb()(np.ones([2, 10], np.float32), np.ones([2, 0], np.float32))
+
+
+def test_controls_with_a_batch_of_one_broadcast(rng):
+  audio = rng.normal(size=[3, 640]).astype(np.float32)
+  mags = rng.normal(size=[1, 10, 17]).astype(np.float32)
+  fir = effects.FIRFilter(window_size=33)
+  np.testing.assert_allclose(fir(audio, mags), fir(audio, np.repeat(mags, 3, 0)),
+                             atol=1e-6)
+  delay = effects.ModDelay()
+  gain, phase = (rng.normal(size=[1, 640, 1]).astype(np.float32)
+                 for _ in range(2))
+  np.testing.assert_allclose(
+      delay(audio, gain, phase),
+      delay(audio, np.repeat(gain, 3, 0), np.repeat(phase, 3, 0)), atol=1e-6)
+  np.testing.assert_allclose(
+      delay(audio[:1], np.repeat(gain, 3, 0), np.repeat(phase, 3, 0)),
+      delay(np.repeat(audio[:1], 3, 0), np.repeat(gain, 3, 0),
+            np.repeat(phase, 3, 0)), atol=1e-6)

@@ -314,8 +314,11 @@ def test_spectral_loss_same_as_spectral_ops_compute_mag(rng):
 
 @pytest.mark.parametrize('n_samples', [1, 16, 100, 2049])
 def test_spectral_loss_any_length(rng, n_samples):
-  target = rng.normal(size=(2, n_samples)).astype(np.float32)
-  value = rng.normal(size=(2, n_samples)).astype(np.float32)
+  # A batch of 2 one-sample clips, [2, 1], would read as mono [n_samples, 1]
+  # audio with a channel axis, which is refused: use one clip there.
+  batch = 1 if n_samples == 1 else 2
+  target = rng.normal(size=(batch, n_samples)).astype(np.float32)
+  value = rng.normal(size=(batch, n_samples)).astype(np.float32)
   loss = losses.SpectralLoss(logmag_weight=1.0, delta_time_weight=1.0)
   expected = _np_spectral_loss(target, value, loss.fft_sizes, mag=1.0,
                                logmag=1.0, delta_time=1.0)
@@ -670,3 +673,19 @@ def test_docstring_examples(module):
   result = doctest.testmod(module, extraglobs={'np': np, 'tf': tf},
                            optionflags=doctest.ELLIPSIS)
   assert result.attempted >= 3 and result.failed == 0
+
+
+def test_spectral_loss_refuses_non_finite_and_stereo_audio(rng):
+  target, value = _signals(rng)
+  bad = value.copy()
+  bad[0, 10] = np.nan
+  loss = losses.SpectralLoss(fft_sizes=(256, 64))
+  with pytest.raises(ValueError, match=r'`audio` must be finite.*first at '
+                     r'index \(0, 10\)'):
+    loss(target, bad)
+  with pytest.raises(ValueError, match='`target_audio` must be finite'):
+    loss(bad, value)
+  stereo = np.stack([value[0], value[0]], axis=-1)  # [n_samples, 2].
+  with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\]'
+                     r'.*Make it mono first'):
+    loss(value[0], stereo)

@@ -420,3 +420,55 @@ def test_docstring_examples():
   results = doctest.testmod(spectral_ops, extraglobs={'np': np, 'tf': tf},
                             optionflags=doctest.ELLIPSIS)
   assert results.attempted > 10 and results.failed == 0
+
+
+# ------------------------------------------------------------------------------
+# Audio layout and non-finite audio (compute_f0 fails before CREPE runs).
+# ------------------------------------------------------------------------------
+_STEREO = np.zeros([16000, 2], np.float32)  # As soundfile.read returns it.
+_MONO_HINT = (r'a last axis of 2 looks like the channels of multichannel '
+              r'audio.*Make it mono first, e.g. `audio.mean\(axis=-1\)`.*'
+              r'Received: audio.shape=\(16000, 2\)')
+
+
+@pytest.mark.parametrize('fn', [
+    spectral_ops.compute_mag,
+    lambda audio: spectral_ops.compute_loudness(audio, use_tf=False),
+    spectral_ops.compute_loudness,
+    spectral_ops.compute_mfcc,
+    spectral_ops.compute_rms_energy,
+    lambda audio: spectral_ops.compute_f0(audio, 100),
+], ids=['mag', 'loudness-np', 'loudness-tf', 'mfcc', 'rms', 'f0'])
+def test_stereo_audio_is_refused_with_a_hint(fn):
+  with pytest.raises(ValueError, match=_MONO_HINT):
+    fn(_STEREO)
+  fn(_STEREO.mean(axis=-1))  # What the message says to do works.
+
+
+@pytest.mark.parametrize('fn', [
+    spectral_ops.compute_mag,
+    lambda audio: spectral_ops.compute_loudness(audio, use_tf=False),
+    spectral_ops.compute_loudness,
+    spectral_ops.compute_power,
+    lambda audio: spectral_ops.compute_f0(audio, 100),
+], ids=['mag', 'loudness-np', 'loudness-tf', 'power', 'f0'])
+def test_non_finite_audio_raises(fn):
+  """Today NaN passes through; compute_f0 returned a confident 32 Hz."""
+  audio = sine(440.0)
+  audio[8000] = np.nan
+  with pytest.raises(ValueError, match=r'`audio` must be finite.*1 NaN and 0 '
+                     r'infinite values of 16000, the first at index '
+                     r'\(8000,\)'):
+    fn(audio)
+
+
+def test_loudness_checks_finiteness_inside_tf_function():
+  fn = tf.function(spectral_ops.compute_loudness,
+                   input_signature=[tf.TensorSpec([None, None], tf.float32)])
+  audio = sine(440.0)[np.newaxis]
+  np.testing.assert_allclose(fn(audio), spectral_ops.compute_loudness(audio),
+                             atol=1e-4)
+  audio[0, 3] = np.inf
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='`audio` must be finite'):
+    fn(audio)

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from ddsp import core
 from ddsp import synths
+from ddsp import validation
 
 SR = 16000
 
@@ -158,8 +159,8 @@ class TestHarmonic:
   def test_errors(self, rng):
     amps, dist, f0 = _harmonic_inputs(rng)
     layer = synths.Harmonic(n_samples=25 * 64)
-    with pytest.raises(ValueError, match=r'batch axis.*f0_hz.shape\[0\]=1'):
-      layer(amps, dist, f0[:1])
+    with pytest.raises(ValueError, match=r'batch axis.*f0_hz.shape\[0\]=3'):
+      layer(amps, dist, np.concatenate([f0, f0[:1]]))
     with pytest.raises(ValueError, match=r'n_frames axis'):
       layer(amps, dist[:, :10], f0)
     with pytest.raises(ValueError, match=r'`amplitudes` must have shape '
@@ -265,3 +266,78 @@ def test_tensor_to_audio():
   np.testing.assert_array_equal(synths.TensorToAudio()(samples[..., 0]), out)
   with pytest.raises(ValueError, match='`samples` must be'):
     synths.TensorToAudio()(tf.zeros([2, 3, 2]))
+
+
+# ------------------------------------------------------------------------------
+# Bad inputs (non-finite, empty) and published broadcasting.
+# ------------------------------------------------------------------------------
+class TestCheckedControls:
+
+  def test_nan_f0_raises_instead_of_nan_audio(self, rng):
+    amps, dist, f0 = _harmonic_inputs(rng)
+    f0[0, 12, 0] = np.nan  # Today: 80 % of the example NaN, no error.
+    layer = synths.Harmonic(n_samples=25 * 64)
+    with pytest.raises(ValueError, match=r'`f0_hz` must be finite.*1 NaN and '
+                       r'0 infinite values of 50, the first at index '
+                       r'\(0, 12, 0\)'):
+      layer(amps, dist, f0)
+
+  def test_nan_controls_raise_in_graph_and_the_switch_turns_it_off(self, rng):
+    amps, dist, f0 = _harmonic_inputs(rng)
+    f0[1, 3, 0] = np.nan
+    spec = tf.TensorSpec([None, None, None], tf.float32)
+
+    def traced():
+      layer = synths.Harmonic(n_samples=25 * 64)
+      return tf.function(layer, input_signature=[spec] * 3)
+
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match='`f0_hz` must be finite'):
+      traced()(amps, dist, f0)
+    previous = validation.set_finite_checks(False)
+    try:
+      unchecked = traced()  # Traced without the checks.
+      assert np.isnan(unchecked(amps, dist, f0).numpy()).any()
+    finally:
+      validation.set_finite_checks(previous)
+
+  @pytest.mark.parametrize('make', [
+      lambda x: synths.Wavetable(n_samples=640)(
+          x[..., :1], np.ones([1, 10, 8]), np.full([1, 10, 1], 200.0)),
+      lambda x: synths.Wavetable(n_samples=640)(
+          np.ones([1, 10, 1]), x, np.full([1, 10, 1], 200.0)),
+      lambda x: synths.Sinusoidal(n_samples=640)(np.ones([1, 10, 4]), x),
+      lambda x: synths.TensorToAudio()(x[:, :, 0]),
+  ], ids=['wavetable-amplitudes', 'wavetables', 'sinusoidal', 'to-audio'])
+  def test_other_synths_refuse_non_finite_controls(self, make):
+    x = np.ones([1, 10, 4], np.float32)
+    x[0, 2, 0] = np.inf
+    with pytest.raises(ValueError, match='must be finite'):
+      make(x)
+
+  def test_zero_frames_and_empty_tables_raise_naming_the_argument(self):
+    layer = synths.Harmonic(n_samples=640)
+    with pytest.raises(ValueError, match=r'`amplitudes` must have at least '
+                       r'one frame. Received: amplitudes.shape=\(1, 0, 1\)'):
+      layer(np.zeros([1, 0, 1]), np.zeros([1, 0, 4]), np.zeros([1, 0, 1]))
+    with pytest.raises(ValueError, match=r'`wavetables` must have at least '
+                       r'one table entry'):
+      synths.Wavetable(n_samples=640)(np.ones([1, 10, 1]), np.ones([1, 10, 0]),
+                                      np.full([1, 10, 1], 200.0))
+
+  def test_negative_f0_is_silent(self, rng):
+    """Published: a phase-inverted tone; here silence (a documented change)."""
+    amps, dist, f0 = _harmonic_inputs(rng, batch=1)
+    layer = synths.Harmonic(n_samples=25 * 64)
+    np.testing.assert_array_equal(layer(amps, dist, -f0).numpy(), 0.0)
+    f0[:, 10:15] *= -1.0
+    out = layer(amps, dist, f0).numpy()
+    np.testing.assert_array_equal(out[:, 10 * 64:14 * 64], 0.0)
+    assert np.abs(out[:, :9 * 64]).max() > 0.1
+
+  def test_a_batch_of_one_broadcasts_as_published(self, rng):
+    amps, dist, f0 = _harmonic_inputs(rng)
+    layer = synths.Harmonic(n_samples=25 * 64)
+    out = layer(amps, dist[:1], f0).numpy()
+    expected = _harmonic_np(amps, np.repeat(dist[:1], 2, axis=0), f0, 64)
+    np.testing.assert_allclose(out, expected, atol=1e-4)

@@ -113,3 +113,21 @@ class TestFilteredNoise:
       synths.FilteredNoise(seed=-1)
     with pytest.raises(ValueError, match=r'`n_samples` must be a positive'):
       synths.FilteredNoise(n_samples=0)
+
+  def test_bad_magnitudes_raise_naming_the_argument(self):
+    noise = synths.FilteredNoise(n_samples=640)
+    # Today: 0 frames raised ZeroDivisionError, 0 bands returned zeros and
+    # NaN magnitudes gave NaN audio.
+    with pytest.raises(ValueError, match=r'`magnitudes` must have at least '
+                       r'one frame. Received: magnitudes.shape=\(2, 0, 17\)'):
+      noise(np.zeros([2, 0, 17], np.float32))
+    with pytest.raises(ValueError, match=r'`magnitudes` must have at least '
+                       r'one band. Received: magnitudes.shape=\(2, 10, 0\)'):
+      noise(np.zeros([2, 10, 0], np.float32))
+    bad = np.zeros([2, 10, 17], np.float32)
+    bad[1, 9, 16] = np.nan
+    with pytest.raises(ValueError, match=r'`magnitudes` must be finite.*first '
+                       r'at index \(1, 9, 16\)'):
+      noise(bad)
+    with pytest.raises(ValueError, match='at least one frame'):
+      synths.FilteredNoise(n_samples=None)(np.zeros([1, 0, 17], np.float32))

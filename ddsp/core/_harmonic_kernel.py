@@ -33,6 +33,8 @@ XLA (`jit_compile=True`): every shape is static within a call.
 import numpy as np
 import tensorflow as tf
 
+from ddsp.core import _phase_kernels as phase_kernels
+
 # Elements of one [chunk_rows, hop, n_harmonics] block (4 MiB of float32: a
 # few such blocks stay in a core's cache).
 _CHUNK_ELEMENTS = 2**20
@@ -233,10 +235,6 @@ def _ramps(hop):
                  tf.float32)
 
 
-def _next_frame(x):
-  return tf.concat([x[:, 1:], x[:, -1:]], axis=1)
-
-
 def _count_below_nyquist(step, n_harmonics):
   """#{k in 1..H : k * step < pi} per frame, int32, with the exact predicate."""
   h = tf.cast(n_harmonics, tf.float32)
@@ -273,18 +271,8 @@ def harmonic_frames(f0_hz, amplitudes, hop, sample_rate, weights,
   rows = batch * n_frames
 
   # Phase at the start of each frame: float64 running sum, wrapped.
-  f64 = tf.cast(f0_hz, tf.float64)[..., 0]  # [batch, n_frames]
-  delta64 = _next_frame(f64) - f64
-  hop64 = tf.cast(hop, tf.float64)
-  totals = (hop64 * f64 + delta64 * ((hop64 - 1.0) / 2.0)) * scale
-  starts = tf.cumsum(totals, axis=1, exclusive=True)
-  final = tf.reduce_sum(totals, axis=1)
-  if initial_phase is not None:
-    initial = tf.cast(tf.reshape(initial_phase, [-1, 1]), tf.float64)
-    starts += initial
-    final += initial[:, 0]
-  starts = tf.cast(tf.math.floormod(starts, _TWO_PI), tf.float32)
-  final = tf.cast(tf.math.floormod(final, _TWO_PI), tf.float32)
+  starts, final, f64, delta64 = phase_kernels.frame_start_phase(
+      f0_hz, hop, sample_rate, initial_phase)
   step = tf.cast(f64 * scale, tf.float32)
   dstep = tf.cast(delta64 * scale, tf.float32)
 
@@ -299,12 +287,12 @@ def harmonic_frames(f0_hz, amplitudes, hop, sample_rate, weights,
   n_always = tf.where(split, n_always, n_harmonics)
   n_some = tf.where(split, n_some, n_harmonics)
 
-  coefficients = tf.stack([amplitudes, _next_frame(amplitudes)], axis=2)
+  coefficients = tf.stack([amplitudes, phase_kernels.next_frame(amplitudes)],
+                          axis=2)
   audio = _rows(
       tf.reshape(starts, [rows]), tf.reshape(step, [rows]),
       tf.reshape(dstep, [rows]),
       tf.reshape(coefficients, [rows, 2, n_harmonics]),
       tf.reshape(n_always, [rows]), tf.reshape(n_some, [rows]),
       ramps, tf.cast(weights, tf.float32), tf.logical_not(split))
-  return (tf.reshape(audio, [batch, -1]),
-          final[:, tf.newaxis, tf.newaxis])
+  return tf.reshape(audio, [batch, -1]), final

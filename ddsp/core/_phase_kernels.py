@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.core.resampling import crossfade_weights
 from ddsp.core.utils import tf_float32
 
 TWO_PI = 2.0 * np.pi
@@ -30,36 +31,63 @@ TWO_PI = 2.0 * np.pi
 _PHASE_CHUNK = 64
 
 
-def crossfade_weights(hop, method):
-  """Weight of the next frame at each sample of a hop, [hop] float32.
-
-  Sample j of the hop that starts at frame t has value
-  `(1 - w[j]) * x[t] + w[j] * x[t + 1]`, as `resample` computes it with
-  `add_endpoint=True`.
-
-  Args:
-    hop: samples per frame, python int or int32 scalar tensor.
-    method: 'nearest' (w = 0), 'linear' (w = j / hop) or 'window'
-      (w = sin^2(pi j / (2 hop)), the Hann overlap-add crossfade).
-  """
-  if isinstance(hop, (int, np.integer)):
-    ramp = np.arange(hop, dtype=np.float64) / hop
-    if method == 'nearest':
-      ramp = np.zeros_like(ramp)
-    elif method == 'window':
-      ramp = np.sin(0.5 * np.pi * ramp)**2
-    return tf.constant(ramp, tf.float32)
-  ramp = (tf.cast(tf.range(hop), tf.float64) / tf.cast(hop, tf.float64))
-  if method == 'nearest':
-    ramp = tf.zeros_like(ramp)
-  elif method == 'window':
-    ramp = tf.sin(0.5 * np.pi * ramp)**2
-  return tf.cast(ramp, tf.float32)
-
-
 def next_frame(x):
   """x[:, t + 1] with the last frame held: [batch, n_frames, ...]."""
   return tf.concat([x[:, 1:], x[:, -1:]], axis=1)
+
+
+def frame_start_phase(frequencies, hop, sample_rate, initial_phase=None,
+                      period=TWO_PI):
+  """Phase at the start of each frame of linearly interpolated frequencies.
+
+  The frequency at sample j of hop t is f[t] + (f[t+1] - f[t]) * j / hop (the
+  last frame held), so a hop advances the phase by
+  `period * (hop * f[t] + (f[t+1] - f[t]) * (hop - 1) / 2) / sample_rate`.
+  These totals are summed over frames in float64 and wrapped to one period
+  before the cast to float32, so the phase never drifts.
+
+  Args:
+    frequencies: [batch, n_frames, channels] float32, Hz.
+    hop: samples per frame, python int or int32 scalar tensor.
+    sample_rate: Hz.
+    initial_phase: None or float32 broadcastable to [batch, 1, channels], in
+      units of `period`.
+    period: 2 pi for radians, 1.0 for cycles.
+
+  Returns:
+    starts: [batch, n_frames, channels] float32 in [0, period), the phase
+      before the first sample of each hop.
+    final: [batch, 1, channels] float32 in [0, period), the phase after the
+      last hop (the `initial_phase` that continues the block).
+    f64: the frequencies in float64.
+    delta64: f[t + 1] - f[t] in float64 (0 for the last frame).
+  """
+  scale = period / float(sample_rate)
+  f64 = tf.cast(frequencies, tf.float64)
+  delta64 = next_frame(f64) - f64
+  hop64 = tf.cast(hop, tf.float64)
+  # Phase advance of each hop (the sum of its samples' steps), per frame.
+  totals = (hop64 * f64 + delta64 * ((hop64 - 1.0) / 2.0)) * scale
+  starts, final = _wrapped_starts(totals, initial_phase, period)
+  return starts, final, f64, delta64
+
+
+def _wrapped_starts(totals, initial_phase, period, dtype=tf.float32):
+  """Exclusive running sum over axis 1 of float64 `totals`, and their total.
+
+  Both are offset by `initial_phase` and wrapped to [0, period) in float64
+  before the cast (to `dtype`, and float32 for the total), so they never
+  drift.
+  """
+  starts = tf.cumsum(totals, axis=1, exclusive=True)
+  final = tf.reduce_sum(totals, axis=1, keepdims=True)
+  if initial_phase is not None:
+    initial = tf.cast(initial_phase, tf.float64)
+    starts += initial
+    final += initial
+  starts = tf.cast(tf.math.floormod(starts, period), dtype)
+  final = tf.cast(tf.math.floormod(final, period), tf.float32)
+  return starts, final
 
 
 def frame_phase(frequencies, hop, sample_rate, initial_phase=None,
@@ -69,7 +97,7 @@ def frame_phase(frequencies, hop, sample_rate, initial_phase=None,
   The frequency at sample j of hop t is f[t] + (f[t+1] - f[t]) * j / hop (the
   last frame held). The phase is the cumulative sum of
   `period * f / sample_rate`, inclusive (phase[n] includes sample n's own
-  step) or exclusive.
+  step) or exclusive; the frame starts come from `frame_start_phase`.
 
   Args:
     frequencies: [batch, n_frames, channels] float32, Hz.
@@ -86,20 +114,9 @@ def frame_phase(frequencies, hop, sample_rate, initial_phase=None,
       all the steps of the block: the `initial_phase` that continues it.
   """
   scale = period / float(sample_rate)
-  f64 = tf.cast(frequencies, tf.float64)
-  delta64 = next_frame(f64) - f64
+  starts, final, _, delta64 = frame_start_phase(frequencies, hop, sample_rate,
+                                                initial_phase, period)
   hop64 = tf.cast(hop, tf.float64)
-  # Sum of the frequencies of the hop's samples (Hz * samples), per frame.
-  totals = hop64 * f64 + delta64 * ((hop64 - 1.0) / 2.0)
-  starts = tf.cumsum(totals, axis=1, exclusive=True) * scale
-  final = tf.reduce_sum(totals, axis=1, keepdims=True) * scale
-  if initial_phase is not None:
-    initial = tf.cast(initial_phase, tf.float64)
-    starts += initial
-    final += initial
-  starts = tf.cast(tf.math.floormod(starts, period), tf.float32)
-  final = tf.cast(tf.math.floormod(final, period), tf.float32)
-
   # Within the hop: sum_{i <= j} (f + delta i / hop)
   #   = (j + 1) f + delta j (j + 1) / (2 hop)   (inclusive),
   #   = j f + delta j (j - 1) / (2 hop)          (exclusive).
@@ -122,7 +139,7 @@ def frame_envelope(x, hop, method):
   Same values as `resample(x, n_frames * hop, method)` for the two-frame
   methods, without the final reshape.
   """
-  weights = crossfade_weights(hop, method)[:, tf.newaxis]
+  weights = crossfade_weights(hop, method)[:, np.newaxis]
   x = tf.cast(x, tf.float32)
   if method == 'nearest':
     return x[:, :, tf.newaxis, :] + tf.zeros_like(weights)
@@ -168,32 +185,62 @@ def cumulative_phase(frequencies, sample_rate, initial_phase=None,
   within = tf.cumsum((chunks64 if float64 else chunks) * scale, axis=2,
                      exclusive=exclusive)
   totals = tf.reduce_sum(chunks64, axis=2) * scale
-  starts = tf.cumsum(totals, axis=1, exclusive=True)
-  final = tf.reduce_sum(totals, axis=1, keepdims=True)
-  if initial_phase is not None:
-    initial = tf.cast(initial_phase, tf.float64)
-    starts += initial
-    final += initial
-  starts = tf.cast(tf.math.floormod(starts, period), dtype)
-  final = tf.cast(tf.math.floormod(final, period), tf.float32)
+  starts, final = _wrapped_starts(totals, initial_phase, period, dtype)
   phase = tf.math.floormod(within + starts[:, :, tf.newaxis, :], period)
   phase = tf.reshape(tf.cast(phase, tf.float32),
                      [batch, n_chunks * chunk_size, channels])
   return phase[:, :n_samples], final
 
 
+def mute_negative_frequencies(frequencies, amplitudes):
+  """Silences frames (or samples) whose frequency is negative.
+
+  Public as `ddsp.core.mute_negative_frequencies` (the streaming renderers
+  apply it too, so that they match offline synthesis).
+
+  A negative frequency is not a tone: this library renders it as silence
+  (amplitude 0, frequency taken as 0 Hz), where the published library played
+  a phase-inverted tone at |f| (its phase ran backwards). Applied to the
+  frame-rate controls before synthesis, so a frame with a negative f0 is
+  silent and the neighbouring hops fade to and from it like any amplitude
+  change.
+
+  Args:
+    frequencies: float32 [batch, time, channels or 1], Hz.
+    amplitudes: float32 broadcastable against `frequencies`, linear.
+
+  Returns:
+    (max(frequencies, 0), amplitudes with 0 where the frequency is < 0),
+    shaped like the inputs (amplitudes broadcast). Differentiable with
+    respect to the kept values.
+
+  Example:
+    >>> from ddsp import core
+    >>> f, a = core.mute_negative_frequencies([[[-100.0], [200.0]]],
+    ...                                       [[[1.0], [1.0]]])
+    >>> f.numpy()[0, :, 0], a.numpy()[0, :, 0]
+    (array([  0., 200.], dtype=float32), array([0., 1.], dtype=float32))
+  """
+  frequencies = tf_float32(frequencies)
+  amplitudes = tf_float32(amplitudes)
+  negative = frequencies < 0.0
+  return (tf.maximum(frequencies, 0.0),
+          tf.where(negative, tf.zeros_like(amplitudes), amplitudes))
+
+
 # ------------------------------------------------------------------------------
 # Argument helpers shared by `oscillators` and `wavetables` (these validate).
 # ------------------------------------------------------------------------------
 def frames_input(x, name, channels=None):
-  """float32 [batch, n_frames, channels] with a clear error otherwise."""
+  """float32 [batch, n_frames, channels], finite, with at least one frame."""
   x = tf_float32(x)
   shape = validation.check_rank(x, name, 3)
   if shape is not None and channels is not None and shape[2] not in (
       channels, None):
     raise ValueError(f'`{name}` must have shape [batch, n_frames, {channels}]. '
                      f'Received: {name}.shape={tuple(shape)}')
-  return x
+  validation.check_not_empty(x, name, 1, 'frame')
+  return validation.check_finite(x, name)
 
 
 def initial_phase_arg(initial_phase, name='initial_phase'):

@@ -28,14 +28,18 @@ import scipy.signal
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.core.utils import broadcast_batch
 from ddsp.core.utils import tf_float32
 
 __all__ = [
+    'periodic_hann',
     'get_fft_size',
     'crop_and_compensate_delay',
     'fft_convolve',
     'apply_window_to_impulse_response',
     'frequency_impulse_response',
+    'frequency_impulse_response_size',
+    'filter_design_matrices',
     'frequency_filter',
     'sinc',
     'sinc_impulse_response',
@@ -143,6 +147,28 @@ def crop_and_compensate_delay(audio, audio_size, ir_size, padding,
   return audio[..., start:start + crop_size]
 
 
+def periodic_hann(size):
+  """Periodic Hann window, `0.5 - 0.5 cos(2 pi n / size)`, n = 0 .. size - 1.
+
+  As `scipy.signal.windows.hann(size, sym=False)`, and for even sizes the
+  window of `tf.signal.stft` (`tf.signal.hann_window`): copies at a hop of
+  size / 2 sum to one. The one definition of this window for the numpy code
+  of the library (STFTs, loudness, overlap-add filtering, streaming).
+
+  Args:
+    size: int > 0, samples.
+
+  Returns:
+    [size] float64 numpy array.
+
+  Example:
+    >>> periodic_hann(4)
+    array([0. , 0.5, 1. , 0.5])
+  """
+  size = validation.check_positive_int(size, 'size')
+  return scipy.signal.windows.hann(size, sym=False)
+
+
 @functools.lru_cache(maxsize=64)
 def _ola_windows(n_frames, hop_size):
   """[n_frames, 2 * hop_size] Hann windows that sum to one across the audio.
@@ -151,7 +177,7 @@ def _ola_windows(n_frames, hop_size):
   the outer halves of the first and last windows are flat so that the edges of
   the audio are covered with unit gain as well.
   """
-  window = scipy.signal.windows.hann(2 * hop_size, sym=False)
+  window = periodic_hann(2 * hop_size)
   windows = np.tile(window, (n_frames, 1))
   windows[0, :hop_size] = 1.0
   windows[-1, hop_size:] = 1.0
@@ -160,18 +186,28 @@ def _ola_windows(n_frames, hop_size):
   return windows
 
 
-def _standardize_filter_shape(x, name, audio):
-  """Checks an IR (or magnitudes) and returns it as [batch, (n_frames,) size]."""
+def _standardize_filter_shape(x, name, audio, broadcast_audio=True):
+  """Checks an IR (or magnitudes) and returns it as [batch, (n_frames,) size].
+
+  A filter batch of 1 is shared by the audio batch; with `broadcast_audio`
+  an audio batch of 1 is also filtered by each filter of the batch.
+  """
   shape = validation.check_rank(x, name, (1, 2, 3))
   if x.shape.rank == 1:
     x = x[tf.newaxis, :]
-  batch_sizes = {audio.shape[0], x.shape[0]} - {1, None}
+  batch_sizes = {audio.shape[0], x.shape[0]} - {None}
+  if broadcast_audio or x.shape[0] == 1:
+    batch_sizes -= {1}
   if len(batch_sizes) > 1:
+    either = 'one of them 1' if broadcast_audio else f'`{name}` a batch of 1'
     raise ValueError(
-        f'`audio` and `{name}` must have the same batch size, or one of them '
-        f'1. Received: audio.shape={tuple(audio.shape)}, '
+        f'`audio` and `{name}` must have the same batch size, or {either}. '
+        f'Received: audio.shape={tuple(audio.shape)}, '
         f'{name}.shape={tuple(shape)}')
   _static_dim(x, -1, name, 'last')
+  validation.check_not_empty(x, name, -1,
+                             'band' if name == 'magnitudes' else 'tap')
+  validation.check_finite(x, name)
   if x.shape.rank == 3:
     _static_dim(x, 1, name, 'n_frames')
     if x.shape[1] == 1:
@@ -208,8 +244,9 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
     audio: [batch, n_samples] float32, the signal (any units).
     impulse_response: the filter taps in causal form, float32; one of
       [ir_size] (the same IR for the whole batch), [batch, ir_size] (one IR per
-      example) or [batch, n_frames, ir_size] (time-varying). A batch of 1 (of
-      the IR or of the audio) broadcasts over the other. `n_frames` must
+      example) or [batch, n_frames, ir_size] (time-varying). An IR batch of
+      1 is shared by every example; otherwise the batch sizes must be equal
+      (as published; `frequency_filter` also broadcasts audio). `n_frames` must
       satisfy `ceil(n_samples / ceil(n_samples / n_frames)) == n_frames`
       (e.g. any divisor of `n_samples`).
     padding: 'same' returns `n_samples` samples; 'valid' returns
@@ -243,7 +280,8 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
   validation.check_one_of(method, 'method', _METHODS)
   audio = _check_filter_audio(audio)
   impulse_response = _standardize_filter_shape(
-      tf_float32(impulse_response), 'impulse_response', audio)
+      tf_float32(impulse_response), 'impulse_response', audio,
+      broadcast_audio=False)
 
   def spectrum(fft_size):
     return tf.signal.rfft(impulse_response, fft_length=[fft_size])
@@ -255,9 +293,12 @@ def fft_convolve(audio, impulse_response, padding='same', delay_compensation=-1,
 
 
 def _check_filter_audio(audio):
+  """float32 finite mono [batch, n_samples] with known n_samples >= 1."""
   audio = tf_float32(audio)
+  validation.check_audio(audio, 'audio')
   validation.check_rank(audio, 'audio', 2)
   _static_dim(audio, 1, 'audio', 'n_samples')
+  validation.check_not_empty(audio, 'audio', 1, 'sample')
   return audio
 
 
@@ -319,10 +360,15 @@ def _convolve(audio, ir_shape, spectrum, method, name):
 # FIR filters designed in the frequency domain.
 # ------------------------------------------------------------------------------
 def _check_window_size(window_size):
-  if isinstance(window_size, bool) or not isinstance(window_size,
-                                                     (int, np.integer)):
-    raise ValueError('`window_size` must be an integer (0 for the IR size). '
-                     f'Received: window_size={window_size!r}')
+  """A non-negative int (0: the whole IR), as `FIRFilter` requires.
+
+  The published library took any value below 1 as 0; a negative size is a
+  mistake, so it is refused here.
+  """
+  if (isinstance(window_size, bool) or
+      not isinstance(window_size, (int, np.integer)) or window_size < 0):
+    raise ValueError('`window_size` must be a non-negative integer (0 for the '
+                     f'IR size). Received: window_size={window_size!r}')
 
 
 @functools.lru_cache(maxsize=64)
@@ -341,26 +387,28 @@ def apply_window_to_impulse_response(impulse_response, window_size=0,
   The window is a Hann window with `2 * k + 1` non-zero taps,
   `k = (window_size - 1) // 2`, centred on time 0. It trades frequency
   resolution for fewer taps and suppresses the ripple of truncation. The
-  result has `window_size` taps with time 0 at index `k`
-  (`= (window_size - 1) // 2`), symmetric (linear phase) when the input is;
-  an even `window_size` gets one zero tap at the end.
+  result has time 0 at index `k`, symmetric (linear phase) when the input
+  is. Sizes as published: `window_size` taps for an odd `window_size`,
+  `window_size - 1` for an even one (both `2 * k + 1`); 0 or a window of at
+  least `ir_size` taps keeps all `ir_size` taps (an even `ir_size` ends with
+  one zero tap).
 
   Args:
     impulse_response: [..., ir_size] float32 taps, in zero-phase form (time 0
       at index 0, negative times wrapped to the end) unless `causal`.
-    window_size: int, taps of the result. 0 or anything larger than `ir_size`
-      uses `ir_size`.
+    window_size: int >= 0, the window's size (see above). 0 or anything
+      from `ir_size` on uses `ir_size`.
     causal: if True, `impulse_response` is in causal form with time 0 at index
       `(ir_size - 1) // 2` (the form this function returns).
 
   Returns:
-    [..., window_size] float32, the windowed IR in causal form.
+    [..., n_taps] float32, the windowed IR in causal form, n_taps as above.
 
   Differentiable with respect to `impulse_response`.
 
   Raises:
     ValueError: if `impulse_response` is a scalar or its last axis is unknown,
-      or `window_size` is not an integer.
+      or `window_size` is not a non-negative integer.
 
   Example:
     >>> ir = tf.constant([1.0, 0.0, 0.0, 0.0, 0.0, 0.0])  # delta, zero phase
@@ -382,7 +430,7 @@ def apply_window_to_impulse_response(impulse_response, window_size=0,
   taps = [impulse_response[..., ir_size - half:]] if half else []
   taps.append(impulse_response[..., :half + 1])
   impulse_response = tf.concat(taps, axis=-1) * _symmetric_hann(2 * half + 1)
-  if window_size % 2 == 0:
+  if window_size == ir_size and window_size % 2 == 0:
     impulse_response = tf.pad(impulse_response,
                               [[0, 0]] * (impulse_response.shape.rank - 1) +
                               [[0, 1]])
@@ -403,18 +451,21 @@ def frequency_impulse_response(magnitudes, window_size=0):
       float32, linear amplitude >= 0 (not dB). Band i is at frequency
       `i / (n_bands - 1) * sample_rate / 2`: from 0 Hz to Nyquist, linearly
       spaced. n_bands = 1 is a broadband gain.
-    window_size: int, taps of the filter; 0 or anything larger than
-      `2 * (n_bands - 1)` uses `2 * (n_bands - 1)` (e.g. 65 bands -> 128 taps).
+    window_size: int >= 0, the window's size; 0 or anything from
+      `2 * (n_bands - 1)` on uses `2 * (n_bands - 1)` taps (e.g. 65 bands ->
+      128 taps).
 
   Returns:
-    [..., ir_size] float32 impulse responses in causal form, with
-    `ir_size = min(window_size, 2 * (n_bands - 1))` (or `2 * (n_bands - 1)` if
-    `window_size` is 0).
+    [..., ir_size] float32 impulse responses in causal form, with ir_size =
+    `frequency_impulse_response_size(n_bands, window_size)`: `window_size`
+    for an odd window smaller than `2 * (n_bands - 1)`, `window_size - 1` for
+    an even one (as published), else `2 * (n_bands - 1)`.
 
   Differentiable with respect to `magnitudes`.
 
   Raises:
-    ValueError: if `magnitudes` is a scalar or its band axis is unknown.
+    ValueError: if `magnitudes` is a scalar, has no bands or an unknown band
+      axis, holds NaN or infinite values, or `window_size` is negative.
 
   Example:
     >>> ir = frequency_impulse_response(tf.ones([1, 10, 65]), window_size=33)
@@ -423,7 +474,10 @@ def frequency_impulse_response(magnitudes, window_size=0):
   """
   magnitudes = tf_float32(magnitudes)
   validation.check_rank(magnitudes, 'magnitudes', tuple(range(1, 9)))
+  _check_window_size(window_size)
   n_bands = _static_dim(magnitudes, -1, 'magnitudes', 'n_bands')
+  validation.check_not_empty(magnitudes, 'magnitudes', -1, 'band')
+  validation.check_finite(magnitudes, 'magnitudes')
   fft_size = max(1, 2 * (n_bands - 1))
   spectrum = tf.complex(magnitudes, tf.zeros_like(magnitudes))
   impulse_response = tf.signal.irfft(spectrum, fft_length=[fft_size])
@@ -474,13 +528,13 @@ def frequency_filter(audio, magnitudes, window_size=0, padding='same',
   magnitudes = _standardize_filter_shape(tf_float32(magnitudes), 'magnitudes',
                                          audio)
   n_bands = int(magnitudes.shape[-1])
-  ir_size = _windowed_size(n_bands, window_size)
+  ir_size = frequency_impulse_response_size(n_bands, window_size)
 
   def spectrum(fft_size):
     if n_bands * (fft_size + 2) <= _MAX_DESIGN_MATRIX_SIZE:
       # The filter's spectrum is linear in the magnitudes: one small matmul
       # replaces irfft -> window -> rfft (faster, also in the backward pass).
-      real, imag = _design_matrices(n_bands, window_size, fft_size)
+      real, imag = filter_design_matrices(n_bands, window_size, fft_size)
       return tf.complex(tf.tensordot(magnitudes, real, 1),
                         tf.tensordot(magnitudes, imag, 1))
     impulse_response = frequency_impulse_response(magnitudes, window_size)
@@ -497,16 +551,59 @@ def frequency_filter(audio, magnitudes, window_size=0, padding='same',
 _MAX_DESIGN_MATRIX_SIZE = 2**17
 
 
-def _windowed_size(n_bands, window_size):
-  """Taps of `frequency_impulse_response(magnitudes[..., n_bands], ws)`."""
+def frequency_impulse_response_size(n_bands, window_size=0):
+  """Taps of `frequency_impulse_response` for `n_bands` magnitudes.
+
+  Args:
+    n_bands: int > 0, magnitudes per frame (0 Hz to Nyquist).
+    window_size: int >= 0, as `frequency_impulse_response`.
+
+  Returns:
+    int: `2 * (n_bands - 1)` (at least 1) for a window of 0 or at least that
+    many taps, else `window_size` rounded down to an odd number.
+
+  Example:
+    >>> [frequency_impulse_response_size(65, w) for w in (0, 33, 22, 257)]
+    [128, 33, 21, 128]
+  """
+  n_bands = validation.check_positive_int(n_bands, 'n_bands')
+  _check_window_size(window_size)
   ir_size = max(1, 2 * (n_bands - 1))
-  return ir_size if window_size <= 0 or window_size > ir_size else window_size
+  if window_size == 0 or window_size >= ir_size:
+    return ir_size
+  return 2 * ((window_size - 1) // 2) + 1
 
 
 @functools.lru_cache(maxsize=32)
-def _design_matrices(n_bands, window_size, fft_size):
-  """[n_bands, fft_size // 2 + 1] real and imaginary parts of the map from
-  magnitudes to the rfft of `frequency_impulse_response` at `fft_size`."""
+def filter_design_matrices(n_bands, window_size, fft_size):
+  """The linear map from magnitudes to the spectrum of their FIR filter.
+
+  `frequency_impulse_response` is linear in the magnitudes, so the rfft at
+  `fft_size` points of its taps is `magnitudes @ (real + 1j * imag)`. The one
+  filter design from magnitudes of the library: `frequency_filter` and the
+  streaming noise renderer (`ddsp.training.streaming`) both use it.
+
+  Args:
+    n_bands: int > 0, magnitudes per frame.
+    window_size: int >= 0, as `frequency_impulse_response`.
+    fft_size: int >= the number of taps, points of the spectrum.
+
+  Returns:
+    (real, imag): [n_bands, fft_size // 2 + 1] float32 numpy arrays
+    (read-only), computed in float64.
+
+  Example:
+    >>> real, imag = filter_design_matrices(3, 0, 8)
+    >>> taps = frequency_impulse_response(np.eye(3, dtype=np.float32))
+    >>> np.allclose(real + 1j * imag, np.fft.rfft(taps, 8), atol=1e-6)
+    True
+  """
+  n_bands = validation.check_positive_int(n_bands, 'n_bands')
+  fft_size = validation.check_positive_int(fft_size, 'fft_size')
+  n_taps = frequency_impulse_response_size(n_bands, window_size)
+  if fft_size < n_taps:
+    raise ValueError(f'`fft_size` must be at least the number of taps '
+                     f'({n_taps}). Received: fft_size={fft_size}')
   with tf.init_scope():  # Eager, also while a tf.function is being traced.
     taps = frequency_impulse_response(np.eye(n_bands, dtype=np.float32),
                                       window_size).numpy().astype(np.float64)
@@ -520,7 +617,7 @@ def _design_matrices(n_bands, window_size, fft_size):
 # ------------------------------------------------------------------------------
 # Sinc filters.
 # ------------------------------------------------------------------------------
-def sinc(x):
+def sinc(x, threshold=1e-20):
   """Normalized sinc, `sin(pi * x) / (pi * x)`, with `sinc(0) = 1`.
 
   Near zero it uses its Taylor series, so the value and the gradient stay
@@ -528,6 +625,9 @@ def sinc(x):
 
   Args:
     x: float32 tensor of any shape, dimensionless.
+    threshold: as published, values with `|x| < threshold` are evaluated at
+      `threshold` (the published way around 0 / 0; with the default 1e-20
+      that is `sinc(0) = 1`, and the gradient there is 0).
 
   Returns:
     float32 tensor of the same shape.
@@ -539,6 +639,8 @@ def sinc(x):
     array([1.    , 0.6366, 0.1273], dtype=float32)
   """
   x = tf_float32(x)
+  validation.check_in_range(threshold, 'threshold', low=0.0)
+  x = tf.where(tf.abs(x) < threshold, threshold * tf.ones_like(x), x)
   u = np.pi * x
   small = tf.abs(u) < 0.1
   u_safe = tf.where(small, tf.ones_like(u), u)
@@ -675,7 +777,8 @@ def variable_length_delay(phase, audio, max_length=512):
     phase: [batch, n_samples, 1] or [batch, n_samples] float32 in [0, 1], the
       delay as a fraction of `max_length` (0: no delay, 1: `max_length`
       samples); values outside are clipped.
-    audio: [batch, n_samples] float32, the signal to delay.
+    audio: [batch, n_samples] float32, the signal to delay. A batch of 1 (of
+      either argument) is broadcast against the other.
     max_length: int > 0, the longest delay in samples (512 = 32 ms at 16 kHz).
 
   Returns:
@@ -685,8 +788,8 @@ def variable_length_delay(phase, audio, max_length=512):
   delay).
 
   Raises:
-    ValueError: on bad ranks, mismatched batch or sample counts, or an invalid
-      `max_length`.
+    ValueError: on bad ranks, mismatched batch or sample counts, NaN or
+      infinite values, or an invalid `max_length`.
 
   Example:
     >>> audio = tf.constant([[1.0, 2.0, 3.0, 4.0]])
@@ -705,8 +808,11 @@ def variable_length_delay(phase, audio, max_length=512):
                        '[batch, n_samples]. '
                        f'Received: phase.shape={tuple(phase_shape)}')
     phase = phase[..., 0]
-  validation.check_same_dim({'phase': phase, 'audio': audio}, 0, 'batch')
+  validation.check_audio(audio, 'audio')
+  validation.check_finite(phase, 'phase')
   validation.check_same_dim({'phase': phase, 'audio': audio}, 1, 'n_samples')
+  tensors = broadcast_batch({'phase': phase, 'audio': audio})
+  phase, audio = tensors['phase'], tensors['audio']
   delay = tf.clip_by_value(phase, 0.0, 1.0) * float(max_length)
   return fractional_delay(audio, delay, max_length)
 

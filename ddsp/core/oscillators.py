@@ -34,7 +34,10 @@ from ddsp import registration
 from ddsp import validation
 from ddsp.core import _harmonic_kernel as harmonic_kernel
 from ddsp.core import _phase_kernels as kernels
+from ddsp.core._phase_kernels import mute_negative_frequencies
+from ddsp.core.resampling import crossfade_weights
 from ddsp.core.resampling import resample
+from ddsp.core.utils import broadcast_batch
 from ddsp.core.utils import safe_divide
 from ddsp.core.utils import tf_float32
 
@@ -45,6 +48,7 @@ from ddsp.core.wavetables import wavetable_synthesis
 
 __all__ = [
     'remove_above_nyquist',
+    'mute_negative_frequencies',
     'normalize_harmonics',
     'get_harmonic_frequencies',
     'angular_cumsum',
@@ -98,6 +102,14 @@ def remove_above_nyquist(frequency_envelopes, amplitude_envelopes,
                   tf.zeros_like(amplitude_envelopes), amplitude_envelopes)
 
 
+def _audible(frequency_envelopes, amplitude_envelopes, sample_rate):
+  """Amplitudes, zero at or above Nyquist and at negative frequencies."""
+  inaudible = tf.logical_or(frequency_envelopes >= sample_rate / 2.0,
+                            frequency_envelopes < 0.0)
+  return tf.where(inaudible, tf.zeros_like(amplitude_envelopes),
+                  amplitude_envelopes)
+
+
 def get_harmonic_frequencies(frequencies, n_harmonics):
   """Integer multiples of a fundamental: f0 * [1, 2, ..., n_harmonics].
 
@@ -117,22 +129,30 @@ def get_harmonic_frequencies(frequencies, n_harmonics):
   if not tf.is_tensor(n_harmonics):  # A scalar tensor for dynamic sizes.
     n_harmonics = validation.check_positive_int(n_harmonics, 'n_harmonics')
   ratios = tf.cast(tf.range(1, n_harmonics + 1), tf.float32)
-  return frequencies * ratios
+  # [1, 1, n_harmonics], as published: lower-rank inputs give rank 3.
+  return frequencies * ratios[tf.newaxis, tf.newaxis, :]
 
 
 def normalize_harmonics(harmonic_distribution, f0_hz=None, sample_rate=None):
   """Makes a harmonic distribution sum to one, optionally below Nyquist.
 
   Args:
-    harmonic_distribution: float32 [batch, n_frames, n_harmonics], >= 0.
-    f0_hz: float32 [batch, n_frames, 1], Hz. With `sample_rate`, harmonics at
-      or above Nyquist are zeroed before normalizing.
+    harmonic_distribution: float32 [batch, n_frames, n_harmonics], >= 0
+      (any shape [..., n_harmonics]).
+    f0_hz: float32 [batch, n_frames, 1], Hz (any shape [..., 1] that
+      broadcasts against the distribution, e.g. a batch of 1). With
+      `sample_rate`, harmonics at or above Nyquist are zeroed before
+      normalizing.
     sample_rate: Hz, or None to keep every harmonic.
 
   Returns:
     float32 [batch, n_frames, n_harmonics] summing to 1 along the last axis
-    (all zeros where every harmonic is removed). Differentiable with respect
-    to `harmonic_distribution`.
+    (all zeros where every harmonic is removed), broadcast against `f0_hz`.
+    Differentiable with respect to `harmonic_distribution`.
+
+  Raises:
+    ValueError: for shapes that do not broadcast, a last axis of `f0_hz`
+      other than 1, or NaN or infinite values.
 
   Example:
     >>> hd = tf.ones([1, 1, 4])
@@ -140,17 +160,30 @@ def normalize_harmonics(harmonic_distribution, f0_hz=None, sample_rate=None):
     array([[[0.5, 0.5, 0. , 0. ]]], dtype=float32)
   """
   harmonic_distribution = tf_float32(harmonic_distribution)
-  validation.check_rank(harmonic_distribution, 'harmonic_distribution', 3)
+  validation.check_rank(harmonic_distribution, 'harmonic_distribution',
+                        tuple(range(1, 9)))
+  validation.check_finite(harmonic_distribution, 'harmonic_distribution')
   if sample_rate is not None and f0_hz is not None:
-    f0_hz = kernels.frames_input(f0_hz, 'f0_hz', 1)
-    validation.check_same_dim({'harmonic_distribution': harmonic_distribution,
-                               'f0_hz': f0_hz}, 0, 'batch')
+    f0_hz = _f0_input(f0_hz, harmonic_distribution, 'harmonic_distribution')
     harmonic_frequencies = get_harmonic_frequencies(
         f0_hz, _n_channels(harmonic_distribution))
     harmonic_distribution = remove_above_nyquist(
         harmonic_frequencies, harmonic_distribution, sample_rate)
   total = tf.reduce_sum(harmonic_distribution, axis=-1, keepdims=True)
   return safe_divide(harmonic_distribution, total)
+
+
+def _f0_input(f0_hz, harmonic_values, harmonic_name):
+  """float32 finite f0 [..., 1] broadcasting against harmonic values."""
+  f0_hz = tf_float32(f0_hz)
+  shape = validation.static_shape(f0_hz)
+  if shape and shape[-1] not in (1, None):
+    raise ValueError('`f0_hz` must have a last axis of 1, e.g. '
+                     f'[batch, n_frames, 1]. Received: f0_hz.shape={tuple(shape)}')
+  validation.check_broadcastable_shapes(
+      {'f0_hz': f0_hz if shape else f0_hz[tf.newaxis],
+       harmonic_name: harmonic_values}, ignore_last_axis=True)
+  return validation.check_finite(f0_hz, 'f0_hz')
 
 
 # ------------------------------------------------------------------------------
@@ -194,15 +227,22 @@ def angular_cumsum(angular_frequency, chunk_size=1000):
   return phase
 
 
-def _check_envelopes(frequency_envelopes, amplitude_envelopes):
+def _check_envelopes(frequency_envelopes, amplitude_envelopes,
+                     frequency_name='frequency_envelopes'):
+  """Float32, finite, rank-3 envelopes that broadcast against each other."""
   frequency_envelopes = tf_float32(frequency_envelopes)
   amplitude_envelopes = tf_float32(amplitude_envelopes)
-  validation.check_rank(frequency_envelopes, 'frequency_envelopes', 3)
+  validation.check_rank(frequency_envelopes, frequency_name, 3)
   validation.check_rank(amplitude_envelopes, 'amplitude_envelopes', 3)
-  tensors = {'frequency_envelopes': frequency_envelopes,
+  tensors = {frequency_name: frequency_envelopes,
              'amplitude_envelopes': amplitude_envelopes}
-  validation.check_same_dim(tensors, 0, 'batch')
-  validation.check_same_dim(tensors, 1, 'n_samples')
+  for axis, axis_name in enumerate(('batch', 'n_samples', 'n_sinusoids')):
+    if axis == 2 and frequency_name == 'frequency':
+      continue  # [batch, n_samples, 1] against n_harmonics.
+    validation.check_broadcastable_dim(tensors, axis, axis_name)
+  validation.check_not_empty(frequency_envelopes, frequency_name, 1, 'sample')
+  for name, x in tensors.items():
+    validation.check_finite(x, name)
   return frequency_envelopes, amplitude_envelopes
 
 
@@ -215,11 +255,15 @@ def oscillator_bank(frequency_envelopes, amplitude_envelopes,
   Each sinusoid is `a[n] sin(phase[n])` with `phase` the inclusive
   cumulative sum of 2 pi f / sample_rate plus `initial_phase`, accumulated
   in float32 chunks of 64 samples whose totals are summed in float64 (no
-  drift). Sinusoids at or above Nyquist are silent at those samples.
+  drift). Sinusoids at or above Nyquist, and at negative frequencies (a
+  deviation from the published library, which played them phase-inverted),
+  are silent at those samples.
 
   Args:
     frequency_envelopes: float32 [batch, n_samples, n_sinusoids], Hz.
     amplitude_envelopes: float32 [batch, n_samples, n_sinusoids], linear.
+      Either envelope may have size 1 on an axis, broadcast against the
+      other (as in the published library).
     sample_rate: Hz.
     sum_sinusoids: if True return the mix [batch, n_samples], else each
       sinusoid [batch, n_samples, n_sinusoids].
@@ -234,8 +278,8 @@ def oscillator_bank(frequency_envelopes, amplitude_envelopes,
     Differentiable with respect to both envelopes.
 
   Raises:
-    ValueError: if the envelopes are not rank 3 or disagree on batch or
-      samples.
+    ValueError: if the envelopes are not rank 3, have no samples, hold NaN or
+      infinite values, or disagree on an axis where neither has size 1.
 
   Example:
     >>> f = tf.fill([1, 4, 1], 4000.0)  # a quarter turn per sample at 16 kHz
@@ -246,8 +290,8 @@ def oscillator_bank(frequency_envelopes, amplitude_envelopes,
       frequency_envelopes, amplitude_envelopes)
   validation.check_positive(sample_rate, 'sample_rate')
   initial_phase = kernels.initial_phase_arg(initial_phase)
-  amplitude_envelopes = remove_above_nyquist(
-      frequency_envelopes, amplitude_envelopes, sample_rate)
+  amplitude_envelopes = _audible(frequency_envelopes, amplitude_envelopes,
+                                 sample_rate)
   if use_angular_cumsum:
     omegas = frequency_envelopes * (2.0 * np.pi / sample_rate)
     phases = angular_cumsum(omegas)
@@ -269,7 +313,8 @@ def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
 
   Harmonic k (k = 1 .. n_harmonics) has phase k * phase[n], with phase the
   drift-free cumulative phase of the fundamental (see `oscillator_bank`)
-  starting from `initial_phase`. Harmonics at or above Nyquist are silent.
+  starting from `initial_phase`. Harmonics at or above Nyquist, and samples
+  with a negative frequency, are silent.
 
   Args:
     frequency: float32 [batch, n_samples, 1], fundamental frequency, Hz.
@@ -294,7 +339,8 @@ def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
   """
   del use_angular_cumsum
   frequency, amplitude_envelopes = _check_envelopes(frequency,
-                                                    amplitude_envelopes)
+                                                    amplitude_envelopes,
+                                                    'frequency')
   validation.check_shape(frequency, 'frequency', [None, None, 1])
   validation.check_positive(sample_rate, 'sample_rate')
   initial_phase = kernels.initial_phase_arg(initial_phase)
@@ -302,8 +348,8 @@ def harmonic_oscillator_bank(frequency, amplitude_envelopes, initial_phase=None,
                                                 initial_phase, float64=True)
   n_harmonics = tf.shape(amplitude_envelopes)[-1]
   ratios = tf.cast(tf.range(1, n_harmonics + 1), tf.float32)
-  amplitude_envelopes = remove_above_nyquist(frequency * ratios,
-                                             amplitude_envelopes, sample_rate)
+  amplitude_envelopes = _audible(frequency * ratios, amplitude_envelopes,
+                                 sample_rate)
   audio = tf.reduce_sum(amplitude_envelopes * tf.sin(phase * ratios), axis=-1)
   return audio, final_phase
 
@@ -316,7 +362,7 @@ def _harmonic_frames(f0_hz, harmonic_amplitudes, hop, sample_rate, method,
   """Fast path: exact phase, no [batch, n_samples, n_harmonics] tensors."""
   return harmonic_kernel.harmonic_frames(
       f0_hz, harmonic_amplitudes, hop, sample_rate,
-      kernels.crossfade_weights(hop, method), initial_phase)
+      crossfade_weights(hop, method), initial_phase)
 
 
 def _sinusoid_frames(frequencies, amplitudes, hop, sample_rate, method,
@@ -326,8 +372,7 @@ def _sinusoid_frames(frequencies, amplitudes, hop, sample_rate, method,
                                            initial_phase)
   frequency_env = kernels.frame_envelope(frequencies, hop, 'linear')
   amplitude_env = kernels.frame_envelope(amplitudes, hop, method)
-  amplitude_env = remove_above_nyquist(frequency_env, amplitude_env,
-                                       sample_rate)
+  amplitude_env = _audible(frequency_env, amplitude_env, sample_rate)
   audio = amplitude_env * tf.sin(phase)
   if sum_sinusoids:
     audio = tf.reduce_sum(audio, axis=-1)
@@ -346,12 +391,13 @@ def _harmonic_controls(frequencies, amplitudes, harmonic_shifts,
   if harmonic_shifts is not None:
     harmonic_shifts = kernels.frames_input(harmonic_shifts, 'harmonic_shifts')
     tensors['harmonic_shifts'] = harmonic_shifts
-  validation.check_same_dim(tensors, 0, 'batch')
   if harmonic_distribution is not None:
     validation.check_same_dim(
         {'amplitudes': amplitudes,
          'harmonic_distribution': harmonic_distribution}, 1, 'n_frames')
-  return frequencies, amplitudes, harmonic_shifts, harmonic_distribution
+  tensors = broadcast_batch(tensors)
+  return (tensors['frequencies'], tensors['amplitudes'],
+          tensors.get('harmonic_shifts'), tensors.get('harmonic_distribution'))
 
 
 def harmonic_synthesis(frequencies, amplitudes, harmonic_shifts=None,
@@ -365,7 +411,10 @@ def harmonic_synthesis(frequencies, amplitudes, harmonic_shifts=None,
   amplitudes * harmonic_distribution[k]. Frequencies are upsampled linearly
   and amplitudes with `amp_resample_method` (as `resample` does with
   `add_endpoint=True`: the last frame is held for one hop). Harmonics at or
-  above Nyquist are silent at those samples.
+  above Nyquist are silent at those samples, and frames with a negative f0
+  are silent (`mute_negative_frequencies`; the published library played a
+  phase-inverted tone there). Controls with a batch of 1 are broadcast
+  against the others' batch, as in the published library.
 
   Without shifts, with a resampling method that interpolates between two
   frames ('window', 'linear', 'nearest') and a whole number of samples per
@@ -400,7 +449,10 @@ def harmonic_synthesis(frequencies, amplitudes, harmonic_shifts=None,
 
   Raises:
     ValueError: for wrong ranks, a last axis of `frequencies` or
-      `amplitudes` other than 1, disagreeing batch sizes, or bad sizes.
+      `amplitudes` other than 1, batch sizes that differ (other than 1), no
+      frames, NaN or infinite controls (eagerly; inside `tf.function` an
+      in-graph check raises, see `ddsp.validation.set_finite_checks`), or bad
+      sizes.
 
   Example:
     >>> f0 = tf.fill([1, 250, 1], 440.0)
@@ -428,6 +480,7 @@ def _harmonic_synthesis(frequencies, amplitudes, harmonic_shifts,
                         harmonic_distribution, n_samples, sample_rate,
                         method, initial_phase, frame_rate):
   """Validated controls -> (audio, final phase of the fundamental)."""
+  frequencies, amplitudes = mute_negative_frequencies(frequencies, amplitudes)
   if harmonic_distribution is not None:
     harmonic_amplitudes = amplitudes * harmonic_distribution
     n_harmonics = harmonic_distribution.shape[-1]
@@ -548,14 +601,16 @@ def sinusoidal_synthesis(frequencies, amplitudes, n_samples=64000,
 
   Frequencies are upsampled linearly and amplitudes with
   `amp_resample_method` (the last frame held for one hop); sinusoids at or
-  above Nyquist are silent at those samples. With a two-frame method and a
-  whole number of samples per frame, the phase of each sinusoid is computed
-  in closed form per frame (exact, no drift); otherwise the controls are
-  resampled and `oscillator_bank` runs.
+  above Nyquist are silent at those samples, and a sinusoid is silent at the
+  frames where its frequency is negative (`mute_negative_frequencies`). With
+  a two-frame method and a whole number of samples per frame, the phase of
+  each sinusoid is computed in closed form per frame (exact, no drift);
+  otherwise the controls are resampled and `oscillator_bank` runs.
 
   Args:
     frequencies: float32 [batch, n_frames, n_sinusoids], Hz.
-    amplitudes: float32 [batch, n_frames, n_sinusoids], linear.
+    amplitudes: float32 [batch, n_frames, n_sinusoids], linear. A batch (or
+      sinusoid axis) of 1 in either is broadcast against the other.
     n_samples: output length (64000 = 4 s at 16 kHz), or None for
       n_frames * sample_rate / frame_rate.
     sample_rate: Hz.
@@ -569,8 +624,8 @@ def sinusoidal_synthesis(frequencies, amplitudes, n_samples=64000,
     `frequencies` and `amplitudes`.
 
   Raises:
-    ValueError: for wrong ranks or disagreeing batch, frame or sinusoid
-      counts.
+    ValueError: for wrong ranks, disagreeing batch, frame or sinusoid
+      counts, no frames, or NaN or infinite controls.
 
   Example:
     >>> freqs = tf.constant([220.0, 330.0]) * tf.ones([1, 250, 2])
@@ -580,9 +635,11 @@ def sinusoidal_synthesis(frequencies, amplitudes, n_samples=64000,
   frequencies = kernels.frames_input(frequencies, 'frequencies')
   amplitudes = kernels.frames_input(amplitudes, 'amplitudes')
   tensors = {'frequencies': frequencies, 'amplitudes': amplitudes}
-  validation.check_same_dim(tensors, 0, 'batch')
   validation.check_same_dim(tensors, 1, 'n_frames')
-  validation.check_same_dim(tensors, 2, 'n_sinusoids')
+  validation.check_broadcastable_dim(tensors, 2, 'n_sinusoids')
+  tensors = broadcast_batch(tensors)
+  frequencies, amplitudes = mute_negative_frequencies(tensors['frequencies'],
+                                                      tensors['amplitudes'])
   validation.check_positive(sample_rate, 'sample_rate')
   validation.check_one_of(amp_resample_method, 'amp_resample_method',
                           _RESAMPLE_METHODS)
@@ -617,7 +674,10 @@ def sinusoidal_to_harmonic(sin_amps, sin_freqs, f0_hz, harmonic_width=0.1,
     harmonic_width: width of the Gaussian as a fraction of f0.
     n_harmonics: number of harmonics to output.
     sample_rate: Hz; harmonics at or above Nyquist get 0.
-    normalize: also pass the distribution through `normalize_harmonics`.
+    normalize: as published, each harmonic gives a total weight of at most
+      1 to the sinusoids (where its Gaussian weights sum to more than 1 they
+      are divided by their sum), so a harmonic never collects more than the
+      largest amplitude of the sinusoids near it.
 
   Returns:
     harm_amp: float32 [batch, n_frames, 1], total harmonic amplitude.
@@ -633,36 +693,49 @@ def sinusoidal_to_harmonic(sin_amps, sin_freqs, f0_hz, harmonic_width=0.1,
   sin_amps = kernels.frames_input(sin_amps, 'sin_amps')
   sin_freqs = kernels.frames_input(sin_freqs, 'sin_freqs')
   f0_hz = kernels.frames_input(f0_hz, 'f0_hz', 1)
-  validation.check_same_dim({'sin_amps': sin_amps, 'sin_freqs': sin_freqs,
-                             'f0_hz': f0_hz}, 0, 'batch')
+  validation.check_broadcastable_shapes({'sin_amps': sin_amps,
+                                         'sin_freqs': sin_freqs})
+  validation.check_broadcastable_shapes(
+      {'sin_freqs': sin_freqs, 'f0_hz': f0_hz}, ignore_last_axis=True)
   harm_freqs = get_harmonic_frequencies(f0_hz, n_harmonics)
   # [batch, n_frames, n_harmonics, n_sinusoids].
   difference = sin_freqs[:, :, tf.newaxis, :] - harm_freqs[..., tf.newaxis]
   ratio = safe_divide(difference, f0_hz[..., tf.newaxis])
   weights = tf.exp(-(ratio / harmonic_width)**2)
+  if normalize:
+    total = tf.reduce_sum(weights, axis=-1, keepdims=True)
+    weights = tf.where(total > 1.0, safe_divide(weights, total), weights)
   harm_amps = tf.reduce_sum(weights * sin_amps[:, :, tf.newaxis, :], axis=-1)
   harm_amps = remove_above_nyquist(harm_freqs, harm_amps, sample_rate)
   harm_amp = tf.reduce_sum(harm_amps, axis=-1, keepdims=True)
   harm_dist = safe_divide(harm_amps, harm_amp)
-  if normalize:
-    harm_dist = normalize_harmonics(harm_dist, f0_hz, sample_rate)
   return harm_amp, harm_dist
 
 
 def harmonic_to_sinusoidal(harm_amp, harm_dist, f0_hz, sample_rate=16000):
   """Harmonic controls -> sinusoid amplitudes and frequencies.
 
+  The inputs broadcast against each other as in the published library: any
+  of them may have a batch or frame axis of 1, and `harm_amp` may be a
+  scalar.
+
   Args:
-    harm_amp: float32 [batch, n_frames, 1], overall amplitude.
+    harm_amp: float32 [batch, n_frames, 1] (or a scalar, or any shape that
+      broadcasts against `harm_dist`), overall amplitude.
     harm_dist: float32 [batch, n_frames, n_harmonics], relative amplitudes
       (renormalized here after removing harmonics at or above Nyquist).
-    f0_hz: float32 [batch, n_frames, 1], Hz.
+    f0_hz: float32 [batch, n_frames, 1] (or [..., 1] broadcasting against
+      `harm_dist`, or a scalar), Hz.
     sample_rate: Hz.
 
   Returns:
     amps: float32 [batch, n_frames, n_harmonics], linear.
-    freqs: float32 [batch, n_frames, n_harmonics], Hz.
+    freqs: float32 [batch, n_frames, n_harmonics] (at least rank 3, the
+      shape of `f0_hz` with its last axis of n_harmonics), Hz.
     Differentiable with respect to every input.
+
+  Raises:
+    ValueError: for shapes that do not broadcast or NaN or infinite values.
 
   Example:
     >>> amps, freqs = harmonic_to_sinusoidal([[[1.0]]], [[[1.0, 1.0]]],
@@ -672,11 +745,10 @@ def harmonic_to_sinusoidal(harm_amp, harm_dist, f0_hz, sample_rate=16000):
     >>> freqs.numpy()
     array([[[100., 200.]]], dtype=float32)
   """
-  harm_amp = kernels.frames_input(harm_amp, 'harm_amp', 1)
-  harm_dist = kernels.frames_input(harm_dist, 'harm_dist')
-  f0_hz = kernels.frames_input(f0_hz, 'f0_hz', 1)
-  validation.check_same_dim({'harm_amp': harm_amp, 'harm_dist': harm_dist,
-                             'f0_hz': f0_hz}, 0, 'batch')
-  freqs = get_harmonic_frequencies(f0_hz, _n_channels(harm_dist))
+  harm_amp = validation.check_finite(tf_float32(harm_amp), 'harm_amp')
+  harm_dist = tf_float32(harm_dist)
+  validation.check_broadcastable_shapes({'harm_amp': harm_amp,
+                                         'harm_dist': harm_dist})
   harm_dist = normalize_harmonics(harm_dist, f0_hz, sample_rate)
+  freqs = get_harmonic_frequencies(f0_hz, _n_channels(harm_dist))
   return harm_amp * harm_dist, freqs

@@ -32,6 +32,7 @@ from ddsp import validation
 from ddsp.core.utils import tf_float32
 
 __all__ = [
+    'crossfade_weights',
     'resample',
     'upsample_with_windows',
     'center_crop',
@@ -82,6 +83,47 @@ def _coefficients(x, method):
   return tf.stack([x, c1, c2, c3], axis=2)
 
 
+def crossfade_weights(hop, method='linear', dtype=np.float32):
+  """Weight of the next frame at each sample of a hop between two frames.
+
+  Sample j of the hop that starts at frame t has the value
+  `(1 - w[j]) * x[t] + w[j] * x[t + 1]`: what `resample(x, n_frames * hop,
+  method)` computes with `add_endpoint=True`. The one definition of these
+  weights, used by the resampler, the oscillators, the wavetable synth and
+  the streaming renderers.
+
+  Args:
+    hop: samples per frame, an int > 0 or an int32 scalar tensor.
+    method: 'nearest' (w = 0), 'linear' (w = j / hop) or 'window'
+      (w = sin^2(pi j / (2 hop)), the crossfade of 50 %-overlapping periodic
+      Hann windows).
+    dtype: numpy dtype of the result for an int `hop`.
+
+  Returns:
+    [hop] weights in [0, 1): a numpy array of `dtype` (computed in float64)
+    for an int `hop`, a float32 tensor for a tensor `hop`.
+
+  Example:
+    >>> crossfade_weights(4, 'window').round(4)
+    array([0.    , 0.1464, 0.5   , 0.8536], dtype=float32)
+  """
+  validation.check_one_of(method, 'method', ('nearest', 'linear', 'window'))
+  if isinstance(hop, (int, np.integer)):
+    hop = validation.check_positive_int(int(hop), 'hop')
+    ramp = np.arange(hop, dtype=np.float64) / hop
+    if method == 'nearest':
+      ramp = np.zeros_like(ramp)
+    elif method == 'window':
+      ramp = np.sin(0.5 * np.pi * ramp)**2
+    return ramp.astype(dtype)
+  ramp = tf.cast(tf.range(hop), tf.float64) / tf.cast(hop, tf.float64)
+  if method == 'nearest':
+    ramp = tf.zeros_like(ramp)
+  elif method == 'window':
+    ramp = tf.sin(0.5 * np.pi * ramp)**2
+  return tf.cast(ramp, tf.float32)
+
+
 def _basis(hop, method):
   """Polynomial basis within one hop, [hop, n_coeffs] float32.
 
@@ -89,9 +131,8 @@ def _basis(hop, method):
   s(r) = sin^2(pi r / 2) for 'window'), so that basis @ coefficients
   evaluates the interpolant at every sample of the hop.
   """
-  r = np.arange(hop, dtype=np.float64) / hop
-  if method == 'window':
-    r = np.sin(0.5 * np.pi * r)**2
+  r = crossfade_weights(hop, 'linear' if method == 'cubic' else method,
+                        dtype=np.float64)
   n_coeffs = {'nearest': 1, 'linear': 2, 'window': 2, 'cubic': 4}[method]
   return np.stack([r**i for i in range(n_coeffs)], axis=1).astype(np.float32)
 
@@ -259,9 +300,9 @@ def _check_inputs(inputs, n_timesteps):
     raise ValueError('`inputs` must have a known rank (1 to 4). '
                      f'Received: inputs.shape={inputs.shape}')
   n_timesteps = validation.check_positive_int(n_timesteps, 'n_timesteps')
-  if shape[0 if len(shape) == 1 else 1] == 0:
-    raise ValueError('`inputs` must have at least one frame. '
-                     f'Received: inputs.shape={tuple(shape)}')
+  validation.check_not_empty(inputs, 'inputs', 0 if len(shape) == 1 else 1,
+                             'frame')
+  validation.check_finite(inputs, 'inputs')
   return inputs, len(shape), n_timesteps
 
 
@@ -329,8 +370,7 @@ def resample(inputs, n_timesteps, method='linear', add_endpoint=True):
   validation.check_one_of(method, 'method', _METHODS)
   inputs, rank, n_timesteps = _check_inputs(inputs, n_timesteps)
   if method == 'window':
-    x = upsample_with_windows(_to_3d(inputs, rank), n_timesteps,
-                              add_endpoint=add_endpoint)
+    x = _upsample_with_windows(_to_3d(inputs, rank), n_timesteps, add_endpoint)
     return _from_3d(x, inputs, rank)
 
   x = _to_3d(inputs, rank)
@@ -364,8 +404,8 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
   Good for amplitude envelopes.
 
   Args:
-    inputs: float32 frames, shape [batch, n_frames, channels] (ranks 1, 2
-      and 4 as in `resample` are also accepted).
+    inputs: float32 frames, shape [batch, n_frames, channels] (3-D only, as
+      published; `resample(..., method='window')` takes ranks 1 to 4).
     n_timesteps: positive int, output samples; a multiple of n_frames with
       `add_endpoint` (hop = n_timesteps / n_frames), else a multiple of
       n_frames - 1.
@@ -381,7 +421,8 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
 
   Raises:
     ValueError: if n_timesteps is not a whole number of hops as above, or
-      `inputs` has an unknown number of frames or a bad rank.
+      `inputs` is not 3-D, has an unknown number of frames, or holds NaN or
+      infinite values.
 
   Example:
     >>> x = tf.constant([[[0.0], [1.0]]])
@@ -389,8 +430,13 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
     array([0.        , 0.14644662, 0.5       , 0.8535534 , 1.        ,
            1.        , 1.        , 1.        ], dtype=float32)
   """
-  inputs, rank, n_timesteps = _check_inputs(inputs, n_timesteps)
-  x = _to_3d(inputs, rank)
+  validation.check_rank(inputs, 'inputs', 3)
+  inputs, _, n_timesteps = _check_inputs(inputs, n_timesteps)
+  return _upsample_with_windows(inputs, n_timesteps, add_endpoint)
+
+
+def _upsample_with_windows(x, n_timesteps, add_endpoint):
+  """`upsample_with_windows` of checked [batch, n_frames, channels] frames."""
   n_frames = x.shape[1]
   if n_frames is None:
     raise ValueError('`inputs` must have a known number of frames for '
@@ -399,7 +445,7 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
   if n_hops < 1:
     raise ValueError('`inputs` must have at least 2 frames for window '
                      'upsampling with add_endpoint=False. '
-                     f'Received: inputs.shape={tuple(inputs.shape)}')
+                     f'Received: inputs.shape={tuple(x.shape)}')
   if n_timesteps % n_hops:
     what = 'n_frames' if add_endpoint else 'n_frames - 1'
     raise ValueError(
@@ -410,7 +456,7 @@ def upsample_with_windows(inputs, n_timesteps, add_endpoint=True):
   out = _upsample_by_hop(x, hop, 'window')
   if not add_endpoint:
     out = out[:, :n_timesteps]
-  return _from_3d(out, inputs, rank)
+  return out
 
 
 def center_crop(audio, frame_size):

@@ -207,23 +207,33 @@ def midi_to_hz(notes, midi_zero_silence=False):
   return hz
 
 
-def hz_to_midi(frequencies):
+def hz_to_midi(frequencies, use_tf=True):
   """Converts frequencies in Hz to (fractional) MIDI note numbers.
 
   `12 * log2(f / 440) + 69`; frequencies <= 0 Hz (unvoiced) map to MIDI 0.
 
   Args:
-    frequencies: float tensor of any shape, Hz (e.g. f0_hz
+    frequencies: float tensor or array of any shape, Hz (e.g. f0_hz
       [batch, n_frames, 1]).
+    use_tf: compute with TensorFlow (float32 tensor, differentiable) or numpy
+      (float64 array, for metrics and post-processing).
 
   Returns:
-    MIDI note numbers, same shape, float32. Differentiable with respect to
-    `frequencies` (zero gradient where f <= 0, never NaN).
+    MIDI note numbers, same shape: float32 tensor (differentiable with
+    respect to `frequencies`, zero gradient where f <= 0, never NaN) or a
+    float64 numpy array.
 
   Example:
     >>> float(hz_to_midi(880.0))
     81.0
+    >>> hz_to_midi([440.0, 0.0], use_tf=False)
+    array([69.,  0.])
   """
+  if not use_tf:
+    frequencies = np.asarray(frequencies, dtype=np.float64)
+    positive = frequencies > 0.0
+    safe = np.where(positive, frequencies, 440.0)
+    return np.where(positive, 69.0 + 12.0 * np.log2(safe / 440.0), 0.0)
   frequencies = tf_float32(frequencies)
   notes = 12.0 / math.log(2.0) * (safe_log(frequencies) - math.log(440.0))
   notes += 69.0

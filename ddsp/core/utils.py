@@ -4,7 +4,7 @@ Three groups of small functions:
 
 * Conversions and nested-dict helpers: `tf_float32`, `make_iterable`,
   `to_dict`, `nested_keys`, `nested_lookup`, `leaf_key`, `map_shape`.
-* Tensor helpers: `pad_axis`, `diff`.
+* Tensor helpers: `pad_axis`, `diff`, `broadcast_batch`.
 * Safe math that keeps values and gradients finite: `nan_to_num`,
   `safe_divide`, `safe_log`, `logb`, `log10`, `log_scale`, `soft_limit`,
   `gradient_reversal`; and the seeded noise sources `uniform_noise` and
@@ -33,6 +33,7 @@ __all__ = [
     'map_shape',
     'pad_axis',
     'diff',
+    'broadcast_batch',
     'nan_to_num',
     'safe_divide',
     'safe_log',
@@ -293,6 +294,44 @@ def diff(x, axis=-1):
   front = [slice(None)] * axis + [slice(1, None)]
   back = [slice(None)] * axis + [slice(None, -1)]
   return x[tuple(front)] - x[tuple(back)]
+
+
+def broadcast_batch(tensors):
+  """Broadcasts tensors with a batch of 1 to the batch of the others.
+
+  Core functions that read their inputs row by row (gathers, reshapes) call
+  this so that, as in the published library (where elementwise ops
+  broadcast), controls with a batch of 1 combine with a batch of B. Works
+  with unknown static batch sizes (then broadcast at run time).
+
+  Args:
+    tensors: dict name -> [batch, ...] tensor (None values are kept).
+
+  Returns:
+    dict of the same tensors, all with the same batch size.
+
+  Raises:
+    ValueError: if two batch sizes differ and neither is 1.
+
+  Example:
+    >>> out = broadcast_batch({'a': tf.ones([1, 3]), 'b': tf.ones([2, 3])})
+    >>> out['a'].shape
+    TensorShape([2, 3])
+  """
+  present = {k: v for k, v in tensors.items() if v is not None}
+  batch = validation.check_broadcastable_dim(present, 0, 'batch')
+  if batch is not None and all(v.shape[0] == batch for v in present.values()):
+    return tensors
+  if batch is None:
+    batch = tf.reduce_max(tf.stack([tf.shape(v)[0] for v in present.values()]))
+  static_batch = batch if isinstance(batch, int) else None
+  out = dict(tensors)
+  for name, x in present.items():
+    if static_batch is not None and x.shape[0] == static_batch:
+      continue
+    y = tf.broadcast_to(x, tf.concat([[batch], tf.shape(x)[1:]], axis=0))
+    out[name] = tf.ensure_shape(y, [static_batch] + x.shape[1:].as_list())
+  return out
 
 
 # ------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ import tensorflow as tf
 
 from ddsp import validation
 from ddsp.core import _phase_kernels as kernels
+from ddsp.core.resampling import crossfade_weights
 from ddsp.core.resampling import resample
+from ddsp.core.utils import broadcast_batch
 from ddsp.core.utils import tf_float32
 
 __all__ = [
@@ -46,6 +48,15 @@ def _lookup_rows(tables, rows, phase, n_wavetable):
   return value + frac * (value_next - value)
 
 
+def _check_wavetables(wavetables):
+  """float32 finite wavetables [batch, (n,) n_wavetable] with >= 1 entry."""
+  wavetables = tf_float32(wavetables)
+  shape = validation.check_rank(wavetables, 'wavetables', (2, 3))
+  validation.check_not_empty(wavetables, 'wavetables', -1, 'entry')
+  validation.check_finite(wavetables, 'wavetables')
+  return wavetables, shape
+
+
 def linear_lookup(phase, wavetables):
   """Reads wavetables at a phase, interpolating linearly between entries.
 
@@ -61,7 +72,8 @@ def linear_lookup(phase, wavetables):
       periodically).
     wavetables: [batch, n_samples, n_wavetable] (one table per sample),
       [batch, 1, n_wavetable] or [batch, n_wavetable] (one table for all
-      samples) float32, any amplitude.
+      samples) float32, any amplitude, at least one entry. A batch of 1 (of
+      either argument) is broadcast against the other.
 
   Returns:
     [batch, n_samples] float32: the interpolated wavetable values.
@@ -70,7 +82,8 @@ def linear_lookup(phase, wavetables):
   `wavetables`.
 
   Raises:
-    ValueError: if ranks or batch / sample counts do not match.
+    ValueError: if ranks or batch / sample counts do not match, the tables
+      are empty, or a value is NaN or infinite.
 
   Example:
     >>> table = tf.constant([[0.0, 1.0, 0.0, -1.0]])   # a coarse sine
@@ -79,16 +92,16 @@ def linear_lookup(phase, wavetables):
     array([[ 0. ,  0.5,  1. , -0.5]], dtype=float32)
   """
   phase = tf_float32(phase)
-  wavetables = tf_float32(wavetables)
+  wavetables, table_shape = _check_wavetables(wavetables)
   phase_shape = validation.check_rank(phase, 'phase', (2, 3))
-  table_shape = validation.check_rank(wavetables, 'wavetables', (2, 3))
   if (phase_shape is not None and len(phase_shape) == 3 and
       phase_shape[-1] not in (1, None)):
     raise ValueError('`phase` must have shape [batch, n_samples, 1] or '
                      '[batch, n_samples]. '
                      f'Received: phase.shape={tuple(phase_shape)}')
-  validation.check_same_dim({'phase': phase, 'wavetables': wavetables}, 0,
-                            'batch')
+  validation.check_finite(phase, 'phase')
+  tensors = broadcast_batch({'phase': phase, 'wavetables': wavetables})
+  phase, wavetables = tensors['phase'], tensors['wavetables']
   if phase.shape.rank == 3:
     phase = phase[..., 0]
   if (table_shape is not None and len(table_shape) == 3 and
@@ -161,7 +174,9 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
   Frequencies are upsampled linearly and amplitudes with Hann windows
   ('window'), the last frame held for one hop. With a whole number of samples
   per frame, tables are never upsampled to audio rate (memory
-  O(batch * n_samples)).
+  O(batch * n_samples)). Frames with a negative f0 are silent (the published
+  library read the table backwards there); controls with a batch of 1 are
+  broadcast against the others.
 
   Args:
     frequencies: float32 [batch, n_frames, 1], Hz.
@@ -180,8 +195,9 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
     `wavetables` and `frequencies`.
 
   Raises:
-    ValueError: for wrong ranks, disagreeing batch counts, or n_samples not
-      a multiple of n_frames.
+    ValueError: for wrong ranks, disagreeing batch counts (other than 1),
+      no frames, empty tables, NaN or infinite controls, or n_samples not a
+      multiple of n_frames.
 
   Example:
     >>> table = tf.sin(tf.linspace(0.0, 2 * np.pi, 65)[:-1])[tf.newaxis]
@@ -192,11 +208,13 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
   """
   frequencies = kernels.frames_input(frequencies, 'frequencies', 1)
   amplitudes = kernels.frames_input(amplitudes, 'amplitudes', 1)
-  wavetables = tf_float32(wavetables)
-  table_shape = validation.check_rank(wavetables, 'wavetables', (2, 3))
-  tensors = {'frequencies': frequencies, 'amplitudes': amplitudes,
-             'wavetables': wavetables}
-  validation.check_same_dim(tensors, 0, 'batch')
+  wavetables, table_shape = _check_wavetables(wavetables)
+  tensors = broadcast_batch(
+      {'frequencies': frequencies, 'amplitudes': amplitudes,
+       'wavetables': wavetables})
+  frequencies, amplitudes = kernels.mute_negative_frequencies(
+      tensors['frequencies'], tensors['amplitudes'])
+  wavetables = tensors['wavetables']
   validation.check_positive(sample_rate, 'sample_rate')
   if table_shape is not None and len(table_shape) == 2:
     wavetables = wavetables[:, tf.newaxis, :]
@@ -229,7 +247,7 @@ def wavetable_synthesis(frequencies, amplitudes, wavetables, n_samples=64000,
       audio = _lookup_rows(flat_tables, row, flat_phase, n_wavetable)
       audio_next = _lookup_rows(flat_tables, row_next, flat_phase,
                                 n_wavetable)
-      fade = kernels.crossfade_weights(hop, 'linear')
+      fade = crossfade_weights(hop, 'linear')
       audio += fade * (audio_next - audio)
     else:
       row = tf.reshape(tf.repeat(tf.range(batch), shape[1]), [rows, 1])

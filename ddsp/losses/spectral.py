@@ -158,7 +158,7 @@ class SpectralLoss(Loss):
   @staticmethod
   def _make_stft_params(size):
     hop = int(round(size * (1.0 - SPECTRAL_OVERLAP)))
-    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(size) / size)
+    window = core.periodic_hann(size)
     # irfft(Y)[t] = (Y_0 + 2 Re sum_{0<k<N/2} Y_k e^{...} + Y_{N/2} (-1)^t) / N,
     # so scaling bin k by N (DC, Nyquist) or N / 2 (others) gives the plain sum.
     scale = np.full(size // 2 + 1, size / 2.0)

@@ -18,7 +18,42 @@ import tensorflow as tf
 
 from ddsp import validation
 
-__all__ = ['fused_gru']
+__all__ = ['gru_step', 'fused_gru']
+
+
+def gru_step(projected, state, recurrent_kernel, recurrent_bias):
+  """One step of the GRU recurrence (Keras `reset_after`, gates z, r, n).
+
+  `z, r = sigmoid(x W_zr + b_zr + h U_zr + c_zr)`,
+  `n = tanh(x W_n + b_n + r * (h U_n + c_n))`, `h' = n + z * (h - n)`, with
+  the input projection `x W + b` given. The one definition of the cell, used
+  by `fused_gru` and by the streaming renderer
+  (`ddsp.training.streaming.gru_block`); only matmul, sigmoid and tanh, so it
+  converts to TFLite builtin ops.
+
+  Args:
+    projected: [batch, 3 * units] float32, the input projection x W + b.
+    state: [batch, units] float32, h.
+    recurrent_kernel: [units, 3 * units] float32, U.
+    recurrent_bias: [3 * units] float32, c.
+
+  Returns:
+    new_state: [batch, units]; and, for the backward pass of `fused_gru`,
+    zr: [batch, 2 * units] gate values, n: [batch, units] candidate,
+    hh: [batch, units] recurrent part of the candidate (h U_n + c_n).
+
+  Example:
+    >>> h, _, _, _ = gru_step(tf.zeros([2, 12]), tf.ones([2, 4]),
+    ...                       tf.zeros([4, 12]), tf.zeros([12]))
+    >>> h.numpy()[0]  # z = 0.5, n = 0: half of the state is kept.
+    array([0.5, 0.5, 0.5, 0.5], dtype=float32)
+  """
+  units = recurrent_kernel.shape[0]
+  hp = tf.matmul(state, recurrent_kernel) + recurrent_bias
+  zr = tf.sigmoid(projected[:, :2 * units] + hp[:, :2 * units])
+  hh = hp[:, 2 * units:]
+  n = tf.tanh(projected[:, 2 * units:] + zr[:, units:] * hh)
+  return n + zr[:, :units] * (state - n), zr, n, hh
 
 
 def _gru_forward_loop(xp, recurrent_kernel, recurrent_bias, h0):
@@ -38,18 +73,12 @@ def _gru_forward_loop(xp, recurrent_kernel, recurrent_bias, h0):
     are kept for the backward pass.
   """
   n_steps = xp.shape[0] if xp.shape[0] is not None else tf.shape(xp)[0]
-  units = recurrent_kernel.shape[0]
   arrays = [tf.TensorArray(tf.float32, size=n_steps) for _ in range(4)]
 
   def body(t, h, *arrays):
-    hp = tf.matmul(h, recurrent_kernel) + recurrent_bias
-    xt = xp[t]
-    zr = tf.sigmoid(xt[:, :2 * units] + hp[:, :2 * units])
-    hh = hp[:, 2 * units:]
-    n = tf.tanh(xt[:, 2 * units:] + zr[:, units:] * hh)
-    h = n + zr[:, :units] * (h - n)
-    values = (h, zr, n, hh)
-    return (t + 1, h) + tuple(a.write(t, v) for a, v in zip(arrays, values))
+    values = gru_step(xp[t], h, recurrent_kernel, recurrent_bias)
+    return (t + 1, values[0]) + tuple(
+        a.write(t, v) for a, v in zip(arrays, values))
 
   outputs = tf.while_loop(lambda t, *_: t < n_steps, body,
                           (0, h0) + tuple(arrays), maximum_iterations=n_steps)

@@ -45,6 +45,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from ddsp import core
 from ddsp import spectral_ops
 from ddsp import validation
 
@@ -99,13 +100,6 @@ def is_outlier(ground_truth_f0_conf, threshold=MIN_F0_CONFIDENCE):
   return bool(np.max(squeeze(ground_truth_f0_conf)) < threshold)
 
 
-def _hz_to_midi(f0_hz):
-  f0_hz = np.asarray(f0_hz, dtype=np.float64)
-  with np.errstate(divide='ignore', invalid='ignore'):
-    midi = 69.0 + 12.0 * np.log2(f0_hz / 440.0)
-  return np.where(f0_hz > 0.0, midi, 0.0)
-
-
 def cents_distance(f0_hz, f0_hz_gen):
   """Signed distance in cents from `f0_hz` to `f0_hz_gen`, per frame.
 
@@ -119,7 +113,8 @@ def cents_distance(f0_hz, f0_hz_gen):
   Returns:
     [n_frames] float64 array, cents.
   """
-  return 100.0 * (_hz_to_midi(f0_hz_gen) - _hz_to_midi(f0_hz))
+  return 100.0 * (core.hz_to_midi(f0_hz_gen, use_tf=False) -
+                  core.hz_to_midi(f0_hz, use_tf=False))
 
 
 def raw_pitch_accuracy(f0_hz, f0_hz_gen, voiced, cent_tolerance=RPA_CENTS):

@@ -31,6 +31,7 @@ import pickle
 import numpy as np
 import scipy.special
 
+from ddsp import core
 from ddsp import validation
 
 __all__ = [
@@ -85,13 +86,6 @@ def _mask(mask_on, shape):
     raise ValueError(f'`mask_on` must have the shape of the features, '
                      f'{tuple(shape)}. Received: mask_on.shape={mask_on.shape}')
   return mask_on.astype(bool)
-
-
-def _hz_to_midi(f0_hz):
-  f0_hz = np.asarray(f0_hz, dtype=np.float64)
-  with np.errstate(divide='ignore', invalid='ignore'):
-    midi = 69.0 + 12.0 * np.log2(f0_hz / 440.0)
-  return np.where(f0_hz > 0.0, midi, 0.0)
 
 
 def _midi_to_hz(midi):
@@ -423,7 +417,8 @@ def get_pitch_shift(f0_hz, mask_on, target_mean_pitch, round_to_octave=True):
   mask_on = _mask(mask_on, f0_hz.shape)
   if not mask_on.any():
     return 0.0
-  octaves = (target_mean_pitch - np.mean(_hz_to_midi(f0_hz[mask_on]))) / 12.0
+  pitch = core.hz_to_midi(f0_hz[mask_on], use_tf=False)
+  octaves = (target_mean_pitch - np.mean(pitch)) / 12.0
   return float(np.round(octaves)) if round_to_octave else float(octaves)
 
 
@@ -605,7 +600,7 @@ def compute_dataset_statistics(data_provider, batch_size=1,
   keep = slice(0, n_frames - trim)
   loudness, f0_confidence = data['loudness_db'][:, keep], data[
       'f0_confidence'][:, keep]
-  pitch = _hz_to_midi(data['f0_hz'][:, keep])
+  pitch = core.hz_to_midi(data['f0_hz'][:, keep], use_tf=False)
   mask_on, _ = detect_notes(loudness, f0_confidence)
   mask_on |= ~mask_on.any(axis=1, keepdims=True)
 

@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from ddsp import core
 from ddsp import validation
+from ddsp.training import gru
 
 __all__ = [
     'dense',
@@ -169,16 +170,6 @@ def _swap_halves(x):
 # ------------------------------------------------------------------------------
 # Harmonic synthesizer.
 # ------------------------------------------------------------------------------
-def _crossfade_weights(hop, method):
-  """Weight of the next frame at each sample of a hop (as the offline synth)."""
-  ramp = np.arange(hop, dtype=np.float64) / hop
-  if method == 'nearest':
-    ramp = np.zeros_like(ramp)
-  elif method == 'window':
-    ramp = np.sin(0.5 * np.pi * ramp)**2
-  return ramp.astype(np.float32)
-
-
 class HarmonicBlock:
   """Renders hops of harmonic synthesis from frame pairs, with exact phase.
 
@@ -221,7 +212,7 @@ class HarmonicBlock:
     self._linear = (j + 1.0).astype(np.float32)
     self._quadratic = (j * (j + 1.0) / (2.0 * self.hop)).astype(np.float32)
     self._fraction = (j / self.hop).astype(np.float32)
-    self._amp_weights = _crossfade_weights(self.hop, self.method)
+    self._amp_weights = core.crossfade_weights(self.hop, self.method)
     # Radians per sample = F * 2 pi / sample_rate * 2**-24 = F * c *
     # 2**-shift with the 40-bit integer c = c_high * 2**20 + c_low
     # (c_high, c_low < 2**20: their products with F < 2**42 fit in int64).
@@ -278,10 +269,16 @@ class HarmonicBlock:
       phase: [batch, 1] int64, phase of the fundamental at the first hop's
         start, in `1 / modulus` cycles.
 
+    Frames with a negative f0 are silent, as offline
+    (`core.mute_negative_frequencies`).
+
     Returns:
       audio: [batch, n * hop] float32.
       phase: [batch, 1] int64, the phase at the start of the next hop.
     """
+    f0_hz, amplitudes = core.mute_negative_frequencies(f0_hz, amplitudes)
+    next_f0_hz, next_amplitudes = core.mute_negative_frequencies(
+        next_f0_hz, next_amplitudes)
     fixed = self._fixed_point(f0_hz[..., 0])  # [batch, n]
     next_fixed = self._fixed_point(next_f0_hz[..., 0])
     # Exact phase at each hop's start, in 1 / modulus cycles.
@@ -316,13 +313,6 @@ class HarmonicBlock:
 # ------------------------------------------------------------------------------
 # Filtered noise.
 # ------------------------------------------------------------------------------
-def _filter_taps(n_bands, window_size):
-  """Taps of `core.frequency_impulse_response` for each unit band."""
-  with tf.init_scope():
-    return core.frequency_impulse_response(
-        np.eye(n_bands, dtype=np.float32), window_size).numpy()
-
-
 class FilteredNoiseBlock:
   """Filtered noise of a block of frames, as overlap-add contributions.
 
@@ -347,11 +337,10 @@ class FilteredNoiseBlock:
     self.method = validation.check_one_of(method, 'method',
                                           ('overlap_add', 'block'))
     self.seed = validation.check_non_negative_int(seed, 'seed')
-    taps = _filter_taps(n_bands, window_size)  # [n_bands, ir_size]
-    self.ir_size = taps.shape[-1]
+    self.ir_size = core.frequency_impulse_response_size(n_bands, window_size)
     if self.method == 'overlap_add':
       self.offset, self.frame_size = self.hop // 2, 2 * self.hop
-      window = np.hanning(2 * self.hop + 1)[:-1]  # Periodic Hann.
+      window = core.periodic_hann(2 * self.hop)
       first = window.copy()
       first[:self.hop] = 1.0
       self._window = window.astype(np.float32)
@@ -362,10 +351,11 @@ class FilteredNoiseBlock:
     self.lookahead = self.offset + (self.ir_size - 1) // 2
     # Full linear convolution of a frame with the taps: no padding needed.
     self.conv_size = self.frame_size + self.ir_size - 1
-    spectra = np.fft.rfft(taps.astype(np.float64), self.conv_size, axis=-1)
-    spectra = np.concatenate([spectra.real, spectra.imag], axis=-1)
-    self._design = spectra.astype(np.float32)  # [n_bands, 2K]
-    self._design_swapped = _swap_halves(spectra).astype(np.float32)
+    # The offline filter design (`core.frequency_filter` uses the same).
+    spectra = np.concatenate(core.filter_design_matrices(
+        n_bands, window_size, self.conv_size), axis=-1)
+    self._design = spectra  # [n_bands, 2K]
+    self._design_swapped = _swap_halves(spectra)
     self._forward = rdft_matrix(self.frame_size, self.conv_size)
     self._inverse = _complex_product_matrix(self.conv_size, 0, self.conv_size)
     # Each filtered frame spans `hops_per_frame` hops (zero-padded).
@@ -515,8 +505,9 @@ class ReverbBlock:
 def gru_block(inputs, kernel, recurrent_kernel, bias, state):
   """A GRU over a block of frames from a given state (Keras `reset_after`).
 
-  Same recurrence as `keras.layers.GRU` and `ddsp.training.gru.fused_gru`,
-  unrolled over the block's (static) number of frames.
+  Same recurrence as `keras.layers.GRU` and `ddsp.training.gru.fused_gru`
+  (the cell is `gru.gru_step`), unrolled over the block's (static) number of
+  frames.
 
   Args:
     inputs: [batch, n_frames, channels] float32.
@@ -528,15 +519,10 @@ def gru_block(inputs, kernel, recurrent_kernel, bias, state):
   Returns:
     outputs [batch, n_frames, units] and the final state [batch, units].
   """
-  units = recurrent_kernel.shape[0]
   projected = dense(inputs, kernel) + bias[0]
   outputs = []
   for t in range(inputs.shape[1]):
-    recurrent = tf.matmul(state, recurrent_kernel) + bias[1]
-    x = projected[:, t]
-    gates = tf.sigmoid(x[:, :2 * units] + recurrent[:, :2 * units])
-    candidate = tf.tanh(x[:, 2 * units:] +
-                        gates[:, units:] * recurrent[:, 2 * units:])
-    state = candidate + gates[:, :units] * (state - candidate)
+    state, _, _, _ = gru.gru_step(projected[:, t], state, recurrent_kernel,
+                                  bias[1])
     outputs.append(state)
   return tf.stack(outputs, axis=1), state

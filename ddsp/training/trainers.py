@@ -33,7 +33,7 @@ import tensorflow as tf
 from ddsp import registration
 from ddsp import validation
 
-__all__ = ['NonFiniteLossError', 'Trainer']
+__all__ = ['NonFiniteLossError', 'NonFiniteInputError', 'Trainer']
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -54,6 +54,27 @@ class NonFiniteLossError(FloatingPointError):
         'model (lower Trainer.learning_rate or grad_clip_norm), NaN or '
         'infinite values in the data, or log/divide of zero in a custom '
         'loss.')
+
+
+class NonFiniteInputError(NonFiniteLossError):
+  """A training step's inputs held NaN or infinite values.
+
+  Raised when an in-graph finiteness check of the library
+  (`ddsp.validation.check_finite`) fails during the step; a
+  `NonFiniteLossError`, so that training stops in the same way.
+
+  Attributes:
+    losses: {} (the step computed none).
+    step: the step at which it happened (no update was applied).
+  """
+
+  def __init__(self, detail, step):  # pylint: disable=super-init-not-called
+    self.losses = {}
+    self.step = step
+    FloatingPointError.__init__(
+        self, f'Non-finite input at step {step}: {detail} The update was not '
+        'applied. Check the data (NaN or infinite audio or features) or what '
+        'computes this argument.')
 
 
 def _seed_generator_states(model):
@@ -321,11 +342,18 @@ class Trainer:
 
     Raises:
       NonFiniteLossError: the total loss or the gradient norm is NaN or
-        infinite. The update is not applied: the weights, optimizer state and
-        step are those before this call.
+        infinite (`NonFiniteInputError`, a subclass, where an input of a
+        processor or loss already was). The update is not applied: the
+        weights, optimizer state and step are those before this call.
     """
     batch = next(inputs) if hasattr(inputs, '__next__') else inputs
-    losses, grads, finite = self._train_fn(batch)
+    try:
+      losses, grads, finite = self._train_fn(batch)
+    except tf.errors.InvalidArgumentError as error:
+      detail = validation.finite_check_failure(error)
+      if detail is None:
+        raise
+      raise NonFiniteInputError(detail, int(self.step.numpy())) from None
     if not bool(finite):
       raise NonFiniteLossError(losses, int(self.step.numpy()))
     self._apply_fn(grads)

@@ -139,13 +139,22 @@ class TestFftConvolve:
       np.testing.assert_allclose(out, expected, atol=1e-5)
 
   @pytest.mark.parametrize('method', ['overlap_add', 'block'])
-  def test_audio_broadcasts_over_batch(self, rng, method):
+  def test_audio_broadcasts_over_batch_in_frequency_filter(self, rng,
+                                                           method):
+    # fft_convolve refuses a batch of 1 audio against batched IRs, as
+    # published; frequency_filter (the noise synth's shared noise) takes it.
     audio = rng.normal(size=[1, 200]).astype(np.float32)
-    irs = rng.normal(size=[3, 4, 9]).astype(np.float32)
-    out = filtering.fft_convolve(audio, irs, method=method).numpy()
+    mags = rng.uniform(size=[3, 4, 9]).astype(np.float32)
+    with pytest.raises(ValueError, match=r'`audio` and `impulse_response` '
+                       r'must have the same batch size, or `impulse_response` '
+                       r'a batch of 1. Received: audio.shape=\(1, 200\)'):
+      filtering.fft_convolve(audio, mags, method=method)
+    out = filtering.frequency_filter(audio, mags, method=method).numpy()
     assert out.shape == (3, 200)
     for b in range(3):
-      single = filtering.fft_convolve(audio, irs[b:b + 1], method=method)
+      single = filtering.fft_convolve(
+          audio, filtering.frequency_impulse_response(mags[b:b + 1]),
+          method=method)
       np.testing.assert_allclose(out[b:b + 1], single.numpy(), atol=1e-6)
 
   @pytest.mark.parametrize('method', ['overlap_add', 'block'])
@@ -194,8 +203,9 @@ class TestFftConvolve:
       filtering.fft_convolve(tf.zeros([100]), tf.zeros([5]))
     with pytest.raises(ValueError, match=r'`impulse_response` must have rank'):
       filtering.fft_convolve(audio, tf.zeros([2, 2, 2, 5]))
-    with pytest.raises(ValueError, match=r'the same batch size, or one of '
-                       r'them 1.*\(2, 100\).*\(3, 5\)'):
+    with pytest.raises(ValueError, match=r'the same batch size, or '
+                       r'`impulse_response` a batch of 1.*\(2, 100\).*'
+                       r'\(3, 5\)'):
       filtering.fft_convolve(audio, tf.zeros([3, 5]))
     with pytest.raises(ValueError, match=r'n_samples=100 and n_frames=30 .* '
                        r'makes 25 frames'):
@@ -252,8 +262,9 @@ class TestFrequencyFilter:
     assert ir.shape == (2, 10, 128)
     ir = filtering.frequency_impulse_response(tf.ones([2, 10, 65]), 257)
     assert ir.shape == (2, 10, 128)  # Limited by 2 * (n_bands - 1).
+    # As published: an even window smaller than the IR gives one tap less.
     ir = filtering.frequency_impulse_response(tf.ones([65]), 20)
-    assert ir.shape == (20,)
+    assert ir.shape == (19,)
     out = filtering.frequency_filter(tf.zeros([2, 640]), tf.ones([2, 10, 65]),
                                      padding='valid')
     assert out.shape == (2, 640 + 127)
@@ -314,7 +325,8 @@ class TestFrequencyFilter:
   def test_errors(self):
     with pytest.raises(ValueError, match='`magnitudes` must have rank'):
       filtering.frequency_impulse_response(tf.constant(1.0))
-    with pytest.raises(ValueError, match='`window_size` must be an integer'):
+    with pytest.raises(ValueError, match='`window_size` must be a '
+                       'non-negative integer'):
       filtering.frequency_impulse_response(tf.ones([5]), window_size=2.5)
     with pytest.raises(ValueError, match=r'`audio` and `magnitudes` must have '
                        r'the same batch size'):
@@ -468,3 +480,128 @@ class TestVariableLengthDelay:
       filtering.variable_length_delay(tf.zeros([1, 10, 2]), tf.zeros([1, 10]))
     with pytest.raises(ValueError, match='`max_length` must be a positive'):
       filtering.variable_length_delay(tf.zeros([1, 10]), tf.zeros([1, 10]), 0)
+
+
+# ------------------------------------------------------------------------------
+# Bad inputs, published sizes and the shared filter design.
+# ------------------------------------------------------------------------------
+class TestCheckedInputs:
+
+  def test_non_finite_inputs_raise_naming_the_argument(self):
+    audio = np.zeros([2, 640], np.float32)
+    bad = audio.copy()
+    bad[1, 7] = np.nan
+    with pytest.raises(ValueError, match=r'`audio` must be finite.*first at '
+                       r'index \(1, 7\)'):
+      filtering.frequency_filter(bad, np.ones([2, 10, 33], np.float32))
+    with pytest.raises(ValueError, match='`magnitudes` must be finite'):
+      filtering.frequency_filter(audio, np.full([2, 10, 33], np.inf))
+    with pytest.raises(ValueError, match='`impulse_response` must be finite'):
+      filtering.fft_convolve(audio, np.full([2, 9], np.nan))
+    with pytest.raises(ValueError, match='`audio` must be finite'):
+      filtering.fft_convolve(bad, np.ones([2, 9], np.float32))
+    # Today a NaN delay crashed with a raw GatherV2 error.
+    with pytest.raises(ValueError, match='`phase` must be finite'):
+      filtering.variable_length_delay(np.full([1, 10], np.nan),
+                                      np.zeros([1, 10]), 4)
+
+  @pytest.mark.parametrize('fn, audio_shape, filter_shape, match', [
+      (filtering.frequency_filter, [1, 0], [1, 1, 33],
+       r'`audio` must have at least one sample. Received: '
+       r'audio.shape=\(1, 0\)'),
+      (filtering.fft_convolve, [1, 0], [1, 9],
+       '`audio` must have at least one sample'),
+      (filtering.frequency_filter, [1, 64], [1, 4, 0],
+       '`magnitudes` must have at least one band'),
+      (filtering.fft_convolve, [1, 64], [1, 0],
+       '`impulse_response` must have at least one tap'),
+  ])
+  def test_empty_inputs_raise_naming_the_argument(self, fn, audio_shape,
+                                                  filter_shape, match):
+    # Today: ZeroDivisionError, or a complaint about an unpassed frame_size.
+    with pytest.raises(ValueError, match=match):
+      fn(np.zeros(audio_shape, np.float32), np.ones(filter_shape, np.float32))
+
+  def test_negative_window_size_is_refused(self):
+    # The published library took it as 0; FIRFilter refused it.
+    for fn, args in ((filtering.frequency_filter,
+                      (np.zeros([1, 64]), np.ones([1, 33]))),
+                     (filtering.frequency_impulse_response, (np.ones([33]),)),
+                     (filtering.apply_window_to_impulse_response,
+                      (np.ones([8]),))):
+      with pytest.raises(ValueError, match=r'`window_size` must be a '
+                         r'non-negative integer.*Received: window_size=-1'):
+        fn(*args, window_size=-1)
+
+  def test_multichannel_audio_is_refused(self):
+    with pytest.raises(ValueError, match=r'Make it mono first'):
+      filtering.fft_convolve(np.zeros([16000, 2], np.float32),
+                             np.ones([9], np.float32))
+
+  def test_delay_broadcasts_a_batch_of_one(self, rng):
+    audio = rng.normal(size=[1, 60]).astype(np.float32)
+    phase = rng.uniform(size=[3, 60]).astype(np.float32)
+    out = filtering.variable_length_delay(phase, audio, 8).numpy()
+    for b in range(3):
+      np.testing.assert_allclose(
+          out[b], filtering.variable_length_delay(phase[b:b + 1], audio,
+                                                  8).numpy()[0], atol=1e-7)
+
+
+@pytest.mark.parametrize('fft_size, window_size', [
+    (2048, 0), (2048, 257), (1024, 22), (1024, 2048), (1024, 1024),
+    (256, 1), (256, 2), (256, 3)])
+def test_frequency_impulse_response_sizes_as_published(rng, fft_size,
+                                                       window_size):
+  """The published rule: fft_size taps, or window_size rounded down to odd."""
+  magnitudes = rng.uniform(size=(1, fft_size // 2 + 1)).astype(np.float32)
+  ir = filtering.frequency_impulse_response(magnitudes, window_size)
+  expected = fft_size
+  if fft_size > window_size >= 1:
+    expected = window_size - int(window_size % 2 == 0)
+  assert ir.shape[-1] == expected
+  assert filtering.frequency_impulse_response_size(
+      fft_size // 2 + 1, window_size) == expected
+  # Centred on the delay that fft_convolve compensates: flat is a delta.
+  flat = filtering.frequency_impulse_response(
+      np.ones([fft_size // 2 + 1], np.float32), window_size).numpy()
+  delta = np.zeros(expected)
+  delta[(expected - 1) // 2] = 1.0
+  np.testing.assert_allclose(flat, delta, atol=1e-6)
+
+
+def test_sinc_threshold_as_published():
+  x = np.array([0.0, 1e-3, -0.05, 0.2, 0.5, 2.5], np.float32)
+  for threshold in (1e-20, 0.1, 0.3):
+    out = filtering.sinc(x, threshold=threshold).numpy()
+    reference = np.sinc(np.where(np.abs(x) < threshold, threshold, x))
+    np.testing.assert_allclose(out, reference, atol=1e-6)
+  with pytest.raises(ValueError, match='`threshold` must be a number in'):
+    filtering.sinc(x, threshold=-1.0)
+
+
+def test_filter_design_matrices_equal_the_spectra_of_the_taps(rng):
+  for n_bands, window_size, fft_size in ((65, 0, 256), (17, 9, 40),
+                                         (5, 4, 7)):
+    real, imag = filtering.filter_design_matrices(n_bands, window_size,
+                                                  fft_size)
+    mags = rng.uniform(size=[3, n_bands]).astype(np.float32)
+    taps = filtering.frequency_impulse_response(mags, window_size).numpy()
+    expected = np.fft.rfft(taps.astype(np.float64), fft_size, axis=-1)
+    np.testing.assert_allclose(mags @ real, expected.real, atol=1e-5)
+    np.testing.assert_allclose(mags @ imag, expected.imag, atol=1e-5)
+  with pytest.raises(ValueError, match=r'`fft_size` must be at least the '
+                     r'number of taps \(128\)'):
+    filtering.filter_design_matrices(65, 0, 100)
+
+
+@pytest.mark.parametrize('size', [1, 4, 7, 64])
+def test_periodic_hann_is_the_stft_window(size):
+  window = filtering.periodic_hann(size)
+  n = np.arange(size)
+  if size > 1:  # A window of one sample is [1] (as scipy and TF make it).
+    np.testing.assert_allclose(
+        window, 0.5 - 0.5 * np.cos(2 * np.pi * n / size), atol=1e-15)
+  if size % 2 == 0:  # TensorFlow's is symmetric for odd sizes; float32.
+    np.testing.assert_allclose(window, tf.signal.hann_window(size).numpy(),
+                               atol=3e-7)

@@ -555,7 +555,8 @@ def test_errors_name_the_argument():
                      r'\[batch, n_frames, 1\]'):
     oscillators.harmonic_synthesis(f0, dist)
   with pytest.raises(ValueError, match=r'batch axis.*harmonic_distribution'):
-    oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist[:1])
+    oscillators.harmonic_synthesis(f0, amps,
+                                   harmonic_distribution=tf.ones([3, 10, 4]))
   with pytest.raises(ValueError, match=r'n_frames axis'):
     oscillators.harmonic_synthesis(f0, amps,
                                    harmonic_distribution=dist[:, :5])
@@ -592,3 +593,179 @@ def test_harmonic_synthesis_has_a_static_length_inside_tf_function():
   eager_audio = oscillators.harmonic_synthesis(
       f0, amps, harmonic_distribution=dist, n_samples=4096)
   np.testing.assert_allclose(synth(f0, amps, dist), eager_audio, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------
+# Non-finite, empty and negative-frequency inputs; published shapes.
+# ------------------------------------------------------------------------------
+def test_non_finite_controls_raise_naming_the_argument(rng):
+  f0, amps, dist = _controls(rng, n_frames=10)
+  bad = f0.copy()
+  bad[1, 3, 0] = np.nan
+  with pytest.raises(ValueError, match=r'`frequencies` must be finite.*'
+                     r'first at index \(1, 3, 0\)'):
+    oscillators.harmonic_synthesis(bad, amps, harmonic_distribution=dist,
+                                   n_samples=640)
+  dist[0, 0, 2] = np.inf
+  with pytest.raises(ValueError, match='`harmonic_distribution` must be '
+                     'finite'):
+    oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist,
+                                   n_samples=640)
+  with pytest.raises(ValueError, match='`amplitude_envelopes` must be finite'):
+    oscillators.oscillator_bank(np.ones([1, 8, 2]), np.full([1, 8, 2], np.nan))
+  with pytest.raises(ValueError, match='`frequencies` must be finite'):
+    oscillators.sinusoidal_synthesis(bad, amps, 640)
+  with pytest.raises(ValueError, match='`phase` must be finite'):
+    oscillators.linear_lookup(np.full([1, 8], np.nan), np.ones([1, 4]))
+  with pytest.raises(ValueError, match='`wavetables` must be finite'):
+    wavetables.wavetable_synthesis(f0, amps, np.full([2, 8], np.nan), 640)
+
+
+def test_non_finite_controls_raise_inside_tf_function(rng):
+  f0, amps, dist = _controls(rng, n_frames=10)
+  spec = tf.TensorSpec([None, None, None], tf.float32)
+
+  @tf.function(input_signature=[spec, spec, spec])
+  def synth(f0, amps, dist):
+    return oscillators.harmonic_synthesis(f0, amps, harmonic_distribution=dist,
+                                          n_samples=640)
+
+  np.testing.assert_allclose(
+      synth(f0, amps, dist), oscillators.harmonic_synthesis(
+          f0, amps, harmonic_distribution=dist, n_samples=640), atol=1e-5)
+  f0[0, 0, 0] = np.nan
+  with pytest.raises(tf.errors.InvalidArgumentError,
+                     match='`frequencies` must be finite'):
+    synth(f0, amps, dist)
+
+
+def test_empty_and_mismatched_inputs_raise():
+  with pytest.raises(ValueError, match=r'`frequencies` must have at least one '
+                     r'frame. Received: frequencies.shape=\(1, 0, 1\)'):
+    oscillators.harmonic_synthesis(np.zeros([1, 0, 1]), np.zeros([1, 0, 1]))
+  with pytest.raises(ValueError, match=r'agree on the n_sinusoids axis.*'
+                     r'frequency_envelopes.shape\[2\]=3, '
+                     r'amplitude_envelopes.shape\[2\]=2'):
+    oscillators.oscillator_bank(np.ones([1, 8, 3]), np.ones([1, 8, 2]))
+  with pytest.raises(ValueError, match=r'`wavetables` must have at least one '
+                     r'entry'):
+    wavetables.wavetable_synthesis(np.ones([1, 4, 1]), np.ones([1, 4, 1]),
+                                   np.zeros([1, 0]), 64)
+  with pytest.raises(ValueError, match='`wavetables` must have at least one'):
+    oscillators.linear_lookup(np.zeros([1, 8]), np.zeros([1, 8, 0]))
+
+
+def test_negative_f0_is_silent(rng):
+  """Published: a phase-inverted tone at |f0|; here frames with f0 < 0 are
+  silent (amplitude 0 and 0 Hz), fading to them like any amplitude change."""
+  f0, amps, dist = _controls(rng, batch=1, n_frames=12)
+  f0[:, 4:8] *= -1.0
+  hop = 32
+  for method in ('window', 'linear', 'cubic'):
+    out = oscillators.harmonic_synthesis(
+        f0, amps, harmonic_distribution=dist, n_samples=12 * hop,
+        amp_resample_method=method).numpy()
+    # The hops of frames 4..6 interpolate between two negative frames (the
+    # cubic spline also reads the frames either side of the hop).
+    silent = slice(5 * hop, 6 * hop) if method == 'cubic' else slice(
+        4 * hop, 7 * hop)
+    np.testing.assert_array_equal(out[:, silent], 0.0)
+    if method == 'cubic':
+      continue  # No numpy reference for the cubic spline here.
+    expected = _np_harmonic(np.maximum(f0, 0.0), np.where(f0 < 0, 0.0, amps),
+                            dist, 12 * hop, method)
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+  # All negative: silence, not -sin (what the published library played).
+  out = oscillators.harmonic_synthesis(-np.abs(f0), amps, n_samples=12 * hop)
+  np.testing.assert_array_equal(out.numpy(), 0.0)
+  envelopes = np.full([1, 64, 2], -440.0, np.float32)
+  np.testing.assert_array_equal(
+      oscillators.oscillator_bank(envelopes, np.ones([1, 64, 2])).numpy(), 0.0)
+  np.testing.assert_array_equal(
+      oscillators.sinusoidal_synthesis(envelopes, np.ones([1, 64, 2]),
+                                       64 * 8).numpy(), 0.0)
+  table = np.sin(np.linspace(0, 2 * np.pi, 33)[:-1])[np.newaxis]
+  np.testing.assert_array_equal(
+      wavetables.wavetable_synthesis(-np.abs(f0), amps, table,
+                                     12 * hop).numpy(), 0.0)
+
+
+def test_controls_with_a_batch_of_one_broadcast(rng):
+  """As published: harmonic_distribution of batch 1 with f0 of batch 2."""
+  f0, amps, dist = _controls(rng, batch=2, n_frames=10)
+  n_samples = 10 * 32
+  out = oscillators.harmonic_synthesis(f0, amps,
+                                       harmonic_distribution=dist[:1],
+                                       n_samples=n_samples).numpy()
+  expected = _np_harmonic(f0, amps, np.repeat(dist[:1], 2, axis=0), n_samples)
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+  # Every control of batch 1 but one, inside a graph with unknown batch too.
+  spec = tf.TensorSpec([None, None, None], tf.float32)
+  graph = tf.function(
+      lambda f, a, d: oscillators.harmonic_synthesis(
+          f, a, harmonic_distribution=d, n_samples=n_samples),
+      input_signature=[spec] * 3)
+  expected = _np_harmonic(np.repeat(f0[:1], 2, 0), np.repeat(amps[:1], 2, 0),
+                          dist, n_samples)
+  for fn in (oscillators.harmonic_synthesis, graph):
+    out = (fn(f0[:1], amps[:1], dist) if fn is graph else
+           fn(f0[:1], amps[:1], harmonic_distribution=dist,
+              n_samples=n_samples))
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-4)
+  # Oscillator bank: amplitude envelopes broadcast over batch and sinusoids.
+  freqs = rng.uniform(100, 4000, size=[2, 500, 3]).astype(np.float32)
+  env = rng.uniform(0, 1, size=[1, 500, 1]).astype(np.float32)
+  np.testing.assert_allclose(
+      oscillators.oscillator_bank(freqs, env).numpy(),
+      _np_oscillators(freqs, np.broadcast_to(env, freqs.shape)), atol=2e-4)
+  # Wavetables and table lookup.
+  table = rng.normal(size=[1, 16]).astype(np.float32)
+  phase = rng.uniform(size=[3, 40]).astype(np.float32)
+  np.testing.assert_allclose(
+      oscillators.linear_lookup(phase, table).numpy(),
+      np.stack([_np_linear_lookup(p, table[0]) for p in phase]), atol=1e-5)
+  np.testing.assert_allclose(
+      wavetables.wavetable_synthesis(f0, amps, table, n_samples),
+      wavetables.wavetable_synthesis(f0, amps, np.repeat(table, 2, 0),
+                                     n_samples), atol=1e-6)
+
+
+def test_harmonic_to_sinusoidal_takes_the_published_shapes(rng):
+  f0 = rng.uniform(100, 3000, size=[2, 5, 1]).astype(np.float32)
+  dist = rng.uniform(0.1, 1, size=[1, 5, 8]).astype(np.float32)
+  ratios = np.arange(1, 9)
+  kept = np.where(f0 * ratios < SR / 2, dist, 0.0)
+  normalized = kept / kept.sum(-1, keepdims=True)
+  for amp in (0.5, np.full([2, 5, 1], 0.5, np.float32)):  # Scalar amplitude.
+    amps, freqs = oscillators.harmonic_to_sinusoidal(amp, dist, f0)
+    np.testing.assert_allclose(freqs, f0 * ratios, rtol=1e-6)
+    np.testing.assert_allclose(amps, 0.5 * normalized, rtol=1e-5)
+  # f0 without a batch axis, [n_frames, 1], gives [1, n_frames, n_harmonics]
+  # frequencies, as published.
+  _, freqs = oscillators.harmonic_to_sinusoidal(1.0, dist, f0[0])
+  assert freqs.shape == (1, 5, 8)
+  assert oscillators.get_harmonic_frequencies(f0[0], 3).shape == (1, 5, 3)
+  with pytest.raises(ValueError, match="must broadcast against each other"):
+    oscillators.harmonic_to_sinusoidal(np.ones([3, 5, 1]), dist[[0, 0]], f0)
+
+
+def test_sinusoidal_to_harmonic_normalize_as_published(rng):
+  """normalize=True: a harmonic's Gaussian weights over the sinusoids are
+  divided by their sum where it exceeds 1 (published semantics)."""
+  f0 = np.full([1, 1, 1], 200.0, np.float32)
+  # Two sinusoids on harmonic 1 (weights ~1 each), one on harmonic 2.
+  sin_freqs = np.array([[[200.0, 201.0, 400.0]]], np.float32)
+  sin_amps = np.array([[[0.5, 0.3, 0.2]]], np.float32)
+  for normalize in (False, True):
+    amp, dist = oscillators.sinusoidal_to_harmonic(
+        sin_amps, sin_freqs, f0, n_harmonics=3, normalize=normalize)
+    ratio = (sin_freqs[0, 0][None] - 200.0 * np.arange(1, 4)[:, None]) / 200.0
+    weights = np.exp(-(ratio / 0.1)**2)
+    if normalize:
+      total = weights.sum(-1, keepdims=True)
+      weights = np.where(total > 1.0, weights / total, weights)
+    harm = weights @ sin_amps[0, 0]
+    np.testing.assert_allclose(amp[0, 0, 0], harm.sum(), rtol=1e-5)
+    np.testing.assert_allclose(dist[0, 0], harm / harm.sum(), rtol=1e-5,
+                               atol=1e-7)
+  assert float(amp[0, 0, 0]) < 0.5 + 0.3  # The pair is not counted twice.

@@ -351,3 +351,44 @@ def test_center_crop_errors():
   with pytest.raises(ValueError, match=r'`frame_size` must be a positive '
                      r'integer. Received: frame_size=0'):
     resampling.center_crop(np.zeros([1, 500]), 0)
+
+
+# ------------------------------------------------------------------------------
+# Shared crossfade weights, published errors, bad inputs.
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize('method', ['nearest', 'linear', 'window'])
+@pytest.mark.parametrize('hop', [1, 5, 64])
+def test_crossfade_weights_are_those_of_resample(rng, method, hop):
+  j = np.arange(hop) / hop
+  expected = {'nearest': 0.0 * j, 'linear': j,
+              'window': np.sin(0.5 * np.pi * j)**2}[method]
+  weights = resampling.crossfade_weights(hop, method)
+  assert weights.dtype == np.float32
+  np.testing.assert_allclose(weights, expected, atol=1e-7)
+  np.testing.assert_allclose(
+      resampling.crossfade_weights(tf.constant(hop), method).numpy(),
+      expected, atol=1e-7)
+  # resample(x, n_frames * hop) crossfades frames t -> t + 1 with them.
+  x = rng.normal(size=[1, 4, 2]).astype(np.float32)
+  out = resampling.resample(x, 4 * hop, method=method).numpy()
+  x_next = np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
+  hops = x[:, :, None] + expected[None, None, :, None] * (x_next - x)[:, :,
+                                                                      None]
+  np.testing.assert_allclose(out, hops.reshape(1, -1, 2), atol=1e-5)
+
+
+@pytest.mark.parametrize('rank', [1, 2, 4])
+def test_upsample_with_windows_only_takes_3d_inputs_as_published(rank):
+  inputs = np.ones([5] * rank, np.float32)
+  with pytest.raises(ValueError, match=r'`inputs` must have rank 3'):
+    resampling.upsample_with_windows(inputs, 160)
+  # resample(method='window') still takes every rank.
+  assert resampling.resample(inputs, 160, method='window').shape[
+      0 if rank == 1 else 1] == 160
+
+
+def test_non_finite_inputs_raise():
+  with pytest.raises(ValueError, match=r'`inputs` must be finite.*1 NaN'):
+    resampling.resample(np.array([0.0, np.nan, 1.0]), 12)
+  with pytest.raises(ValueError, match='`inputs` must be finite'):
+    resampling.upsample_with_windows(np.full([1, 3, 1], np.inf), 12)

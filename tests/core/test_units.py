@@ -139,6 +139,17 @@ def test_midi_to_hz_zero_silence():
   assert float(units.midi_to_hz(0.0)) == pytest.approx(8.1758, rel=1e-4)
 
 
+def test_hz_to_midi_numpy_path_matches_librosa_in_float64():
+  hz = np.geomspace(8.0, 16000.0, 200)
+  midi = units.hz_to_midi(hz, use_tf=False)
+  assert isinstance(midi, np.ndarray) and midi.dtype == np.float64
+  np.testing.assert_allclose(midi, librosa.hz_to_midi(hz), rtol=1e-12)
+  np.testing.assert_array_equal(
+      units.hz_to_midi([[0.0, -3.0, np.nan]], use_tf=False), [[0.0, 0.0, 0.0]])
+  np.testing.assert_allclose(units.hz_to_midi(hz, use_tf=False),
+                             units.hz_to_midi(hz).numpy(), atol=1e-4)
+
+
 def test_hz_to_midi_matches_librosa_and_maps_silence_to_zero():
   hz = np.geomspace(8.0, 20000.0, 100).astype(np.float32)
   np.testing.assert_allclose(units.hz_to_midi(hz).numpy(),

@@ -9,7 +9,9 @@ import scipy.signal
 import tensorflow as tf
 
 from ddsp import core
+from ddsp.training import gru as gru_lib
 from ddsp.training import streaming
+import nn_reference  # tests/training/nn_reference.py
 
 
 class TestDft:
@@ -110,6 +112,23 @@ class TestHarmonicBlock:
     block = streaming.HarmonicBlock(hop, sample_rate, 'linear')
     audio = _stream_harmonic(block, f0, amplitudes, frames_per_block=16)
     np.testing.assert_allclose(audio, expected[:audio.size], atol=1e-4)
+
+  def test_negative_f0_is_silent_as_offline(self, rng):
+    # Offline, frames with f0 < 0 are silent (core.mute_negative_frequencies);
+    # the block renders the same samples.
+    hop, sample_rate, n_frames = 64, 16000, 41
+    f0 = (200.0 + 600.0 * rng.uniform(size=n_frames)).astype(np.float32)
+    f0[10:20] *= -1.0
+    amplitudes = rng.uniform(size=(n_frames, 8)).astype(np.float32) / 8
+    expected = core.harmonic_synthesis(
+        f0[None, :, None], np.ones([1, n_frames, 1], np.float32),
+        harmonic_distribution=amplitudes[None], n_samples=None,
+        sample_rate=sample_rate, frame_rate=sample_rate // hop,
+        amp_resample_method='window').numpy()[0]
+    block = streaming.HarmonicBlock(hop, sample_rate, 'window')
+    audio = _stream_harmonic(block, f0, amplitudes, frames_per_block=6)
+    np.testing.assert_array_equal(audio[10 * hop:19 * hop], 0.0)
+    np.testing.assert_allclose(audio, expected[:audio.size], atol=2e-5)
 
   def test_no_phase_drift_over_a_minute(self):
     # 60 s of a 48 kHz stream in 10 blocks: the carried phase stays exact.
@@ -212,6 +231,21 @@ def test_gru_block_matches_keras_gru(rng):
   np.testing.assert_allclose(tf.concat([first, second], 1).numpy(),
                              expected.numpy(), atol=1e-5)
   np.testing.assert_allclose(state.numpy(), expected_state.numpy(), atol=1e-5)
+
+
+def test_gru_step_matches_float64_reference(rng):
+  units, channels = 5, 3
+  kernel = rng.normal(size=(channels, 3 * units))
+  recurrent_kernel = rng.normal(size=(units, 3 * units))
+  bias = rng.normal(size=(2, 3 * units))
+  x = rng.normal(size=(2, 1, channels))
+  h0 = rng.normal(size=(2, units))
+  expected = nn_reference.gru(x, kernel, recurrent_kernel, bias, h0)[1]
+  projected = x[:, 0] @ kernel + bias[0]
+  f32 = lambda v: tf.constant(v, tf.float32)
+  state, _, _, _ = gru_lib.gru_step(f32(projected), f32(h0),
+                                    f32(recurrent_kernel), f32(bias[1]))
+  np.testing.assert_allclose(state.numpy(), expected, atol=1e-5)
 
 
 def test_docstring_examples():

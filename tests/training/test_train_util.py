@@ -121,7 +121,7 @@ def test_non_finite_loss_stops_and_saves_last_good_state(examples, tmp_path,
   trainer = _trainer()
   with caplog.at_level(logging.ERROR):
     with pytest.raises(trainers.NonFiniteLossError,
-                       match='Non-finite loss or gradient at step 2'):
+                       match='Non-finite input at step 2'):
       train_util.train(helpers.OrderedProvider(bad), trainer, batch_size=2,
                        num_steps=10, steps_per_save=100, save_dir=tmp_path,
                        restore_dir='', progress_bar=False)

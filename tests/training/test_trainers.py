@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 import ddsp
+from ddsp import validation
 from ddsp.training import trainers
 import training_helpers as helpers  # tests/training/training_helpers.py
 
@@ -101,9 +102,10 @@ def test_non_finite_loss_raises_without_applying_the_update(batch):
   before = helpers.weights(model)
   slots = [v.numpy() for v in trainer.optimizer.variables]
   bad = dict(batch, audio=batch['audio'] * np.float32(np.nan))
+  # The in-graph input check of the loss names the argument.
   with pytest.raises(trainers.NonFiniteLossError,
-                     match=r'Non-finite loss or gradient at step 1 .*'
-                           r'total_loss=nan.*update was not applied'):
+                     match=r'Non-finite input at step 1: `target_audio` must '
+                           r'be finite.*update was not applied'):
     trainer.train_step(bad)
   assert int(trainer.step) == 1
   for got, want in zip(helpers.weights(model), before):
@@ -114,6 +116,22 @@ def test_non_finite_loss_raises_without_applying_the_update(batch):
   # Training goes on from the same state with good data.
   trainer.train_step(batch)
   assert int(trainer.step) == 2
+
+
+def test_non_finite_loss_without_input_checks(batch):
+  """With the finiteness checks off, NaN data reaches the loss (as before)."""
+  previous = validation.set_finite_checks(False)
+  try:
+    keras.utils.set_random_seed(0)
+    trainer = trainers.Trainer(helpers.tiny_model(noise=False))
+    trainer.build(batch)
+    bad = dict(batch, audio=batch['audio'] * np.float32(np.nan))
+    with pytest.raises(trainers.NonFiniteLossError,
+                       match=r'Non-finite loss or gradient at step 0 .*'
+                             r'total_loss=nan.*update was not applied'):
+      trainer.train_step(bad)
+  finally:
+    validation.set_finite_checks(previous)
 
 
 @pytest.mark.slow
