@@ -689,3 +689,48 @@ def test_spectral_loss_refuses_non_finite_and_stereo_audio(rng):
   with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\]'
                      r'.*Make it mono first'):
     loss(value[0], stereo)
+
+
+# ------------------------------------------------------------------------------
+# Published names: amp_loss, freq_loss, LossGroup.loss_names and its
+# get_losses_dict protocol, PretrainedCREPE and model_capacity.
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize('loss_type', ['L1', 'L2'])
+def test_amp_loss_matches_numpy(rng, loss_type):
+  amp = rng.uniform(0.0, 2.0, size=(2, 5, 3)).astype(np.float32)
+  amp[0, 0, 0] = 0.0  # Floored at amin on the log scale.
+  target = rng.uniform(0.0, 2.0, size=(2, 5, 3)).astype(np.float32)
+  weights = rng.uniform(size=(2, 5, 1)).astype(np.float32)
+  power = 1 if loss_type == 'L1' else 2
+  linear = np.mean(np.abs(amp - target)**power * weights)
+  log_amp = np.log10(np.maximum(1e-3, amp.astype(np.float64)))
+  log_target = np.log10(np.maximum(1e-3, target.astype(np.float64)))
+  logarithmic = np.mean(np.abs(log_amp - log_target)**power)
+  np.testing.assert_allclose(
+      float(losses.amp_loss(amp, target, loss_type, weights)), linear,
+      rtol=1e-5)
+  np.testing.assert_allclose(
+      float(losses.amp_loss(amp, target, loss_type, log=True, amin=1e-3)),
+      logarithmic, rtol=1e-5)
+  with pytest.raises(ValueError, match=r'`amin` must be a positive number. '
+                     r'Received: amin=0.0'):
+    losses.amp_loss(amp, target, log=True, amin=0.0)
+
+
+def test_freq_loss_matches_numpy_in_semitones(rng):
+  f_hz = rng.uniform(50.0, 2000.0, size=(2, 6, 1)).astype(np.float32)
+  target = rng.uniform(50.0, 2000.0, size=(2, 6, 1)).astype(np.float32)
+  midi = lambda f: 12.0 * np.log2(f.astype(np.float64) / 440.0) + 69.0
+  np.testing.assert_allclose(float(losses.freq_loss(f_hz, target)),
+                             np.mean(np.abs(midi(f_hz) - midi(target))),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(losses.freq_loss(f_hz, target, 'L2')),
+                             np.mean((midi(f_hz) - midi(target))**2),
+                             rtol=1e-5)
+  # Octaves are 12 semitones at any pitch; gradients are finite.
+  assert float(losses.freq_loss(f_hz, 2.0 * f_hz)) == pytest.approx(12.0,
+                                                                     rel=1e-5)
+  f_var = tf.Variable(f_hz)
+  with tf.GradientTape() as tape:
+    value = losses.freq_loss(f_var, target)
+  assert np.all(np.isfinite(tape.gradient(value, f_var).numpy()))

@@ -27,7 +27,9 @@ from ddsp.losses.base import LOSS_TYPES
 from ddsp.losses.base import Loss
 from ddsp.losses.base import LossGroup
 from ddsp.losses.base import mean_difference
+from ddsp.losses.consistency import amp_loss
 from ddsp.losses.consistency import FilteredNoiseConsistencyLoss
+from ddsp.losses.consistency import freq_loss
 from ddsp.losses.consistency import HarmonicConsistencyLoss
 from ddsp.losses.consistency import ParamLoss
 from ddsp.losses.consistency import wasserstein_distance
@@ -49,4 +51,6 @@ __all__ = [
     'HarmonicConsistencyLoss',
     'WassersteinConsistencyLoss',
     'wasserstein_distance',
+    'amp_loss',
+    'freq_loss',
 ]
