@@ -36,6 +36,8 @@ from ddsp.losses.consistency import wasserstein_distance
 from ddsp.losses.consistency import WassersteinConsistencyLoss
 from ddsp.losses.embedding import EmbeddingLoss
 from ddsp.losses.embedding import PretrainedCREPEEmbeddingLoss
+from ddsp.losses.sinusoidal import KDEConsistencyLoss
+from ddsp.losses.sinusoidal import TWMLoss
 from ddsp.losses.spectral import SpectralLoss
 
 __all__ = [
@@ -53,4 +55,6 @@ __all__ = [
     'wasserstein_distance',
     'amp_loss',
     'freq_loss',
+    'KDEConsistencyLoss',
+    'TWMLoss',
 ]
