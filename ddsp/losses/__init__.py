@@ -39,6 +39,7 @@ from ddsp.losses.embedding import PretrainedCREPEEmbeddingLoss
 from ddsp.losses.sinusoidal import KDEConsistencyLoss
 from ddsp.losses.sinusoidal import TWMLoss
 from ddsp.losses.spectral import SpectralLoss
+from ddsp.losses.transcription import HmmTranscriber
 
 __all__ = [
     'LOSS_TYPES',
@@ -57,4 +58,5 @@ __all__ = [
     'freq_loss',
     'KDEConsistencyLoss',
     'TWMLoss',
+    'HmmTranscriber',
 ]
