@@ -734,3 +734,66 @@ def test_freq_loss_matches_numpy_in_semitones(rng):
   with tf.GradientTape() as tape:
     value = losses.freq_loss(f_var, target)
   assert np.all(np.isfinite(tape.gradient(value, f_var).numpy()))
+
+
+def _np_crepe_frames(audio):
+  """Published losses.PretrainedCREPE framing: 1024-sample frames every 1024
+  samples, centred (512 zeros each side), normalized per frame."""
+  padded = np.pad(audio.astype(np.float64), [(0, 0), (512, 512)])
+  n_frames = (padded.shape[-1] - 1024) // 1024 + 1
+  frames = np.stack([padded[:, i * 1024:(i + 1) * 1024]
+                     for i in range(n_frames)], axis=1)
+  mean = frames.mean(-1, keepdims=True)
+  std = frames.std(-1, keepdims=True)
+  return ((frames - mean) / std).astype(np.float32)
+
+
+def test_losses_pretrained_crepe_is_the_published_embedding(rng):
+  audio = rng.normal(size=(2, 3000)).astype(np.float32)
+  crepe = losses.PretrainedCREPE(model_capacity='tiny',
+                                 activation_layer='conv4-maxpool')
+  assert losses.PretrainedCREPE is losses.PretrainedCREPEEmbedding
+  embedding = crepe(audio).numpy()
+  frames = _np_crepe_frames(audio)
+  assert embedding.shape == (2, 3000 // 1024 + 1, 16 * 16)  # 16 wide x 16 ch.
+  expected = crepe.embedding_model([frames.reshape(-1, 1024)]).numpy()
+  np.testing.assert_allclose(embedding, expected.reshape(2, 3, -1),
+                             rtol=1e-4, atol=1e-4)
+  assert {'conv5-maxpool', 'classifier'} <= set(crepe.layer_names)
+  assert crepe.frame_length == 1024 and not crepe.trainable_weights
+  default = losses.PretrainedCREPE()
+  assert default.activation_layer == 'conv5-maxpool'  # As published.
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(crepe))
+  assert type(restored) is losses.PretrainedCREPE
+  assert restored.get_config() == crepe.get_config()
+  # The spectral_ops model keeps its own Keras name and class.
+  spectral_ops_crepe = losses_embedding.spectral_ops.PretrainedCREPE('tiny')
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(spectral_ops_crepe))
+  assert type(restored) is losses_embedding.spectral_ops.PretrainedCREPE
+  assert restored.hop_size == 160
+  with pytest.raises(ValueError, match=r'`activation_layer` must be one of'):
+    losses.PretrainedCREPE(activation_layer='conv9')
+
+
+def test_crepe_embedding_loss_model_capacity_is_model_size():
+  published = losses.PretrainedCREPEEmbeddingLoss(model_capacity='tiny')
+  assert published.model_size == 'tiny'
+  a4, b4 = _tone(440.0), _tone(494.0)
+  ours = losses.PretrainedCREPEEmbeddingLoss(model_size='tiny')
+  assert float(published(a4, b4)) == float(ours(a4, b4))
+  config = published.get_config()
+  assert config['model_capacity'] == config['model_size'] == 'tiny'
+  restored = losses.PretrainedCREPEEmbeddingLoss.from_config(config)
+  assert restored.get_config() == config
+  with pytest.raises(ValueError, match=r"give one of them. Received: "
+                     r"model_size='full', model_capacity='small'"):
+    losses.PretrainedCREPEEmbeddingLoss(model_size='full',
+                                        model_capacity='small')
+  gin.clear_config()
+  try:
+    gin.parse_config("PretrainedCREPEEmbeddingLoss.model_capacity = 'tiny'")
+    assert losses.PretrainedCREPEEmbeddingLoss().model_size == 'tiny'
+  finally:
+    gin.clear_config()

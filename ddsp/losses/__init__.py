@@ -35,6 +35,8 @@ from ddsp.losses.consistency import ParamLoss
 from ddsp.losses.consistency import wasserstein_distance
 from ddsp.losses.consistency import WassersteinConsistencyLoss
 from ddsp.losses.embedding import EmbeddingLoss
+from ddsp.losses.embedding import PretrainedCREPE
+from ddsp.losses.embedding import PretrainedCREPEEmbedding
 from ddsp.losses.embedding import PretrainedCREPEEmbeddingLoss
 from ddsp.losses.sinusoidal import KDEConsistencyLoss
 from ddsp.losses.sinusoidal import TWMLoss
@@ -59,4 +61,6 @@ __all__ = [
     'KDEConsistencyLoss',
     'TWMLoss',
     'HmmTranscriber',
+    'PretrainedCREPE',
+    'PretrainedCREPEEmbedding',
 ]
