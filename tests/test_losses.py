@@ -736,6 +736,83 @@ def test_freq_loss_matches_numpy_in_semitones(rng):
   assert np.all(np.isfinite(tape.gradient(value, f_var).numpy()))
 
 
+class _TwoTermLoss(losses.Loss):
+  """A loss whose get_losses_dict names two terms (the published protocol)."""
+
+  def call(self, a, b):
+    return tf.reduce_mean(tf.abs(a - b))
+
+  def get_losses_dict(self, a, b):
+    return {'l1_term': self(a, b), 'l2_term': tf.reduce_mean((a - b)**2)}
+
+
+def test_loss_group_loss_names_follow_the_dag(rng):
+  target, value = _signals(rng)
+  spectral = losses.SpectralLoss(fft_sizes=(64,), name='spectral')
+  f0 = losses.ParamLoss(name='f0_loss')
+  group = losses.LossGroup([(spectral, ['audio', 'audio_synth']),
+                            ('pitch', ['f0_hz', 'f0_pred'])], pitch=f0)
+  assert group.loss_names == ['spectral', 'f0_loss']
+  f0_hz = np.full([2, 4, 1], 440.0, np.float32)
+  outputs = {'audio': target, 'audio_synth': value, 'f0_hz': f0_hz,
+             'f0_pred': f0_hz + 3.0}
+  result = group(outputs)
+  assert list(result) == group.loss_names
+  np.testing.assert_allclose(float(result['f0_loss']), 3.0, rtol=1e-6)
+  np.testing.assert_allclose(float(result['spectral']),
+                             _np_spectral_loss(target, value, (64,), mag=1.0),
+                             rtol=1e-4)
+
+
+def test_loss_group_merges_get_losses_dict_terms(rng):
+  a = rng.normal(size=(2, 5)).astype(np.float32)
+  b = rng.normal(size=(2, 5)).astype(np.float32)
+  group = losses.LossGroup([(_TwoTermLoss(name='two'), ['a', 'b']),
+                            (losses.ParamLoss(name='p'), ['a', 'b'])])
+  result = group({'a': a, 'b': b})
+  assert sorted(result) == ['l1_term', 'l2_term', 'p']
+  np.testing.assert_allclose(float(result['l2_term']), np.mean((a - b)**2),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(result['l1_term']), np.mean(np.abs(a - b)),
+                             rtol=1e-5)
+  clash = losses.LossGroup([(_TwoTermLoss(name='two'), ['a', 'b']),
+                            (losses.ParamLoss(name='l1_term'), ['a', 'b'])])
+  with pytest.raises(ValueError, match=r"return the same keys \['l1_term'\]"):
+    clash({'a': a, 'b': b})
+
+
+def test_loss_group_published_construction_and_gin(rng):
+  # The published test's DAG: losses given as instances, CREPE named.
+  audio = rng.normal(size=(3, 8000)).astype(np.float32)
+  synth = 0.5 * audio
+  spectral = losses.SpectralLoss()
+  crepe_loss = losses.PretrainedCREPEEmbeddingLoss(name='crepe_loss')
+  group = losses.LossGroup(dag=[(spectral, ['audio', 'audio_synth']),
+                                (crepe_loss, ['audio', 'audio_synth'])])
+  result = group({'audio': audio, 'audio_synth': synth})
+  assert group.loss_names == ['spectral_loss', 'crepe_loss']
+  np.testing.assert_allclose(float(result['spectral_loss']),
+                             float(spectral(audio, synth)), rtol=1e-6)
+  np.testing.assert_allclose(float(result['crepe_loss']),
+                             float(crepe_loss(audio, synth)), rtol=1e-6)
+  # Built from gin bindings, as the published configs do.
+  gin.clear_config()
+  try:
+    gin.parse_config("""
+        import ddsp
+        LossGroup.dag = [(@losses.SpectralLoss(), ['audio', 'audio_synth'])]
+        SpectralLoss.fft_sizes = (256, 64)
+    """)
+    configured = losses.LossGroup()
+  finally:
+    gin.clear_config()
+  assert configured.loss_names == ['spectral_loss']
+  np.testing.assert_allclose(
+      float(configured({'audio': audio, 'audio_synth': synth})[
+          'spectral_loss']),
+      _np_spectral_loss(audio, synth, (256, 64), mag=1.0), rtol=1e-4)
+
+
 def _np_crepe_frames(audio):
   """Published losses.PretrainedCREPE framing: 1024-sample frames every 1024
   samples, centred (512 zeros each side), normalized per frame."""

@@ -10,13 +10,22 @@ or 'COSINE', with optional weights).
   model (magnitudes, log magnitudes, time/frequency differences, cumulative
   spectra, loudness).
 * `EmbeddingLoss`, `PretrainedCREPEEmbeddingLoss`: distances between
-  embeddings of a pretrained network (CREPE) of target and generated audio.
+  embeddings of a pretrained network (CREPE) of target and generated audio;
+  `PretrainedCREPE` (= `PretrainedCREPEEmbedding`), the published frozen
+  CREPE embedding layer.
 * Experimental consistency losses between synthesis parameters: `ParamLoss`,
   `FilteredNoiseConsistencyLoss`, `HarmonicConsistencyLoss`,
-  `WassersteinConsistencyLoss` (with `wasserstein_distance`).
+  `WassersteinConsistencyLoss` (with `wasserstein_distance`), and the
+  functions `amp_loss` and `freq_loss`.
+* Experimental likelihood losses over sets of sinusoids: `TWMLoss` (a
+  differentiable two-way mismatch over f0 candidates) and
+  `KDEConsistencyLoss`.
+* `HmmTranscriber`: an HMM from pitch and amplitude to MIDI notes, as a loss
+  (negative log-likelihood) and a Viterbi transcriber.
 
 The package is split by topic (`base`, `spectral`, `embedding`,
-`consistency`); every public name is available as `ddsp.losses.<name>`. All
+`consistency`, `sinusoidal`, `transcription`); every public name is
+available as `ddsp.losses.<name>`. All
 classes are registered with gin under `ddsp.losses` (`ddsp.registration`:
 gin files can say `SpectralLoss.loss_type = 'L1'` or `@losses.SpectralLoss()`,
 and a `SpectralLoss()` built in Python sees those bindings too) and are
