@@ -303,7 +303,7 @@ class TWMLoss(Loss):
     >>> f0 = 220.0
     >>> freqs = (f0 * np.arange(1, 9))[np.newaxis, np.newaxis].astype('float32')
     >>> amps = (1.0 / np.arange(1, 9))[np.newaxis, np.newaxis].astype('float32')
-    >>> candidates = np.array([[[110.0, 146.7, 220.0, 330.0, 440.0]]], 'float32')
+    >>> candidates = np.array([[[110, 146.7, 220, 330, 440]]], 'float32')
     >>> TWMLoss().predict_f0(candidates, freqs, amps)[0, 0]
     array([220.], dtype=float32)
   """

@@ -261,7 +261,8 @@ def test_twm_terms_with_weights_nyquist_and_batches(rng):
                              rtol=1e-4)
   np.testing.assert_allclose(
       twm.predict_f0(candidates, freqs, amps)[..., 0],
-      np.take_along_axis(candidates, np.argmin(cost, -1)[..., None], -1)[..., 0])
+      np.take_along_axis(candidates, np.argmin(cost, -1)[..., None],
+                         -1)[..., 0])
   np.testing.assert_allclose(
       float(tf.function(twm)(candidates, freqs, amps)), expected, rtol=1e-4)
 

@@ -130,15 +130,17 @@ def test_config_loss_group_and_errors():
   pitch = np.full([2, 8, 1], 60.0, np.float32)
   amps = np.full([2, 8, 1], 1.5, np.float32)
   group = losses.LossGroup([(hmm, ['pitch', 'amps'])])
-  np.testing.assert_allclose(float(group({'pitch': pitch, 'amps': amps})['hmm']),
-                             float(hmm(pitch, amps)), rtol=1e-6)
+  result = group({'pitch': pitch, 'amps': amps})
+  np.testing.assert_allclose(float(result['hmm']), float(hmm(pitch, amps)),
+                             rtol=1e-6)
   with pytest.raises(ValueError, match=r'must have n_timesteps=8 frames.*'
                      r'Received: pitch.shape=\(2, 5, 1\)'):
     hmm(pitch[:, :5], amps[:, :5])
   with pytest.raises(ValueError, match=r'`pitch` must have rank 3. '
                      r'Received: pitch.shape=\(2, 8\)'):
     hmm(pitch[..., 0], amps[..., 0])
-  with pytest.raises(ValueError, match=r'`pitch` must have shape \[\?, \?, 1\]'):
+  with pytest.raises(ValueError,
+                     match=r'`pitch` must have shape \[\?, \?, 1\]'):
     hmm(np.concatenate([pitch, pitch], -1), amps)
   with pytest.raises(ValueError, match=r'`avg_length` must be a number > 1 '
                      r'\(frames\). Received: avg_length=1'):
