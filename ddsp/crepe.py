@@ -508,3 +508,23 @@ def compute_f0(audio, frame_rate, viterbi=True, padding='center',
   if is_1d:
     return f0_hz[0], confidence[0]
   return f0_hz, confidence
+
+
+def reset_crepe():
+  """Forgets every cached CREPE model, so the next use builds it anew.
+
+  `compute_f0` keeps the models it builds (and the weights it reads, by file
+  path) for later calls. Call this to free that memory, or after replacing a
+  weights .h5 file at the same path so that the new weights are read. Models
+  you hold yourself (`PretrainedCREPE(...)`, a loss's network) are not
+  affected. Available as `ddsp.spectral_ops.reset_crepe`, as published.
+
+  Example:
+    >>> _ = compute_f0(np.zeros(1024, np.float32), frame_rate=50)
+    >>> reset_crepe()
+    >>> _cached_crepe.cache_info().currsize
+    0
+  """
+  _cached_crepe.cache_clear()
+  _compiled_network.cache_clear()
+  _read_weights.cache_clear()

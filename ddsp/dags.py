@@ -366,3 +366,43 @@ def _to_dict(result, output_keys, name):
         f"Module '{name}' returned {len(values)} value(s) but its DAG node "
         f'lists {len(output_keys)} output keys {list(output_keys)}.')
   return dict(zip(output_keys, values))
+
+
+# Keyword arguments that `split_keras_kwargs` separates, as published.
+_SPLIT_KERAS_KWARGS = ('training', 'mask', 'name')
+
+
+def split_keras_kwargs(kwargs):
+  """Separates the Keras keyword arguments from a module's other ones.
+
+  The published library's helper for constructors and calls that take
+  `**kwargs` meant partly for Keras: `training`, `mask` and `name` go to
+  Keras, everything else stays. An argument whose value is None stays in
+  `kwargs` (as published: None means "not given").
+
+  Args:
+    kwargs: dict of keyword arguments. It is changed in place: the Keras
+      arguments are removed from it.
+
+  Returns:
+    (keras_kwargs, kwargs): a new dict with the `training`, `mask` and `name`
+    entries that are not None, and `kwargs` without them (the same dict
+    object that was passed).
+
+  Raises:
+    TypeError: if `kwargs` is not a dict.
+
+  Example:
+    >>> kwargs = {'name': 'dag', 'training': True, 'mask': None, 'units': 3}
+    >>> keras_kwargs, other = split_keras_kwargs(kwargs)
+    >>> keras_kwargs, other
+    ({'training': True, 'name': 'dag'}, {'mask': None, 'units': 3})
+  """
+  if not isinstance(kwargs, dict):
+    raise TypeError('`kwargs` must be a dict of keyword arguments. '
+                    f'Received: kwargs of type {type(kwargs).__name__}')
+  keras_kwargs = {}
+  for key in _SPLIT_KERAS_KWARGS:
+    if kwargs.get(key) is not None:
+      keras_kwargs[key] = kwargs.pop(key)
+  return keras_kwargs, kwargs

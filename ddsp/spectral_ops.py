@@ -521,3 +521,4 @@ from ddsp.crepe import CREPE_FRAME_SIZE
 from ddsp.crepe import CREPE_SAMPLE_RATE
 from ddsp.crepe import PretrainedCREPE
 from ddsp.crepe import compute_f0
+from ddsp.crepe import reset_crepe

@@ -328,3 +328,20 @@ def test_compute_f0_errors(model):
 def test_docstring_examples():
   results = doctest.testmod(crepe, extraglobs={'np': np, 'tf': tf})
   assert results.attempted >= 4 and results.failed == 0
+
+
+def test_reset_crepe_forgets_cached_models():
+  audio = np.sin(2 * np.pi * 440.0 * np.arange(4096) / 16000).astype(
+      np.float32)
+  f0_before, _ = spectral_ops.compute_f0(audio, 100)
+  # pylint: disable=protected-access
+  assert crepe._cached_crepe.cache_info().currsize >= 1
+  cached = crepe._cached_crepe('tiny')
+  spectral_ops.reset_crepe()
+  assert crepe._cached_crepe.cache_info().currsize == 0
+  assert crepe._compiled_network.cache_info().currsize == 0
+  assert crepe._read_weights.cache_info().currsize == 0
+  f0_after, _ = spectral_ops.compute_f0(audio, 100)
+  assert crepe._cached_crepe('tiny') is not cached  # Built anew.
+  np.testing.assert_array_equal(f0_after, f0_before)
+  assert spectral_ops.reset_crepe is crepe.reset_crepe

@@ -310,3 +310,17 @@ def test_module_named_like_a_layer_attribute_is_still_tracked(rng, tmp_path):
 def test_docstring_examples():
   results = doctest.testmod(dags, optionflags=doctest.ELLIPSIS)
   assert results.attempted > 0 and results.failed == 0
+
+
+def test_split_keras_kwargs_as_published():
+  kwargs = {'name': 'group', 'training': False, 'mask': None, 'units': 3,
+            'harmonic': 'module'}
+  keras_kwargs, other = dags.split_keras_kwargs(kwargs)
+  # 'training' is False, not None, so it is split off; a None 'mask' stays.
+  assert keras_kwargs == {'name': 'group', 'training': False}
+  assert other == {'mask': None, 'units': 3, 'harmonic': 'module'}
+  assert other is kwargs  # Changed in place, as published.
+  assert dags.split_keras_kwargs({}) == ({}, {})
+  with pytest.raises(TypeError, match=r'`kwargs` must be a dict of keyword '
+                     r'arguments. Received: kwargs of type list'):
+    dags.split_keras_kwargs([('name', 'x')])

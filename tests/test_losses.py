@@ -689,3 +689,188 @@ def test_spectral_loss_refuses_non_finite_and_stereo_audio(rng):
   with pytest.raises(ValueError, match=r'`audio` must be \[batch, n_samples\]'
                      r'.*Make it mono first'):
     loss(value[0], stereo)
+
+
+# ------------------------------------------------------------------------------
+# Published names: amp_loss, freq_loss, LossGroup.loss_names and its
+# get_losses_dict protocol, PretrainedCREPE and model_capacity.
+# ------------------------------------------------------------------------------
+@pytest.mark.parametrize('loss_type', ['L1', 'L2'])
+def test_amp_loss_matches_numpy(rng, loss_type):
+  amp = rng.uniform(0.0, 2.0, size=(2, 5, 3)).astype(np.float32)
+  amp[0, 0, 0] = 0.0  # Floored at amin on the log scale.
+  target = rng.uniform(0.0, 2.0, size=(2, 5, 3)).astype(np.float32)
+  weights = rng.uniform(size=(2, 5, 1)).astype(np.float32)
+  power = 1 if loss_type == 'L1' else 2
+  linear = np.mean(np.abs(amp - target)**power * weights)
+  log_amp = np.log10(np.maximum(1e-3, amp.astype(np.float64)))
+  log_target = np.log10(np.maximum(1e-3, target.astype(np.float64)))
+  logarithmic = np.mean(np.abs(log_amp - log_target)**power)
+  np.testing.assert_allclose(
+      float(losses.amp_loss(amp, target, loss_type, weights)), linear,
+      rtol=1e-5)
+  np.testing.assert_allclose(
+      float(losses.amp_loss(amp, target, loss_type, log=True, amin=1e-3)),
+      logarithmic, rtol=1e-5)
+  with pytest.raises(ValueError, match=r'`amin` must be a positive number. '
+                     r'Received: amin=0.0'):
+    losses.amp_loss(amp, target, log=True, amin=0.0)
+
+
+def test_freq_loss_matches_numpy_in_semitones(rng):
+  f_hz = rng.uniform(50.0, 2000.0, size=(2, 6, 1)).astype(np.float32)
+  target = rng.uniform(50.0, 2000.0, size=(2, 6, 1)).astype(np.float32)
+  midi = lambda f: 12.0 * np.log2(f.astype(np.float64) / 440.0) + 69.0
+  np.testing.assert_allclose(float(losses.freq_loss(f_hz, target)),
+                             np.mean(np.abs(midi(f_hz) - midi(target))),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(losses.freq_loss(f_hz, target, 'L2')),
+                             np.mean((midi(f_hz) - midi(target))**2),
+                             rtol=1e-5)
+  # Octaves are 12 semitones at any pitch; gradients are finite.
+  assert float(losses.freq_loss(f_hz, 2.0 * f_hz)) == pytest.approx(12.0,
+                                                                     rel=1e-5)
+  f_var = tf.Variable(f_hz)
+  with tf.GradientTape() as tape:
+    value = losses.freq_loss(f_var, target)
+  assert np.all(np.isfinite(tape.gradient(value, f_var).numpy()))
+
+
+class _TwoTermLoss(losses.Loss):
+  """A loss whose get_losses_dict names two terms (the published protocol)."""
+
+  def call(self, a, b):
+    return tf.reduce_mean(tf.abs(a - b))
+
+  def get_losses_dict(self, a, b):
+    return {'l1_term': self(a, b), 'l2_term': tf.reduce_mean((a - b)**2)}
+
+
+def test_loss_group_loss_names_follow_the_dag(rng):
+  target, value = _signals(rng)
+  spectral = losses.SpectralLoss(fft_sizes=(64,), name='spectral')
+  f0 = losses.ParamLoss(name='f0_loss')
+  group = losses.LossGroup([(spectral, ['audio', 'audio_synth']),
+                            ('pitch', ['f0_hz', 'f0_pred'])], pitch=f0)
+  assert group.loss_names == ['spectral', 'f0_loss']
+  f0_hz = np.full([2, 4, 1], 440.0, np.float32)
+  outputs = {'audio': target, 'audio_synth': value, 'f0_hz': f0_hz,
+             'f0_pred': f0_hz + 3.0}
+  result = group(outputs)
+  assert list(result) == group.loss_names
+  np.testing.assert_allclose(float(result['f0_loss']), 3.0, rtol=1e-6)
+  np.testing.assert_allclose(float(result['spectral']),
+                             _np_spectral_loss(target, value, (64,), mag=1.0),
+                             rtol=1e-4)
+
+
+def test_loss_group_merges_get_losses_dict_terms(rng):
+  a = rng.normal(size=(2, 5)).astype(np.float32)
+  b = rng.normal(size=(2, 5)).astype(np.float32)
+  group = losses.LossGroup([(_TwoTermLoss(name='two'), ['a', 'b']),
+                            (losses.ParamLoss(name='p'), ['a', 'b'])])
+  result = group({'a': a, 'b': b})
+  assert sorted(result) == ['l1_term', 'l2_term', 'p']
+  np.testing.assert_allclose(float(result['l2_term']), np.mean((a - b)**2),
+                             rtol=1e-5)
+  np.testing.assert_allclose(float(result['l1_term']), np.mean(np.abs(a - b)),
+                             rtol=1e-5)
+  clash = losses.LossGroup([(_TwoTermLoss(name='two'), ['a', 'b']),
+                            (losses.ParamLoss(name='l1_term'), ['a', 'b'])])
+  with pytest.raises(ValueError, match=r"return the same keys \['l1_term'\]"):
+    clash({'a': a, 'b': b})
+
+
+def test_loss_group_published_construction_and_gin(rng):
+  # The published test's DAG: losses given as instances, CREPE named.
+  audio = rng.normal(size=(3, 8000)).astype(np.float32)
+  synth = 0.5 * audio
+  spectral = losses.SpectralLoss()
+  crepe_loss = losses.PretrainedCREPEEmbeddingLoss(name='crepe_loss')
+  group = losses.LossGroup(dag=[(spectral, ['audio', 'audio_synth']),
+                                (crepe_loss, ['audio', 'audio_synth'])])
+  result = group({'audio': audio, 'audio_synth': synth})
+  assert group.loss_names == ['spectral_loss', 'crepe_loss']
+  np.testing.assert_allclose(float(result['spectral_loss']),
+                             float(spectral(audio, synth)), rtol=1e-6)
+  np.testing.assert_allclose(float(result['crepe_loss']),
+                             float(crepe_loss(audio, synth)), rtol=1e-6)
+  # Built from gin bindings, as the published configs do.
+  gin.clear_config()
+  try:
+    gin.parse_config("""
+        import ddsp
+        LossGroup.dag = [(@losses.SpectralLoss(), ['audio', 'audio_synth'])]
+        SpectralLoss.fft_sizes = (256, 64)
+    """)
+    configured = losses.LossGroup()
+  finally:
+    gin.clear_config()
+  assert configured.loss_names == ['spectral_loss']
+  np.testing.assert_allclose(
+      float(configured({'audio': audio, 'audio_synth': synth})[
+          'spectral_loss']),
+      _np_spectral_loss(audio, synth, (256, 64), mag=1.0), rtol=1e-4)
+
+
+def _np_crepe_frames(audio):
+  """Published losses.PretrainedCREPE framing: 1024-sample frames every 1024
+  samples, centred (512 zeros each side), normalized per frame."""
+  padded = np.pad(audio.astype(np.float64), [(0, 0), (512, 512)])
+  n_frames = (padded.shape[-1] - 1024) // 1024 + 1
+  frames = np.stack([padded[:, i * 1024:(i + 1) * 1024]
+                     for i in range(n_frames)], axis=1)
+  mean = frames.mean(-1, keepdims=True)
+  std = frames.std(-1, keepdims=True)
+  return ((frames - mean) / std).astype(np.float32)
+
+
+def test_losses_pretrained_crepe_is_the_published_embedding(rng):
+  audio = rng.normal(size=(2, 3000)).astype(np.float32)
+  crepe = losses.PretrainedCREPE(model_capacity='tiny',
+                                 activation_layer='conv4-maxpool')
+  assert losses.PretrainedCREPE is losses.PretrainedCREPEEmbedding
+  embedding = crepe(audio).numpy()
+  frames = _np_crepe_frames(audio)
+  assert embedding.shape == (2, 3000 // 1024 + 1, 16 * 16)  # 16 wide x 16 ch.
+  expected = crepe.embedding_model([frames.reshape(-1, 1024)]).numpy()
+  np.testing.assert_allclose(embedding, expected.reshape(2, 3, -1),
+                             rtol=1e-4, atol=1e-4)
+  assert {'conv5-maxpool', 'classifier'} <= set(crepe.layer_names)
+  assert crepe.frame_length == 1024 and not crepe.trainable_weights
+  default = losses.PretrainedCREPE()
+  assert default.activation_layer == 'conv5-maxpool'  # As published.
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(crepe))
+  assert type(restored) is losses.PretrainedCREPE
+  assert restored.get_config() == crepe.get_config()
+  # The spectral_ops model keeps its own Keras name and class.
+  spectral_ops_crepe = losses_embedding.spectral_ops.PretrainedCREPE('tiny')
+  restored = keras.saving.deserialize_keras_object(
+      keras.saving.serialize_keras_object(spectral_ops_crepe))
+  assert type(restored) is losses_embedding.spectral_ops.PretrainedCREPE
+  assert restored.hop_size == 160
+  with pytest.raises(ValueError, match=r'`activation_layer` must be one of'):
+    losses.PretrainedCREPE(activation_layer='conv9')
+
+
+def test_crepe_embedding_loss_model_capacity_is_model_size():
+  published = losses.PretrainedCREPEEmbeddingLoss(model_capacity='tiny')
+  assert published.model_size == 'tiny'
+  a4, b4 = _tone(440.0), _tone(494.0)
+  ours = losses.PretrainedCREPEEmbeddingLoss(model_size='tiny')
+  assert float(published(a4, b4)) == float(ours(a4, b4))
+  config = published.get_config()
+  assert config['model_capacity'] == config['model_size'] == 'tiny'
+  restored = losses.PretrainedCREPEEmbeddingLoss.from_config(config)
+  assert restored.get_config() == config
+  with pytest.raises(ValueError, match=r"give one of them. Received: "
+                     r"model_size='full', model_capacity='small'"):
+    losses.PretrainedCREPEEmbeddingLoss(model_size='full',
+                                        model_capacity='small')
+  gin.clear_config()
+  try:
+    gin.parse_config("PretrainedCREPEEmbeddingLoss.model_capacity = 'tiny'")
+    assert losses.PretrainedCREPEEmbeddingLoss().model_size == 'tiny'
+  finally:
+    gin.clear_config()

@@ -15,6 +15,7 @@ global state).
 """
 
 import collections.abc
+import copy
 import numbers
 
 import keras
@@ -44,6 +45,7 @@ __all__ = [
     'gradient_reversal',
     'uniform_noise',
     'counter_uniform_noise',
+    'copy_if_tf_function',
 ]
 
 
@@ -614,3 +616,42 @@ def counter_uniform_noise(n_samples, seed=0, offset=0, batch_size=1,
   unit = tf.cast(tf.bitwise.right_shift(bits, tf.constant(8, tf.uint32)),
                  tf.float32) * (2.0**-24)
   return minval + (maxval - minval) * unit
+
+
+# ------------------------------------------------------------------------------
+# Inputs of tf.function.
+# ------------------------------------------------------------------------------
+def copy_if_tf_function(x):
+  """A shallow copy of `x` while tracing a `tf.function`; `x` itself eagerly.
+
+  A helper that changes a container it was given (e.g. adds keys to a
+  features dict) changes the caller's object too. Inside a `tf.function`
+  that is an error when the container is an argument of the function
+  (TensorFlow raises "should not modify its Python input arguments") and a
+  trace-time side effect otherwise; working on a copy there avoids both.
+  Eagerly no copy is made (nothing is spent on copying, and the change is
+  visible as with any Python call), as in the published library.
+
+  Args:
+    x: any Python object, typically a dict or list of tensors.
+
+  Returns:
+    `copy.copy(x)` inside a `tf.function` (a new container holding the same
+    tensors), else `x`. Not a tensor op: gradients are unaffected.
+
+  Example:
+    >>> def add_double(d):
+    ...   d = copy_if_tf_function(d)
+    ...   d['double'] = 2.0 * d['x']
+    ...   return d
+    >>> @tf.function
+    ... def n_keys_after_helper(d):
+    ...   _ = add_double(d)
+    ...   return len(d)
+    >>> int(n_keys_after_helper({'x': tf.ones([2])}))  # Copied: 'x' only.
+    1
+    >>> features = {'x': tf.ones([2])}
+    >>> sorted(add_double(features)) == sorted(features)  # Eager: no copy.
+    True
+  """
+  return x if tf.executing_eagerly() else copy.copy(x)

@@ -10,13 +10,22 @@ or 'COSINE', with optional weights).
   model (magnitudes, log magnitudes, time/frequency differences, cumulative
   spectra, loudness).
 * `EmbeddingLoss`, `PretrainedCREPEEmbeddingLoss`: distances between
-  embeddings of a pretrained network (CREPE) of target and generated audio.
+  embeddings of a pretrained network (CREPE) of target and generated audio;
+  `PretrainedCREPE` (= `PretrainedCREPEEmbedding`), the published frozen
+  CREPE embedding layer.
 * Experimental consistency losses between synthesis parameters: `ParamLoss`,
   `FilteredNoiseConsistencyLoss`, `HarmonicConsistencyLoss`,
-  `WassersteinConsistencyLoss` (with `wasserstein_distance`).
+  `WassersteinConsistencyLoss` (with `wasserstein_distance`), and the
+  functions `amp_loss` and `freq_loss`.
+* Experimental likelihood losses over sets of sinusoids: `TWMLoss` (a
+  differentiable two-way mismatch over f0 candidates) and
+  `KDEConsistencyLoss`.
+* `HmmTranscriber`: an HMM from pitch and amplitude to MIDI notes, as a loss
+  (negative log-likelihood) and a Viterbi transcriber.
 
 The package is split by topic (`base`, `spectral`, `embedding`,
-`consistency`); every public name is available as `ddsp.losses.<name>`. All
+`consistency`, `sinusoidal`, `transcription`); every public name is
+available as `ddsp.losses.<name>`. All
 classes are registered with gin under `ddsp.losses` (`ddsp.registration`:
 gin files can say `SpectralLoss.loss_type = 'L1'` or `@losses.SpectralLoss()`,
 and a `SpectralLoss()` built in Python sees those bindings too) and are
@@ -27,14 +36,21 @@ from ddsp.losses.base import LOSS_TYPES
 from ddsp.losses.base import Loss
 from ddsp.losses.base import LossGroup
 from ddsp.losses.base import mean_difference
+from ddsp.losses.consistency import amp_loss
 from ddsp.losses.consistency import FilteredNoiseConsistencyLoss
+from ddsp.losses.consistency import freq_loss
 from ddsp.losses.consistency import HarmonicConsistencyLoss
 from ddsp.losses.consistency import ParamLoss
 from ddsp.losses.consistency import wasserstein_distance
 from ddsp.losses.consistency import WassersteinConsistencyLoss
 from ddsp.losses.embedding import EmbeddingLoss
+from ddsp.losses.embedding import PretrainedCREPE
+from ddsp.losses.embedding import PretrainedCREPEEmbedding
 from ddsp.losses.embedding import PretrainedCREPEEmbeddingLoss
+from ddsp.losses.sinusoidal import KDEConsistencyLoss
+from ddsp.losses.sinusoidal import TWMLoss
 from ddsp.losses.spectral import SpectralLoss
+from ddsp.losses.transcription import HmmTranscriber
 
 __all__ = [
     'LOSS_TYPES',
@@ -49,4 +65,11 @@ __all__ = [
     'HarmonicConsistencyLoss',
     'WassersteinConsistencyLoss',
     'wasserstein_distance',
+    'amp_loss',
+    'freq_loss',
+    'KDEConsistencyLoss',
+    'TWMLoss',
+    'HmmTranscriber',
+    'PretrainedCREPE',
+    'PretrainedCREPEEmbedding',
 ]

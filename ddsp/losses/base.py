@@ -182,6 +182,30 @@ class LossGroup(dags.DAGLayer):
   def __init__(self, dag, **kwarg_losses):
     super().__init__(dag, **kwarg_losses)
 
+  @property
+  def loss_names(self):
+    """Names of the losses of the DAG, in node order (published name)."""
+    return list(self.module_names)
+
+  def call_module(self, module, inputs):
+    """Calls a node's loss through `get_losses_dict`, as published.
+
+    Modules with a `get_losses_dict` method (every `Loss`, and other layers
+    following the published protocol) return a dict of named losses, which
+    the group merges into its result; other layers are called directly.
+
+    Args:
+      module: the node's `keras.layers.Layer`.
+      inputs: list of the values of the node's input keys, in order.
+
+    Returns:
+      The module's dict of losses, or its result.
+    """
+    get_losses_dict = getattr(module, 'get_losses_dict', None)
+    if callable(get_losses_dict):
+      return get_losses_dict(*inputs)
+    return super().call_module(module, inputs)
+
   def call(self, outputs, training=None):
     """Computes every loss of the DAG.
 
@@ -191,11 +215,26 @@ class LossGroup(dags.DAGLayer):
       training: passed on by Keras to losses whose `call` takes it.
 
     Returns:
-      Dict mapping each loss's name to its scalar float32 value.
+      Dict mapping each loss's name to its scalar float32 value: the union
+      of the losses' `get_losses_dict` results (a loss named in the DAG that
+      returns several named terms contributes each of them).
+
+    Raises:
+      ValueError: where two losses return the same key.
     """
     del training
     loss_outputs = self.run_dag(outputs)
-    return {name: loss_outputs[name] for name in self.module_names}
+    losses = {}
+    for name in self.module_names:
+      result = loss_outputs[name]
+      result = result if isinstance(result, dict) else {name: result}
+      repeated = sorted(set(result) & set(losses))
+      if repeated:
+        raise ValueError(
+            f'Losses of the LossGroup return the same keys {repeated}; give '
+            'each loss a distinct `name=`.')
+      losses.update(result)
+    return losses
 
   def get_losses_dict(self, outputs, **kwargs):
     """Same as calling the group: `{loss name: scalar loss}`."""

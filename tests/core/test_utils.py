@@ -298,3 +298,51 @@ def test_uniform_noise_bad_seed_raises():
   with pytest.raises(ValueError, match=r'`seed` must be None, an int or a '
                      r"keras.random.SeedGenerator. Received: seed='abc'"):
     utils.uniform_noise([3], seed='abc')
+
+
+def test_copy_if_tf_function_copies_only_while_tracing():
+  features = {'x': tf.ones([2])}
+  assert utils.copy_if_tf_function(features) is features  # Eager: no copy.
+
+  def add_double(d):
+    d = utils.copy_if_tf_function(d)
+    d['double'] = 2.0 * d['x']
+    return d
+
+  @tf.function
+  def run(d):
+    out = add_double(d)
+    return out['double'], len(d)
+
+  double, n_keys = run({'x': tf.constant([1.0, 3.0])})
+  np.testing.assert_array_equal(double.numpy(), [2.0, 6.0])
+  assert int(n_keys) == 1  # The traced function's own input is untouched.
+
+  # Without the copy TensorFlow rejects the mutation of the argument.
+  @tf.function
+  def mutate(d):
+    d['double'] = 2.0 * d['x']
+    return d['double']
+
+  with pytest.raises(ValueError, match='should not modify its Python input'):
+    mutate({'x': tf.constant([1.0])})
+  # A shallow copy: same tensors, new container.
+  values = [tf.ones([1])]
+
+  @tf.function
+  def same_tensor(v):
+    copied = utils.copy_if_tf_function(v)
+    return copied is not v and copied[0] is v[0]
+
+  assert same_tensor(values)
+
+
+def test_copy_if_tf_function_docstring_example():
+  import doctest  # pylint: disable=g-import-not-at-top
+  finder = doctest.DocTestFinder()
+  runner = doctest.DocTestRunner()
+  for test in finder.find(utils.copy_if_tf_function, 'copy_if_tf_function',
+                          globs={'tf': tf, 'copy_if_tf_function':
+                                 utils.copy_if_tf_function}):
+    runner.run(test)
+  assert runner.tries >= 4 and runner.failures == 0
