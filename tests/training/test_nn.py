@@ -103,38 +103,91 @@ def test_normalize_errors():
 # Dict layers.
 # ------------------------------------------------------------------------------
 class _Weighted(nn.DictLayer):
-  optional_input_keys = ('bias',)
 
-  def compute_output(self, a, b, bias=None):
+  def call(self, a, b, bias=None) -> ['y', 'neg']:
     out = a * 2.0 + b
     return (out, -out) if bias is None else (out + bias, -out - bias)
 
 
-def test_dict_layer_reads_dicts_nested_keys_and_tensors():
-  layer = _Weighted(input_keys=('a', 'nested/b', 'bias'),
-                    output_keys=('y', 'neg'))
+def test_dict_layer_keys_from_the_call_signature():
+  layer = _Weighted()
+  assert layer.input_keys == ['a', 'b']
+  assert layer.default_input_keys == ['bias']
+  assert layer.default_input_values == [None]
+  assert layer.all_input_keys == ['a', 'b', 'bias'] and layer.n_inputs == 3
+  assert layer.output_keys == ['y', 'neg']
+  # Explicit keys rename the inputs (all required) and the outputs.
+  renamed = _Weighted(input_keys=('x', 'nested/z'), output_keys=('u', 'v'))
+  assert (renamed.input_keys, renamed.default_input_keys) == (['x',
+                                                               'nested/z'], [])
+  out = renamed({'x': tf.constant([1.0]), 'nested': {'z': tf.constant([3.0])}})
+  assert list(out) == ['u', 'v']
+  np.testing.assert_allclose(out['u'], [5.0])
+  # The constructor arguments round-trip (None: from the signature).
+  assert _Weighted().get_config()['input_keys'] is None
+  clone = _Weighted.from_config(renamed.get_config())
+  assert (clone.input_keys, clone.output_keys) == (['x', 'nested/z'],
+                                                   ['u', 'v'])
+
+
+def test_dict_layer_reads_dicts_nested_keys_tensors_and_kwargs():
+  layer = _Weighted(input_keys=('a', 'nested/b'), output_keys=('y', 'neg'))
   out = layer({'a': tf.constant([1.0])}, {'nested': {'b': tf.constant([3.0])}})
-  assert sorted(out) == ['neg', 'y']
+  assert list(out) == ['y', 'neg']
   np.testing.assert_allclose(out['y'], [5.0])
   np.testing.assert_allclose(out['neg'], [-5.0])
-  # Optional key given; later dicts win on merge.
+  # Later dicts win on merge; keys absent from input_keys are ignored.
+  layer = _Weighted()
   out = layer({'a': tf.constant([1.0]), 'bias': tf.constant([9.0])},
-              {'a': tf.constant([2.0]), 'nested': {'b': tf.constant([0.0])}})
+              {'a': tf.constant([2.0]), 'b': tf.constant([0.0]), 'c': 0})
   np.testing.assert_allclose(out['y'], [13.0])
-  # Positional tensors, in input_keys order.
-  out = layer(tf.constant([1.0]), tf.constant([1.0]))
-  np.testing.assert_allclose(out['y'], [3.0])
+  # Positional tensors fill the first inputs; kwargs count as dict entries.
+  np.testing.assert_allclose(layer(tf.constant([1.0]), tf.constant([1.0]))[
+      'y'], [3.0])
+  np.testing.assert_allclose(layer(tf.constant([1.0]), {'b': tf.constant(
+      [1.0])}, bias=tf.constant([1.0]))['y'], [4.0])
+
+
+class _Optionals(nn.DictLayer):
+
+  def call(self, x1, x2=None, x3=None) -> ['y']:
+    y = x1
+    if x2 is not None:
+      y += 2.0 * x2
+    if x3 is not None:
+      y += 3.0 * x3
+    return y
+
+
+def test_dict_layer_optional_inputs_keep_their_positions():
+  layer = _Optionals()
+  one = tf.constant([1.0])
+  for keys, expected in ((('x1',), 1.0), (('x1', 'x2'), 3.0),
+                         (('x1', 'x3'), 4.0), (('x1', 'x2', 'x3'), 6.0)):
+    np.testing.assert_allclose(layer({k: one for k in keys})['y'], [expected])
+  # A positional x2 and a looked-up x3.
+  np.testing.assert_allclose(layer(one, one, {'x3': one})['y'], [6.0])
 
 
 def test_dict_layer_errors_list_available_keys():
-  layer = _Weighted(input_keys=('a', 'b'), output_keys=('y', 'neg'),
-                    name='weighted')
-  with pytest.raises(ValueError, match=r"needs the input key 'b', which is not "
-                     r"among the available keys \['a', 'c'\]"):
+  layer = _Weighted(name='weighted')
+  with pytest.raises(nn.DictLayerInputError,
+                     match=r"_Weighted \(weighted\) needs the input key 'b', "
+                     r"which is not among the available keys \['a', 'c'\]"):
     layer({'a': tf.constant([1.0]), 'c': tf.constant([1.0])})
-  with pytest.raises(ValueError, match=r'one tensor per input key'):
+  # Both a TypeError (as published) and a ValueError.
+  assert issubclass(nn.DictLayerInputError, TypeError)
+  assert issubclass(nn.DictLayerInputError, ValueError)
+  with pytest.raises(ValueError, match=r"takes one value per input key "
+                     r"\['a', 'b'\] \(and at most one per optional key "
+                     r"\['bias'\]\). Received 1 positional tensors"):
     layer(tf.constant([1.0]))
-  bad = _Weighted(input_keys=('a', 'b'), output_keys=('y',))
+  # Duplicated inputs: two positional tensors and both keys (4 > 3 inputs).
+  with pytest.raises(TypeError, match=r'Received 2 positional tensors and '
+                     r"the keys \['a', 'b'\]"):
+    layer(tf.constant([1.0]), tf.constant([1.0]),
+          {'a': tf.constant([1.0]), 'b': tf.constant([1.0])})
+  bad = _Weighted(output_keys=('y',))
   with pytest.raises(ValueError, match=r"one name per value of `x`. "
                      r"Received: keys=\['y'\] \(1 names\) for 2 values"):
     bad({'a': tf.constant([1.0]), 'b': tf.constant([1.0])})
