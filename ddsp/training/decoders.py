@@ -379,7 +379,7 @@ class MidiToHarmonicDecoder(_MidiDecoderBase):
     f0_residual: predict 'f0_midi' as a residual of the pitch.
     norm: layer-normalize the net's output.
     output_splits: (name, channels) pairs; must include ('f0_midi', 1).
-    midi_zero_silence: f0_hz is 0 Hz where f0_midi <= 0 (see
+    midi_zero_silence: f0_hz is 0 Hz where f0_midi is 0 (see
       `core.midi_to_hz`).
     **kwargs: passed to `nn.DictLayer`.
 

@@ -13,6 +13,7 @@ Part of `ddsp.training.nn`: import the names from there
 
 import inspect
 
+import gin
 import keras
 import tensorflow as tf
 
@@ -34,9 +35,11 @@ def gin_register_keras_layers():
   Registers `keras.Sequential` as 'tf.keras.Sequential' and each layer class
   of `keras.layers` as 'tf.keras.layers.<Name>', as the published library did
   on import (it is called when `ddsp.training` is imported). The Keras
-  classes are not modified (see `ddsp.registration.register_external`);
-  calling it again re-registers them. (The published library also named
-  Dense 'ddsp.training.nn.Dense'; here gin files name it
+  classes are not modified (see `ddsp.registration.register_external`).
+  Keras layers named like a class gin already knows (`Add`, `Identity`,
+  `SpectralNormalization` of ddsp) are left out, so that short gin selectors
+  such as `Add.name = 'add'` keep naming the ddsp class. (The published
+  library also named Dense 'ddsp.training.nn.Dense'; here gin files name it
   `@tf.keras.layers.Dense()`, as every ddsp name is the class itself.)
 
   Example:
@@ -46,10 +49,20 @@ def gin_register_keras_layers():
     >>> isinstance(dense, keras.layers.Dense), dense.units
     (True, 3)
   """
-  registration.register_external(keras.Sequential, 'tf.keras.Sequential')
+  if not _has_gin_name('Sequential'):
+    registration.register_external(keras.Sequential, 'tf.keras.Sequential')
   for name, value in inspect.getmembers(keras.layers, inspect.isclass):
-    if issubclass(value, keras.layers.Layer):
+    if issubclass(value, keras.layers.Layer) and not _has_gin_name(name):
       registration.register_external(value, f'tf.keras.layers.{name}')
+
+
+def _has_gin_name(name):
+  """Whether a gin selector `name` already names something (or several)."""
+  try:
+    gin.get_configurable(name)
+  except (KeyError, ValueError):
+    return False
+  return True
 
 
 @_register
@@ -158,6 +171,9 @@ class ConditionalNorm(keras.layers.Layer):
     self.conditional_scale_and_shift = ConditionalScaleAndShift(
         shift_only=self.shift_only, name='conditional_scale_and_shift',
         dtype=self.dtype_policy)
+
+  def build(self, inputs_shape):
+    self.conditional_scale_and_shift.build(inputs_shape)
 
   def call(self, inputs):
     """[x, z] -> normalized x, scaled and shifted by z."""
@@ -291,6 +307,13 @@ class RnnFc(keras.layers.Layer):
     self.fc = nn.Fc(self.out_feat, nonlinearity, name='fc',
                     dtype=self.dtype_policy)
 
+  def build(self, inputs_shape):
+    shape = tuple(inputs_shape)
+    for rnn in self.rnns:
+      rnn.build(shape)
+      shape = shape[:-1] + (self.rnn_feat * (2 if self.bidir else 1),)
+    self.fc.build(shape)
+
   def call(self, inputs):
     """[batch, n_frames, channels] -> [batch, n_frames, out_feat]."""
     x = inputs
@@ -331,6 +354,12 @@ class RnnSandwich(keras.layers.Layer):
     self.fc_stack_out = nn.FcStack(fc_stack_ch, fc_stack_layers,
                                    name='fc_stack_out', dtype=dtype)
 
+  def build(self, inputs_shape):
+    shape = tuple(inputs_shape)
+    self.fc_stack_in.build(shape)
+    self.rnn.build(shape[:-1] + (self.fc_stack_in.ch,))
+    self.fc_stack_out.build(shape[:-1] + (self.rnn.dims,))
+
   def call(self, inputs):
     """[batch, n_frames, channels] -> [batch, n_frames, fc_stack_ch]."""
     return self.fc_stack_out(self.rnn(self.fc_stack_in(inputs)))
@@ -359,6 +388,11 @@ class SingleGru(keras.layers.Layer):
     self.rnn = nn.Rnn(gru_dim, 'gru', name='gru', dtype=self.dtype_policy)
     self.norm = keras.layers.LayerNormalization(name='norm',
                                                 dtype=self.dtype_policy)
+
+  def build(self, inputs_shape):
+    shape = tuple(inputs_shape)
+    self.rnn.build(shape)
+    self.norm.build(shape[:-1] + (self.rnn.dims,))
 
   def call(self, inputs):
     """[batch, n_frames, channels] -> [batch, n_frames, gru_dim]."""
@@ -389,6 +423,11 @@ class FcStackOut(keras.layers.Layer):
     self.n_out = validation.check_positive_int(n_out, 'n_out')
     self.dense_out = keras.layers.Dense(self.n_out, name='dense_out',
                                         dtype=self.dtype_policy)
+
+  def build(self, inputs_shape):
+    shape = tuple(inputs_shape)
+    self.stack.build(shape)
+    self.dense_out.build(shape[:-1] + (self.stack.ch,))
 
   def call(self, inputs):
     """[..., channels] -> [..., n_out]; differentiable."""

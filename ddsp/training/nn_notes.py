@@ -55,8 +55,12 @@ def get_note_mask(q_pitch, max_regions=100, note_on_only=True):
   Example:
     >>> mask = get_note_mask(tf.constant([[60., 60., 0., 62., 62., 62.]]),
     ...                      max_regions=4)
-    >>> mask[0].numpy().T.astype(int).tolist()
-    [[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 0, 0, 0]]
+    >>> for region in mask[0].numpy().T.astype(int).tolist():
+    ...   print(region)
+    [1, 1, 0, 0, 0, 0]
+    [0, 0, 0, 0, 0, 0]
+    [0, 0, 0, 1, 1, 1]
+    [0, 0, 0, 0, 0, 0]
   """
   q_pitch = _batch_time(q_pitch, 'q_pitch')
   max_regions = validation.check_positive_int(max_regions, 'max_regions')
@@ -107,8 +111,8 @@ def get_note_lengths(note_mask):
   """Frames per region: [batch, n_frames, notes] -> [batch, notes] float32.
 
   Example:
-    >>> get_note_lengths(tf.constant([[[1., 0.], [1., 0.], [0., 1.]]]))
-    <tf.Tensor: shape=(1, 2), dtype=float32, numpy=array([[2., 1.]], dtype=float32)>
+    >>> get_note_lengths(tf.constant([[[1., 0.], [1., 0.], [0., 1.]]])).numpy()
+    array([[2., 1.]], dtype=float32)
   """
   validation.check_rank(note_mask, 'note_mask', 3)
   return tf.reduce_sum(core.tf_float32(note_mask), axis=1)

@@ -215,6 +215,50 @@ def test_online_f0_power_without_crepe_uses_features(rng):
       config).get_config() == config
 
 
+def test_online_f0_power_published_arguments_and_inputs(rng):
+  # The published order: frame_rate, frame_size, padding, compute_power, ...
+  pre = preprocessing.OnlineF0PowerPreprocessor(50, 512, 'center', True,
+                                                False)
+  assert (pre.frame_rate, pre.frame_size, pre.compute_f0) == (50, 512, False)
+  assert pre.input_keys == ['audio'] and pre.default_input_keys == [
+      'f0_hz', 'f0_confidence', 'audio_16k', 'pw_db']
+  audio_16k = _tone(200.0, 8000, 16000)
+  audio = rng.normal(0, 0.01, [1, 8000]).astype(np.float32)
+  f0_hz = np.full([1, 26], 200.0, np.float32)
+  # 'audio_16k', when given, is used instead of 'audio'.
+  out = pre({'audio': audio, 'audio_16k': audio_16k, 'f0_hz': f0_hz,
+             'f0_confidence': np.ones([1, 26], np.float32)})
+  expected = spectral_ops.compute_power(audio_16k, sample_rate=16000,
+                                        frame_rate=50, frame_size=512,
+                                        padding='center')
+  np.testing.assert_allclose(out['pw_db'][..., 0], expected, atol=1e-5)
+  np.testing.assert_allclose(out['f0_confidence'], 1.0)
+  # compute_power=False reads 'pw_db'.
+  given = np.full([1, 26], -12.0, np.float32)
+  no_power = preprocessing.OnlineF0PowerPreprocessor(
+      frame_rate=50, compute_power=False, compute_f0=False)
+  out = no_power({'audio': audio, 'f0_hz': f0_hz, 'pw_db': given})
+  np.testing.assert_allclose(out['pw_db'][..., 0], given)
+  np.testing.assert_allclose(out['pw_scaled'][..., 0], given / 80 + 1,
+                             rtol=1e-6)
+  assert preprocessing.OnlineF0PowerPreprocessor(
+      compute_f0=False).get_config()['crepe_saved_model_path'] == 'tiny'
+
+
+def test_preprocessor_keys_come_from_call():
+  pre = preprocessing.F0LoudnessPreprocessor()
+  assert pre.input_keys == ['f0_hz']
+  assert pre.default_input_keys == ['loudness_db', 'audio']
+  assert pre.output_keys == ['f0_hz', 'loudness_db', 'f0_scaled', 'ld_scaled']
+  power = preprocessing.F0PowerPreprocessor()
+  assert power.default_input_keys == ['power_db', 'audio']
+  # Renamed inputs, as DictLayers allow.
+  renamed = preprocessing.F0PowerPreprocessor(
+      time_steps=3, input_keys=['f0', 'pw'])
+  out = renamed({'f0': tf.fill([1, 3], 440.0), 'pw': tf.fill([1, 3], -40.0)})
+  np.testing.assert_allclose(out['pw_scaled'], 0.5)
+
+
 def test_docstring_examples():
   results = doctest.testmod(preprocessing, optionflags=doctest.ELLIPSIS)
   assert results.attempted > 0 and results.failed == 0
