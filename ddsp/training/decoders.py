@@ -212,8 +212,8 @@ class DilatedConvDecoder(nn.OutputSplitsLayer):
     super().__init__(input_keys=tuple(core.make_iterable(input_keys)) +
                      self.conditioning_keys, output_splits=output_splits,
                      **kwargs)
-    self.n_inputs_x = len(self.input_keys) - len(self.conditioning_keys)
-    if not self.n_inputs_x:
+    self.n_feature_inputs = len(self.input_keys) - len(self.conditioning_keys)
+    if not self.n_feature_inputs:
       raise ValueError('`input_keys` must name at least one input. '
                        f'Received: input_keys={input_keys!r}')
     if precondition_stack is not None and not self.conditioning_keys:
@@ -242,8 +242,8 @@ class DilatedConvDecoder(nn.OutputSplitsLayer):
 
   def compute_output(self, *inputs):
     """Inputs then conditioning tensors -> [batch, n_frames', ch] features."""
-    x, cond = inputs[:self.n_inputs_x], inputs[self.n_inputs_x:]
-    _check_frames(x, self.input_keys[:self.n_inputs_x])
+    x, cond = inputs[:self.n_feature_inputs], inputs[self.n_feature_inputs:]
+    _check_frames(x, self.input_keys[:self.n_feature_inputs])
     x = tf.concat(x, axis=-1)
     if not cond:
       return self.stack(x)
@@ -263,7 +263,7 @@ class DilatedConvDecoder(nn.OutputSplitsLayer):
         resample_stride=stack.resample_stride,
         stacks_per_resample=stack.stacks_per_resample,
         resample_after_convolve=stack.resample_after_convolve,
-        input_keys=self.input_keys[:self.n_inputs_x],
+        input_keys=self.input_keys[:self.n_feature_inputs],
         conditioning_keys=self.conditioning_keys or None,
         precondition_stack=keras.saving.serialize_keras_object(
             self.precondition_stack),

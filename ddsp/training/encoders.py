@@ -493,9 +493,9 @@ class ResnetSinusoidalEncoder(nn.DictLayer):
   Example:
     >>> encoder = ResnetSinusoidalEncoder(
     ...     output_splits=(('frequencies', 8), ('amplitudes', 2)))
-    >>> out = encoder({'audio': tf.zeros([1, 4096])})
+    >>> out = encoder({'audio': tf.zeros([1, 1024])})
     >>> {k: tuple(v.shape) for k, v in out.items()}
-    {'frequencies': (1, 8, 8), 'amplitudes': (1, 8, 2)}
+    {'frequencies': (1, 2, 8), 'amplitudes': (1, 2, 2)}
   """
 
   def __init__(self, output_splits=(('frequencies', 100 * 64),

@@ -330,8 +330,8 @@ class ResNet(keras.layers.Layer):
     **kwargs: passed to `keras.layers.Layer`.
 
   Example:
-    >>> ResNet('tiny')(tf.zeros([1, 2, 64, 1])).shape
-    TensorShape([1, 2, 2, 512])
+    >>> ResNet('tiny')(tf.zeros([1, 1, 32, 1])).shape
+    TensorShape([1, 1, 1, 512])
   """
 
   def __init__(self, size='large', norm_type='layer', conditional=False,

@@ -233,6 +233,7 @@ def test_expression_encoder_with_audio_and_its_errors(rng):
   assert isinstance(clone.net, nn.FcStack) and clone.get_config() == config
 
 
+@pytest.mark.slow
 def test_resnet_sinusoidal_encoder_projects_resnet_features(rng):
   audio = _audio(rng, 2048)
   encoder = encoders.ResnetSinusoidalEncoder(
@@ -339,6 +340,7 @@ def test_gradients_reach_the_new_encoders(rng):
     assert np.all(np.isfinite(g)) and np.any(np.abs(g) > 0)
 
 
+@pytest.mark.slow
 def test_published_gin_bindings_build_the_encoders(rng):
   # As papers/icml2020/pretrain_model.gin (smaller sizes).
   gin.clear_config()

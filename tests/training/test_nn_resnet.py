@@ -148,6 +148,7 @@ def test_residual_stack_ends_normalized(rng):
     nn.ResidualStack([2], [1, 2], [1], 'layer')
 
 
+@pytest.mark.slow
 def test_resnet_shapes_conditioning_and_gradients(rng):
   x = tf.constant(rng.normal(size=[1, 2, 40, 1]).astype(np.float32))
   resnet = nn.ResNet('tiny')
