@@ -48,8 +48,11 @@ What `register` does with a function:
 * `serializable=True` also registers it with Keras (`'ddsp>exp_sigmoid'`),
   for functions that layers take as arguments and store in their configs.
 
-Classes of other libraries (Keras layers) are never registered here: wrapping
-their `__init__` in place would change them for every user of that library.
+Classes of other libraries (Keras layers) are never registered with
+`register`: wrapping their `__init__` in place would change them for every
+user of that library. `register_external` registers them the way gin leaves
+them unchanged (gin's configurable is a subclass, or a wrapper of a function),
+for gin files that name them (`@tf.keras.layers.Dense()`).
 """
 
 import inspect
@@ -145,3 +148,39 @@ def _register_function(fn, module, configurable, serializable):
     return gin.configurable(fn, module=module)
   gin.register(fn, module=module)
   return fn
+
+
+def register_external(obj, selector):
+  """Registers another library's class or function with gin, unchanged.
+
+  gin's configurable is a subclass of the class (or a wrapper of the
+  function); `obj` itself is not modified, so other users of the library see
+  no difference. Registering a selector again replaces the earlier entry.
+
+  Args:
+    obj: a class or function, e.g. `keras.layers.Dense`.
+    selector: its full gin name, 'module.Name', e.g. 'tf.keras.layers.Dense'.
+
+  Returns:
+    `obj`, unchanged.
+
+  Raises:
+    TypeError: for a `selector` without a module, or an `obj` that is not
+      callable.
+
+  Example:
+    >>> import gin, keras
+    >>> register_external(keras.layers.Dense, 'tests.keras.Dense') is (
+    ...     keras.layers.Dense)
+    True
+    >>> gin.get_configurable('tests.keras.Dense') is keras.layers.Dense
+    False
+  """
+  if not isinstance(selector, str) or '.' not in selector.strip('.'):
+    raise TypeError("`selector` must be a full gin name, 'module.Name'. "
+                    f'Received: selector={selector!r}')
+  if not callable(obj):
+    raise TypeError(f'`obj` must be a class or function. Received: {obj!r}')
+  module, name = selector.rsplit('.', 1)
+  gin.external_configurable(obj, name=name, module=module)
+  return obj

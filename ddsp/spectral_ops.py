@@ -231,7 +231,7 @@ def compute_mel(audio, lo_hz=0.0, hi_hz=8000.0, bins=64, fft_size=2048,
   return tf.tensordot(mag, matrix, axes=1)
 
 
-@registration.register('ddsp.spectral_ops')
+@registration.register('ddsp.spectral_ops', serializable=True)
 def compute_logmel(audio, lo_hz=80.0, hi_hz=7600.0, bins=64, fft_size=2048,
                    overlap=0.75, pad_end=True, sample_rate=16000):
   """Natural log of `compute_mel`, values floored at 1e-5 (finite on silence).

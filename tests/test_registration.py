@@ -126,6 +126,18 @@ _FACTORIES = {
         decoder=decoders.RnnFcDecoder(rnn_channels=4, ch=4,
                                       layers_per_stack=1),
         processor_group=_group()),
+    # The published nn layers with required arguments.
+    'FcStackOut': lambda cls: cls(ch=4, layers=1, n_out=2),
+    'NormReluConv': lambda cls: cls(ch=4, k=3, s=1, norm_type='layer'),
+    'ResidualLayer': lambda cls: cls(ch=2, stride=1, shortcut=True,
+                                     norm_type='layer', conditional=False,
+                                     shift_only=False),
+    'ResidualStack': lambda cls: cls(filters=[2], block_sizes=[1],
+                                     strides=[1], norm_type='layer'),
+    'RnnFc': lambda cls: cls(rnn_feat=4, out_feat=2),
+    'SpectralNormalization': lambda cls: cls(keras.layers.Dense(3)),
+    'StatelessRnn': lambda cls: cls(dims=4, rnn_type='gru'),
+    'VectorQuantization': lambda cls: cls(k=4),
 }
 KERAS_CLASSES = {k: c for k, c in CLASSES.items() if hasattr(c, 'get_config')}
 

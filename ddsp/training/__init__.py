@@ -12,6 +12,8 @@ from ddsp.training import evaluators
 from ddsp.training import metrics
 from ddsp.training import models
 from ddsp.training import nn
+from ddsp.training import nn_blocks  # Registers the nn layers built on nn.
+from ddsp.training import nn_resnet
 from ddsp.training import plotting
 from ddsp.training import postprocessing
 from ddsp.training import preprocessing

@@ -1,8 +1,9 @@
 """Neural network building blocks for ddsp models (Keras 3 layers).
 
 * Dict plumbing: `DictLayer` reads its input tensors from feature dicts by key
-  and returns a dict; `OutputSplitsLayer` ends in one dense projection split
-  into named outputs (`split_to_dict`).
+  and returns a dict (keys from the arguments of `call`, as published);
+  `OutputSplitsLayer` ends in one dense projection split into named outputs
+  (`split_to_dict`).
 * Dense blocks: `Fc` (Dense -> LayerNorm -> nonlinearity) and `FcStack`.
 * Recurrent: `Rnn` (GRU or LSTM over time). Its GRU runs a fused loop
   (`fused_gru`): the input projection of every frame is one large matmul, the
@@ -12,13 +13,34 @@
   forward + backward pass of the solo-instrument RnnFcDecoder takes about half
   the CPU time it takes with `keras.layers.GRU` (benchmarks/bench_decoder.py).
 * Convolutional: `DilatedConvStack` (residual dilated 1-D convolutions with
-  optional normalization, FiLM conditioning and resampling).
+  optional normalization, FiLM conditioning, resampling, spectral
+  normalization (`SpectralNormalization`) and orthogonal initialization).
 * Normalization: `normalize_op` and the `Normalize` layer (layer, instance or
   group normalization with a learned scale and shift).
+
+The rest of the published `nn` lives in topic modules, and every name is
+also `ddsp.training.nn.<name>`:
+
+* `nn_dict`: `DictLayer`, `DictLayerInputError`, `layers_from_config`.
+* `nn_notes`: note regions and pooling (`get_note_mask`,
+  `get_note_mask_from_onset`, `get_note_lengths`, `get_note_moments`,
+  `pool_over_notes`, `get_short_note_loss_mask`).
+* `nn_quantization`: straight-through estimators and `VectorQuantization`.
+* `nn_blocks`: `StatelessRnn`, `RnnFc`, `RnnSandwich`, `SingleGru`,
+  `FcStackOut`, `ConditionalScaleAndShift`, `ConditionalNorm`, `get_norm`,
+  `Identity`, `get_embedding`, `gin_register_keras_layers`.
+* `nn_resnet`: `polyphase_resample`, `PolyphaseResample`, `NormReluConv`,
+  `ResidualLayer`, `ResidualStack`, `ResNet`.
+
+`nn_blocks` and `nn_resnet` build on the layers of this module, so they
+import it; their names are looked up here on first access (a module
+`__getattr__`), which keeps the imports acyclic.
 
 Every layer is registered with gin (module `ddsp.training.nn`) and Keras
 serialization (package 'ddsp') by `ddsp.registration.register`.
 """
+
+import importlib
 
 import keras
 import tensorflow as tf
@@ -27,6 +49,47 @@ from ddsp import core
 from ddsp import registration
 from ddsp import validation
 from ddsp.training.gru import fused_gru
+# pylint: disable=unused-import
+from ddsp.training.nn_dict import DictLayer
+from ddsp.training.nn_dict import DictLayerInputError
+from ddsp.training.nn_dict import layers_from_config
+from ddsp.training.nn_notes import get_note_lengths
+from ddsp.training.nn_notes import get_note_mask
+from ddsp.training.nn_notes import get_note_mask_from_onset
+from ddsp.training.nn_notes import get_note_moments
+from ddsp.training.nn_notes import get_short_note_loss_mask
+from ddsp.training.nn_notes import pool_over_notes
+from ddsp.training.nn_quantization import straight_through_choice
+from ddsp.training.nn_quantization import straight_through_int_quantization
+from ddsp.training.nn_quantization import straight_through_softmax
+from ddsp.training.nn_quantization import VectorQuantization
+# pylint: enable=unused-import
+
+# Names of the modules that import this one, resolved by `__getattr__`.
+_LAZY_NAMES = {
+    **dict.fromkeys((
+        'ConditionalNorm', 'ConditionalScaleAndShift', 'FcStackOut',
+        'Identity', 'RnnFc', 'RnnSandwich', 'SingleGru', 'StatelessRnn',
+        'get_embedding', 'get_norm', 'gin_register_keras_layers'),
+                    'ddsp.training.nn_blocks'),
+    **dict.fromkeys((
+        'NormReluConv', 'PolyphaseResample', 'RESNET_SIZES', 'ResNet',
+        'ResidualLayer', 'ResidualStack', 'polyphase_resample'),
+                    'ddsp.training.nn_resnet'),
+}
+
+
+def __getattr__(name):
+  """`nn.<name>` for the names of `nn_blocks` and `nn_resnet`."""
+  module = _LAZY_NAMES.get(name)
+  if module is None:
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+  return getattr(importlib.import_module(module), name)
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_LAZY_NAMES))
+
 
 _RNN_TYPES = ('gru', 'lstm')
 _NORM_TYPES = ('layer', 'instance', 'group')
@@ -200,103 +263,6 @@ def normalize_op(x, norm_type='layer', eps=1e-5, groups=32):
 # Dict layers.
 # ------------------------------------------------------------------------------
 @_register
-class DictLayer(keras.layers.Layer):
-  """A layer that reads its inputs from dicts and returns a dict.
-
-  Call it with one or more dicts (merged; keys may be nested paths such as
-  'harmonic/controls/amplitudes') and it looks up `input_keys`; or call it
-  with tensors, one per input key in order. Subclasses implement
-  `compute_output(*tensors)`, which returns a dict, or a tensor / sequence of
-  tensors named by `output_keys`.
-
-  Args:
-    input_keys: names of the input tensors, in the order `compute_output`
-      takes them.
-    output_keys: names of the outputs when `compute_output` does not return
-      a dict.
-    **kwargs: passed to `keras.layers.Layer` (name, dtype, trainable).
-
-  Example:
-    >>> class Sum(DictLayer):
-    ...   def compute_output(self, a, b):
-    ...     return a + b
-    >>> layer = Sum(input_keys=('a', 'b'), output_keys=('sum',))
-    >>> float(layer({'a': tf.constant(1.0), 'b': tf.constant(2.0)})['sum'])
-    3.0
-  """
-
-  # Input keys that may be absent from the inputs; they are passed as None.
-  optional_input_keys = ()
-
-  def __init__(self, input_keys=None, output_keys=None, **kwargs):
-    super().__init__(**kwargs)
-    self.input_keys = tuple(core.make_iterable(input_keys))
-    self.output_keys = tuple(core.make_iterable(output_keys))
-
-  def build(self, *args, **kwargs):
-    # Sub-layers build themselves on their first call; a DictLayer has no
-    # weights of its own.
-    del args, kwargs
-    self.built = True
-
-  def call(self, *inputs):
-    return self.outputs_to_dict(self.compute_output(*self.get_inputs(*inputs)))
-
-  def compute_output(self, *tensors):
-    """Maps the input tensors (in `input_keys` order) to the outputs."""
-    raise NotImplementedError(
-        f'{type(self).__name__} must implement compute_output().')
-
-  def get_inputs(self, *inputs):
-    """Returns the input tensors in `input_keys` order.
-
-    Args:
-      *inputs: dicts (merged, later ones win) or tensors (one per input key).
-
-    Returns:
-      List of tensors, None for absent optional keys.
-
-    Raises:
-      ValueError: if a required key is missing (the message lists the keys
-        that are available) or the number of tensors is wrong.
-    """
-    dicts = [x for x in inputs if isinstance(x, dict)]
-    if not dicts:
-      n_required = len([k for k in self.input_keys
-                        if k not in self.optional_input_keys])
-      if not n_required <= len(inputs) <= len(self.input_keys):
-        raise ValueError(
-            f'{type(self).__name__} takes a dict or one tensor per input key '
-            f'{list(self.input_keys)}. Received {len(inputs)} tensors.')
-      return list(inputs) + [None] * (len(self.input_keys) - len(inputs))
-    merged = {}
-    for d in dicts:
-      merged.update(d)
-    tensors = []
-    for key in self.input_keys:
-      try:
-        tensors.append(core.nested_lookup(key, merged))
-      except KeyError:
-        if key not in self.optional_input_keys:
-          raise ValueError(
-              f'{type(self).__name__} ({self.name}) needs the input key '
-              f'{key!r}, which is not among the available keys '
-              f'{sorted(core.nested_keys(merged))}. Set its `input_keys` to '
-              'the keys your features provide.') from None
-        tensors.append(None)
-    return tensors
-
-  def outputs_to_dict(self, outputs):
-    """Names the outputs with `output_keys` (dicts are returned as they are)."""
-    return core.to_dict(outputs, self.output_keys)
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(input_keys=self.input_keys, output_keys=self.output_keys)
-    return config
-
-
-@_register
 class OutputSplitsLayer(DictLayer):
   """A DictLayer ending in a dense projection split into named outputs.
 
@@ -323,7 +289,7 @@ class OutputSplitsLayer(DictLayer):
                                         dtype=self.dtype_policy)
 
   def call(self, *inputs):
-    x = self.compute_output(*self.get_inputs(*inputs))
+    x = self.compute_output(*inputs)
     # Controls leave in float32 whatever the dtype policy of the network.
     return split_to_dict(tf.cast(self.dense_out(x), tf.float32),
                          self.output_splits)
@@ -548,16 +514,45 @@ class Normalize(keras.layers.Layer):
 
 
 @_register
+class SpectralNormalization(keras.layers.SpectralNormalization):
+  """Spectral normalization of a wrapped layer's kernel (Miyato et al. 2018).
+
+  Keras' `SpectralNormalization`, under the published DDSP name: each call
+  with `training=True` runs `power_iterations` steps of power iteration for
+  the largest singular value sigma of the kernel (reshaped to
+  [-1, out_channels]) and divides the kernel by it in place, which bounds the
+  layer's Lipschitz constant (stabilizes GAN-style training).
+
+  Args:
+    layer: a Keras layer with a `kernel` (Dense, Conv1D, ...) or `embeddings`.
+    power_iterations: positive int, power iterations per training call.
+    **kwargs: passed to the Keras wrapper.
+
+  Example:
+    >>> dense = SpectralNormalization(keras.layers.Dense(4))
+    >>> dense(tf.ones([2, 3]), training=True).shape
+    TensorShape([2, 4])
+  """
+
+  def __init__(self, layer, power_iterations=1, **kwargs):
+    super().__init__(layer, power_iterations=validation.check_positive_int(
+        power_iterations, 'power_iterations'), **kwargs)
+
+
+@_register
 class DilatedConvStack(keras.layers.Layer):
   """Residual stacks of dilated 1-D convolutions over frames.
 
   A 1x1 convolution maps the input to `ch` channels; then each of `stacks`
   stacks has `layers_per_stack` residual layers
   `x += conv_dilated(nonlinearity(norm(x)))` with dilation `dilation ** i` for
-  layer i (receptive field grows exponentially), optionally FiLM-conditioned
-  (`y * (1 + scale) + shift`, from a dense map of a conditioning sequence);
-  after each stack the frame rate may be divided ('downsample', strided
-  convolution) or multiplied ('upsample', transposed convolution) by
+  layer i (receptive field grows exponentially; a negative `dilation` counts
+  down, `(-dilation) ** (layers_per_stack - 1 - i)`), optionally
+  FiLM-conditioned (`y * (1 + scale) + shift`, from a dense map of a
+  conditioning sequence resampled to the layer's frames). Every
+  `stacks_per_resample` stacks (after them, or before with
+  `resample_after_convolve=False`) the frame rate is divided ('downsample',
+  strided convolution) or multiplied ('upsample', transposed convolution) by
   `resample_stride`.
 
   Args:
@@ -565,14 +560,22 @@ class DilatedConvStack(keras.layers.Layer):
     layers_per_stack: residual layers per stack.
     stacks: number of stacks.
     kernel_size: convolution width in frames.
-    dilation: base of the dilation rates.
+    dilation: non-zero int, base of the dilation rates (negative: decreasing
+      with depth).
     norm_type: None, 'layer', 'instance' or 'group' normalization before each
       convolution.
-    resample_type: None, 'downsample' or 'upsample' after each stack.
-    resample_stride: resampling factor (frames) per stack.
-    causal: causal convolutions (frame t sees only frames <= t), else 'same'.
-    conditional: take a `conditioning` input for FiLM.
+    resample_type: None, 'downsample' or 'upsample'.
+    resample_stride: resampling factor (frames) per resampling.
+    stacks_per_resample: stacks per resampling layer (must divide `stacks`
+      when resampling).
+    resample_after_convolve: resample after each group of stacks (True) or
+      before it (False).
+    spectral_norm: wrap every convolution in `SpectralNormalization`.
+    ortho_init: initialize the convolution kernels orthogonally (else Glorot
+      uniform).
     shift_only: condition with a shift only (no scale).
+    conditional: take a conditioning input for FiLM.
+    causal: causal convolutions (frame t sees only frames <= t), else 'same'.
     nonlinearity: activation name (see `get_nonlinearity`).
     **kwargs: passed to `keras.layers.Layer`.
 
@@ -580,12 +583,19 @@ class DilatedConvStack(keras.layers.Layer):
     >>> DilatedConvStack(8, layers_per_stack=2, stacks=1)(
     ...     tf.zeros([2, 10, 3])).shape
     TensorShape([2, 10, 8])
+    >>> up = DilatedConvStack(8, layers_per_stack=1, stacks=2,
+    ...                       resample_type='upsample', resample_stride=2,
+    ...                       stacks_per_resample=2)
+    >>> up(tf.zeros([2, 10, 3])).shape
+    TensorShape([2, 20, 8])
   """
 
   def __init__(self, ch=256, layers_per_stack=5, stacks=2, kernel_size=3,
                dilation=2, norm_type=None, resample_type=None,
-               resample_stride=1, causal=False, conditional=False,
-               shift_only=False, nonlinearity='relu', **kwargs):
+               resample_stride=1, stacks_per_resample=1,
+               resample_after_convolve=True, spectral_norm=False,
+               ortho_init=False, shift_only=False, conditional=False,
+               causal=False, nonlinearity='relu', **kwargs):
     super().__init__(**kwargs)
     self.ch = validation.check_positive_int(ch, 'ch')
     self.layers_per_stack = validation.check_positive_int(
@@ -593,7 +603,11 @@ class DilatedConvStack(keras.layers.Layer):
     self.stacks = validation.check_positive_int(stacks, 'stacks')
     self.kernel_size = validation.check_positive_int(kernel_size,
                                                      'kernel_size')
-    self.dilation = validation.check_positive_int(dilation, 'dilation')
+    if isinstance(dilation, bool) or not isinstance(dilation, int) or (
+        dilation == 0):
+      raise ValueError('`dilation` must be a non-zero integer. Received: '
+                       f'dilation={dilation!r}')
+    self.dilation = dilation
     if norm_type is not None:
       validation.check_one_of(norm_type, 'norm_type', _NORM_TYPES)
     self.norm_type = norm_type
@@ -602,6 +616,14 @@ class DilatedConvStack(keras.layers.Layer):
     self.resample_type = resample_type
     self.resample_stride = validation.check_positive_int(resample_stride,
                                                          'resample_stride')
+    self.stacks_per_resample = validation.check_positive_int(
+        stacks_per_resample, 'stacks_per_resample')
+    if resample_type and self.stacks % self.stacks_per_resample:
+      validation.check_divisible(self.stacks, self.stacks_per_resample,
+                                 'stacks', 'stacks_per_resample')
+    self.resample_after_convolve = bool(resample_after_convolve)
+    self.spectral_norm = bool(spectral_norm)
+    self.ortho_init = bool(ortho_init)
     self.causal = bool(causal)
     self.conditional = bool(conditional)
     self.shift_only = bool(shift_only)
@@ -610,13 +632,14 @@ class DilatedConvStack(keras.layers.Layer):
 
     padding = 'causal' if self.causal else 'same'
     dtype = self.dtype_policy
-    self.conv_in = keras.layers.Conv1D(self.ch, 1, name='conv_in', dtype=dtype)
+    self.conv_in = self._conv(keras.layers.Conv1D, 1, name='conv_in')
     self.convs, self.norms, self.films, self.resamplers = [], [], [], []
     for s in range(self.stacks):
       for i in range(self.layers_per_stack):
-        self.convs.append(keras.layers.Conv1D(
-            self.ch, self.kernel_size, dilation_rate=self.dilation**i,
-            padding=padding, name=f'conv_{s}_{i}', dtype=dtype))
+        self.convs.append(self._conv(
+            keras.layers.Conv1D, self.kernel_size,
+            dilation_rate=self._dilation_rate(i), padding=padding,
+            name=f'conv_{s}_{i}'))
         if norm_type is not None:
           self.norms.append(Normalize(norm_type, name=f'norm_{s}_{i}',
                                       dtype=dtype))
@@ -624,29 +647,52 @@ class DilatedConvStack(keras.layers.Layer):
           n_film = self.ch if self.shift_only else 2 * self.ch
           self.films.append(keras.layers.Dense(n_film, name=f'film_{s}_{i}',
                                                dtype=dtype))
-      if resample_type == 'downsample':
-        self.resamplers.append(keras.layers.Conv1D(
-            self.ch, 2 * self.resample_stride, strides=self.resample_stride,
-            padding=padding, name=f'downsample_{s}', dtype=dtype))
-      elif resample_type == 'upsample':
-        self.resamplers.append(keras.layers.Conv1DTranspose(
-            self.ch, 2 * self.resample_stride, strides=self.resample_stride,
-            padding='same', name=f'upsample_{s}', dtype=dtype))
+      if resample_type and s % self.stacks_per_resample == 0:
+        self.resamplers.append(self._resampler(len(self.resamplers), padding))
     for prefix in ('convs', 'norms', 'films', 'resamplers'):
       track_layers(self, prefix, getattr(self, prefix))
+
+  def _conv(self, layer_class, kernel_size, **kwargs):
+    """A convolution with the stack's initializer (and spectral norm)."""
+    conv = layer_class(
+        self.ch, kernel_size, dtype=self.dtype_policy,
+        kernel_initializer='orthogonal' if self.ortho_init else
+        'glorot_uniform', **kwargs)
+    if self.spectral_norm:
+      return SpectralNormalization(conv, name=f'{conv.name}_sn',
+                                   dtype=self.dtype_policy)
+    return conv
+
+  def _dilation_rate(self, i):
+    if self.dilation > 0:
+      return self.dilation**i
+    return (-self.dilation)**(self.layers_per_stack - 1 - i)
+
+  def _resampler(self, index, padding):
+    stride = self.resample_stride
+    if self.resample_type == 'downsample':
+      return self._conv(keras.layers.Conv1D, 2 * stride, strides=stride,
+                        padding=padding, name=f'downsample_{index}')
+    return self._conv(keras.layers.Conv1DTranspose, 2 * stride,
+                      strides=stride, padding='same',
+                      name=f'upsample_{index}')
 
   def call(self, inputs, conditioning=None):
     """Runs the stacks.
 
     Args:
-      inputs: [batch, n_frames, channels] float32.
+      inputs: [batch, n_frames, channels] float32, or the pair
+        `[inputs, conditioning]` (as the published library took it).
       conditioning: [batch, n_cond_frames, cond_channels] float32, required
-        when `conditional`; linearly resampled to the frames of each stack.
+        when `conditional`; linearly resampled to the frames of each layer.
 
     Returns:
-      [batch, n_frames * (stride ** stacks or 1 / ...), ch] float32.
-      Differentiable with respect to the inputs, conditioning and weights.
+      [batch, n_frames * stride ** n_resamplers (or divided by it), ch]
+      float32. Differentiable with respect to the inputs, conditioning and
+      weights.
     """
+    if isinstance(inputs, (list, tuple)):
+      inputs, conditioning = inputs
     validation.check_rank(inputs, 'inputs', 3)
     if self.conditional:
       if conditioning is None:
@@ -654,7 +700,11 @@ class DilatedConvStack(keras.layers.Layer):
                          '`conditioning` input. Received: conditioning=None')
       validation.check_rank(conditioning, 'conditioning', 3)
     x = self.conv_in(inputs)
+    spr = self.stacks_per_resample
     for s in range(self.stacks):
+      if self.resamplers and not self.resample_after_convolve and (
+          s % spr == 0):
+        x = self.resamplers[s // spr](x)
       for i in range(self.layers_per_stack):
         k = s * self.layers_per_stack + i
         y = self.norms[k](x) if self.norms else x
@@ -662,8 +712,9 @@ class DilatedConvStack(keras.layers.Layer):
         if self.conditional:
           y = self._film(y, conditioning, self.films[k])
         x = x + y
-      if self.resamplers:
-        x = self.resamplers[s](x)
+      if self.resamplers and self.resample_after_convolve and (
+          (s + 1) % spr == 0):
+        x = self.resamplers[s // spr](x)
     return x
 
   def _film(self, y, conditioning, dense):
@@ -683,7 +734,10 @@ class DilatedConvStack(keras.layers.Layer):
         stacks=self.stacks, kernel_size=self.kernel_size,
         dilation=self.dilation, norm_type=self.norm_type,
         resample_type=self.resample_type,
-        resample_stride=self.resample_stride, causal=self.causal,
-        conditional=self.conditional, shift_only=self.shift_only,
-        nonlinearity=self.nonlinearity)
+        resample_stride=self.resample_stride,
+        stacks_per_resample=self.stacks_per_resample,
+        resample_after_convolve=self.resample_after_convolve,
+        spectral_norm=self.spectral_norm, ortho_init=self.ortho_init,
+        shift_only=self.shift_only, conditional=self.conditional,
+        causal=self.causal, nonlinearity=self.nonlinearity)
     return config

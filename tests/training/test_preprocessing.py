@@ -152,17 +152,29 @@ def test_f0_power_preprocessor_matches_numpy_power(rng):
   out = pre({'audio': audio, 'f0_hz': f0_hz})
   power_db = _np_power_db(audio, 256, 64)
   assert power_db.shape == (2, 50)
-  np.testing.assert_allclose(out['power_db'][..., 0], power_db, atol=1e-3)
+  # Published output names; power computed from audio when not given.
+  assert list(out) == ['f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled']
+  np.testing.assert_allclose(out['pw_db'][..., 0], power_db, atol=1e-3)
   np.testing.assert_allclose(out['pw_scaled'][..., 0], power_db / 80 + 1,
                              atol=1e-5)
   np.testing.assert_allclose(out['f0_scaled'][..., 0], _np_f0_scaled(f0_hz),
                              rtol=1e-5)
-  # Given power is used when compute_power=False.
-  pre = preprocessing.F0PowerPreprocessor(time_steps=50, compute_power=False)
-  out = pre({'audio': audio, 'f0_hz': f0_hz, 'power_db': power_db})
-  np.testing.assert_allclose(out['power_db'][..., 0], power_db, rtol=1e-6)
+  # A given power is used (as published), unless compute_power=True.
+  given = np.full([2, 50], -33.0, np.float32)
+  pre = preprocessing.F0PowerPreprocessor(time_steps=50, frame_size=256)
+  out = pre({'audio': audio, 'f0_hz': f0_hz, 'power_db': given})
+  np.testing.assert_allclose(out['pw_db'][..., 0], given, rtol=1e-6)
+  pre = preprocessing.F0PowerPreprocessor(time_steps=50, frame_size=256,
+                                          compute_power=True)
+  out = pre({'audio': audio, 'f0_hz': f0_hz, 'power_db': given})
+  np.testing.assert_allclose(out['pw_db'][..., 0], power_db, atol=1e-3)
   clone = preprocessing.F0PowerPreprocessor.from_config(pre.get_config())
   assert clone.get_config() == pre.get_config()
+  # The published default frame size is 64 samples.
+  assert preprocessing.F0PowerPreprocessor().frame_size == 64
+  with pytest.raises(ValueError, match=r"needs either the 'power_db' feature "
+                     r"or 'audio'"):
+    preprocessing.F0PowerPreprocessor(time_steps=50)({'f0_hz': f0_hz})
 
 
 @pytest.mark.parametrize('sample_rate', [16000, 22050])
@@ -171,8 +183,8 @@ def test_online_f0_power_tracks_a_tone_with_crepe_tiny(sample_rate):
   pre = preprocessing.OnlineF0PowerPreprocessor(
       frame_rate=50, sample_rate=sample_rate, frame_size=1024)
   out = pre({'audio': audio})
-  assert sorted(out) == ['f0_confidence', 'f0_hz', 'f0_scaled', 'power_db',
-                         'pw_scaled']
+  assert list(out) == ['f0_hz', 'pw_db', 'f0_scaled', 'pw_scaled',
+                       'f0_confidence']
   n_frames = 51  # 'center' padding: 1 s * 50 + 1.
   for v in out.values():
     assert v.shape == (1, n_frames, 1)
@@ -184,7 +196,7 @@ def test_online_f0_power_tracks_a_tone_with_crepe_tiny(sample_rate):
                              _np_f0_scaled(out['f0_hz'][..., 0]), rtol=1e-5)
   # Mean square of the tone (three harmonics 0.5, 0.25, 0.167) in dB.
   expected_db = 10 * np.log10(0.5 * (0.5**2 + 0.25**2 + (0.5 / 3)**2))
-  np.testing.assert_allclose(out['power_db'][0, 5:-5], expected_db, atol=0.2)
+  np.testing.assert_allclose(out['pw_db'][0, 5:-5], expected_db, atol=0.2)
 
 
 def test_online_f0_power_without_crepe_uses_features(rng):
@@ -195,12 +207,56 @@ def test_online_f0_power_without_crepe_uses_features(rng):
   out = pre({'audio': np.zeros([1, 16000], np.float32), 'f0_hz': f0_hz})
   assert 'f0_confidence' not in out
   np.testing.assert_allclose(out['f0_hz'][..., 0], f0_hz)
-  np.testing.assert_allclose(out['power_db'], -80.0)
+  np.testing.assert_allclose(out['pw_db'], -80.0)
   with pytest.raises(ValueError, match=r"needs the 'f0_hz' feature"):
     pre({'audio': np.zeros([1, 16000], np.float32)})
   config = pre.get_config()
   assert preprocessing.OnlineF0PowerPreprocessor.from_config(
       config).get_config() == config
+
+
+def test_online_f0_power_published_arguments_and_inputs(rng):
+  # The published order: frame_rate, frame_size, padding, compute_power, ...
+  pre = preprocessing.OnlineF0PowerPreprocessor(50, 512, 'center', True,
+                                                False)
+  assert (pre.frame_rate, pre.frame_size, pre.compute_f0) == (50, 512, False)
+  assert pre.input_keys == ['audio'] and pre.default_input_keys == [
+      'f0_hz', 'f0_confidence', 'audio_16k', 'pw_db']
+  audio_16k = _tone(200.0, 8000, 16000)
+  audio = rng.normal(0, 0.01, [1, 8000]).astype(np.float32)
+  f0_hz = np.full([1, 26], 200.0, np.float32)
+  # 'audio_16k', when given, is used instead of 'audio'.
+  out = pre({'audio': audio, 'audio_16k': audio_16k, 'f0_hz': f0_hz,
+             'f0_confidence': np.ones([1, 26], np.float32)})
+  expected = spectral_ops.compute_power(audio_16k, sample_rate=16000,
+                                        frame_rate=50, frame_size=512,
+                                        padding='center')
+  np.testing.assert_allclose(out['pw_db'][..., 0], expected, atol=1e-5)
+  np.testing.assert_allclose(out['f0_confidence'], 1.0)
+  # compute_power=False reads 'pw_db'.
+  given = np.full([1, 26], -12.0, np.float32)
+  no_power = preprocessing.OnlineF0PowerPreprocessor(
+      frame_rate=50, compute_power=False, compute_f0=False)
+  out = no_power({'audio': audio, 'f0_hz': f0_hz, 'pw_db': given})
+  np.testing.assert_allclose(out['pw_db'][..., 0], given)
+  np.testing.assert_allclose(out['pw_scaled'][..., 0], given / 80 + 1,
+                             rtol=1e-6)
+  assert preprocessing.OnlineF0PowerPreprocessor(
+      compute_f0=False).get_config()['crepe_saved_model_path'] == 'tiny'
+
+
+def test_preprocessor_keys_come_from_call():
+  pre = preprocessing.F0LoudnessPreprocessor()
+  assert pre.input_keys == ['f0_hz']
+  assert pre.default_input_keys == ['loudness_db', 'audio']
+  assert pre.output_keys == ['f0_hz', 'loudness_db', 'f0_scaled', 'ld_scaled']
+  power = preprocessing.F0PowerPreprocessor()
+  assert power.default_input_keys == ['power_db', 'audio']
+  # Renamed inputs, as DictLayers allow.
+  renamed = preprocessing.F0PowerPreprocessor(
+      time_steps=3, input_keys=['f0', 'pw'])
+  out = renamed({'f0': tf.fill([1, 3], 440.0), 'pw': tf.fill([1, 3], -40.0)})
+  np.testing.assert_allclose(out['pw_scaled'], 0.5)
 
 
 def test_docstring_examples():
