@@ -13,6 +13,9 @@ from ddsp import registration
 from ddsp.training.models.autoencoder import Autoencoder
 from ddsp.training.models.model import Model
 
+# Research models.
+from ddsp.training.models.midi_autoencoder import MidiAutoencoder
+
 
 @registration.register('ddsp.training.models', configurable=True)
 def get_model(model=gin.REQUIRED):
