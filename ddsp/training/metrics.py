@@ -15,9 +15,9 @@ published DDSP evaluation (Engel et al., ICLR 2020, table 1):
   pitch cannot be trusted. Otherwise the per-example distance is the mean,
   over the frames where the reference confidence is >= 0.85, of the absolute
   difference in cents between the reference f0 and the re-detected f0.
-  Averaged over the examples that are not outliers. (The published library
-  reported the same quantity in semitones, key 'f0_dist'; 1 semitone = 100
-  cents.)
+  Averaged over the examples that are not outliers. Key 'f0_dist' holds the
+  same quantity in semitones, as the published library reported it (1
+  semitone = 100 cents).
 * f0 outlier ratio (key 'outlier_ratio'), the published definition: an
   example with a confident reference is an outlier when its distance above
   exceeds `OUTLIER_CENTS` = 1200 cents (the published 12 semitones, one
@@ -445,6 +445,10 @@ class LoudnessMetrics(BaseMetrics):
 class F0Metrics(BaseMetrics):
   """f0 L1 (cents), outlier ratio and pitch accuracies of a given f0 track.
 
+  Keys: 'f0_dist_cents' (non-outlier examples), 'f0_dist' (semitones, every
+  example with a confident reference, as the published F0Metrics),
+  'outlier_ratio', 'raw_pitch_accuracy', 'raw_chroma_accuracy'.
+
   Compares `batch['f0_hz']` (the reference, scored where
   `batch['f0_confidence'] >= min_confidence`) with an f0 predicted by a model.
   A prediction with another number of frames is linearly resampled to the
@@ -459,6 +463,8 @@ class F0Metrics(BaseMetrics):
     rpa_tolerance: cents, tolerance of the raw pitch accuracy (50).
   """
 
+  f0_dist_counts_outliers = True
+
   def __init__(self, sample_rate, frame_rate, name='f0',
                min_confidence=MIN_F0_CONFIDENCE, outlier_cents=OUTLIER_CENTS,
                rpa_tolerance=RPA_CENTS):
@@ -469,8 +475,11 @@ class F0Metrics(BaseMetrics):
                                                    'outlier_cents')
     self.rpa_tolerance = validation.check_positive(rpa_tolerance,
                                                    'rpa_tolerance')
+    # 'f0_dist': the published key, in semitones; as published, F0Metrics
+    # averages it over every example with a confident reference, outliers
+    # included, and F0CrepeMetrics over the non-outliers ('f0_dist_cents').
     self.metrics = {k: Mean(k) for k in (
-        'f0_dist_cents', 'outlier_ratio', 'raw_pitch_accuracy',
+        'f0_dist_cents', 'f0_dist', 'outlier_ratio', 'raw_pitch_accuracy',
         'raw_chroma_accuracy')}
 
   def _reference(self, batch, batch_size=None):
@@ -498,6 +507,8 @@ class F0Metrics(BaseMetrics):
       self.metrics['outlier_ratio'].update_state(float(out['is_outlier']))
       if not out['is_outlier']:
         self.metrics['f0_dist_cents'].update_state(out['f0_dist_cents'])
+      if not out['is_outlier'] or self.f0_dist_counts_outliers:
+        self.metrics['f0_dist'].update_state(out['f0_dist_cents'] / 100.0)
       for key in ('raw_pitch_accuracy', 'raw_chroma_accuracy'):
         self.metrics[key].update_state(out[key])
       logging.debug('%s | example %d | f0 L1 (cents): %.1f%s', self.name, i,
@@ -544,6 +555,9 @@ def _padding_for(n_samples, sample_rate, frame_rate, n_frames):
 class F0CrepeMetrics(F0Metrics):
   """f0 metrics of generated audio, its f0 re-detected by CREPE.
 
+  As `F0Metrics`, but 'f0_dist' (semitones) leaves the outliers out, as the
+  published F0CrepeMetrics.
+
   CREPE (`spectral_ops.compute_f0`, Viterbi decoding by default) runs on the
   generated audio at `frame_rate`, framed like the reference ('same' or
   'center' padding, whichever gives the reference's number of frames). If the
@@ -562,6 +576,8 @@ class F0CrepeMetrics(F0Metrics):
     min_confidence, outlier_cents, rpa_tolerance: see `F0Metrics`.
   """
 
+  f0_dist_counts_outliers = False
+
   def __init__(self, sample_rate, frame_rate, name='f0_crepe',
                crepe_model='tiny', viterbi=True,
                min_confidence=MIN_F0_CONFIDENCE, outlier_cents=OUTLIER_CENTS,
@@ -574,12 +590,21 @@ class F0CrepeMetrics(F0Metrics):
     self.last_f0_gen = None
 
   def compute_f0(self, audio, n_frames=None):
-    """CREPE f0 (Hz) and confidence, [batch, n_frames] float32 each."""
+    """CREPE f0 (Hz) and confidence, [batch, n_frames] float32 each.
+
+    One `spectral_ops.compute_f0` call per example, as published (tests that
+    mock it return one example per call).
+    """
     padding = ('center' if n_frames is None else _padding_for(
         audio.shape[-1], self.sample_rate, self.frame_rate, n_frames))
-    return spectral_ops.compute_f0(
-        audio, self.frame_rate, viterbi=self.viterbi, padding=padding,
-        sample_rate=self.sample_rate, crepe_model=self.crepe_model)
+    f0s, confidences = [], []
+    for example in audio:
+      f0, confidence = spectral_ops.compute_f0(
+          example, self.frame_rate, viterbi=self.viterbi, padding=padding,
+          sample_rate=self.sample_rate, crepe_model=self.crepe_model)
+      f0s.append(np.asarray(f0, np.float32).reshape(-1))
+      confidences.append(np.asarray(confidence, np.float32).reshape(-1))
+    return np.stack(f0s), np.stack(confidences)
 
   def update_state(self, batch, audio_gen):
     """Adds the f0 metrics of each generated example.
