@@ -25,23 +25,29 @@ shards are `<output_tfrecord_path>-train-SSSSS-of-NNNNN` and
 library). Note that the file pattern `<output_tfrecord_path>*` then matches both
 splits: read them with `<output_tfrecord_path>-train*` and `...-eval*`.
 
-Apache Beam, soundfile, scipy and librosa are imported inside the functions
-that use them, so importing this module is light.
+Files are read and their features computed by `ddsp.training.audio_io`.
+Apache Beam is imported inside the functions that use it, so importing this
+module is light.
 """
 
 import collections
 import hashlib
-import io
 import logging
 import math
 import os
-import tempfile
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.training import audio_io
+
+# Audio reading and per-clip features live in `ddsp.training.audio_io`; these
+# names stay here for code written against earlier versions of this module.
+AudioLoadError = audio_io.AudioLoadError
+load_audio = audio_io.load_audio
+resample_audio = audio_io.resample_audio
+compute_audio_features = audio_io.compute_audio_features
 
 __all__ = [
     'AudioLoadError',
@@ -65,153 +71,6 @@ _FRAME_KEYS = ('f0_hz', 'f0_confidence', 'loudness_db')
 _NAMESPACE = 'ddsp.prepare_tfrecord'
 _SKIPPED_NAMESPACE = 'ddsp.prepare_tfrecord.skipped'
 _MAX_REASON_CHARS = 300
-
-
-class AudioLoadError(ValueError):
-  """An audio file could not be read or decoded.
-
-  Attributes:
-    path: str, the file.
-    reason: str, why it could not be read (without the path).
-  """
-
-  def __init__(self, path, reason):
-    super().__init__(f'Cannot read audio file {path}: {reason}')
-    self.path = path
-    self.reason = reason
-
-  def __reduce__(self):
-    return AudioLoadError, (self.path, self.reason)
-
-
-# ----------------------------------------------------------------------------
-# Audio loading.
-# ----------------------------------------------------------------------------
-def _is_local(path):
-  return '://' not in str(path)
-
-
-def _read_with_soundfile(path):
-  """Returns ([n_samples, n_channels] float32, sample_rate) or raises."""
-  import soundfile  # pylint: disable=g-import-not-at-top
-  if _is_local(path):
-    return soundfile.read(path, dtype='float32', always_2d=True)
-  with tf.io.gfile.GFile(path, 'rb') as f:
-    data = io.BytesIO(f.read())
-  return soundfile.read(data, dtype='float32', always_2d=True)
-
-
-def _read_with_librosa(path):
-  """Fallback decoder (audioread / ffmpeg) for formats libsndfile lacks."""
-  import audioread  # pylint: disable=g-import-not-at-top
-  import librosa  # pylint: disable=g-import-not-at-top
-
-  def decode(local_path):
-    with warnings.catch_warnings():
-      # librosa warns that it falls back to audioread: that is the point here.
-      warnings.simplefilter('ignore')
-      try:
-        return librosa.load(local_path, sr=None, mono=False)
-      except audioread.exceptions.NoBackendError as e:
-        raise AudioLoadError(
-            path, 'no audioread backend can decode it (install ffmpeg for '
-            'M4A/AAC and other formats)') from e
-
-  if _is_local(path):
-    audio, file_rate = decode(path)
-  else:
-    suffix = os.path.splitext(str(path))[1]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-      with tf.io.gfile.GFile(path, 'rb') as f:
-        tmp.write(f.read())
-      tmp.flush()
-      audio, file_rate = decode(tmp.name)
-  audio = np.atleast_2d(audio).T  # librosa gives [channels, n] or [n].
-  return audio.astype(np.float32), file_rate
-
-
-def resample_audio(audio, input_sample_rate, sample_rate):
-  """Resamples mono audio with a polyphase anti-aliasing filter (scipy).
-
-  Args:
-    audio: [n_samples] float32 audio at `input_sample_rate`.
-    input_sample_rate: int, Hz, the rate of `audio`.
-    sample_rate: int, Hz, the rate wanted.
-
-  Returns:
-    [ceil(n_samples * sample_rate / input_sample_rate)] float32 audio at
-    `sample_rate`; `audio` itself when the rates agree.
-
-  Example:
-    >>> resample_audio(np.zeros(44100, np.float32), 44100, 16000).shape
-    (16000,)
-  """
-  input_sample_rate = validation.check_positive_int(
-      int(input_sample_rate), 'input_sample_rate')
-  sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
-  if input_sample_rate == sample_rate:
-    return audio.astype(np.float32)
-  import scipy.signal  # pylint: disable=g-import-not-at-top
-  g = math.gcd(input_sample_rate, sample_rate)
-  up, down = sample_rate // g, input_sample_rate // g
-  return scipy.signal.resample_poly(audio, up, down).astype(np.float32)
-
-
-def load_audio(path, sample_rate=16000):
-  """Reads an audio file as mono float32 at `sample_rate`.
-
-  Decodes WAV, FLAC, OGG, MP3 and the other formats of libsndfile with
-  `soundfile`; anything else (e.g. M4A/AAC) falls back to `librosa.load`, which
-  needs ffmpeg installed. Channels are averaged; the audio is then resampled to
-  `sample_rate`. Paths may be local or any `tf.io.gfile` URL (gs://, ...).
-
-  Args:
-    path: str, the audio file.
-    sample_rate: int, Hz, the rate of the returned audio (16000 by default).
-
-  Returns:
-    [n_samples] float32 numpy array in [-1, 1] at `sample_rate`.
-
-  Raises:
-    AudioLoadError: the file is missing, cannot be decoded, or holds no
-      samples; the message names the file and gives each decoder's reason.
-
-  Example:
-    >>> import os, tempfile, soundfile
-    >>> path = os.path.join(tempfile.mkdtemp(), 'tone.wav')
-    >>> tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
-    >>> soundfile.write(path, np.stack([tone, tone], axis=1), 44100)  # Stereo.
-    >>> audio = load_audio(path, sample_rate=16000)
-    >>> audio.shape, audio.dtype
-    ((16000,), dtype('float32'))
-  """
-  sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
-  path = str(path)
-  if not tf.io.gfile.exists(path):
-    raise AudioLoadError(path, 'no such file.')
-  try:
-    data, file_rate = _read_with_soundfile(path)
-  except Exception as sf_error:  # pylint: disable=broad-except
-    try:
-      data, file_rate = _read_with_librosa(path)
-    except Exception as fallback_error:  # pylint: disable=broad-except
-      raise AudioLoadError(
-          path, f'cannot decode it. soundfile: {_one_line(sf_error)}; '
-          f'librosa/ffmpeg fallback: {_one_line(fallback_error)}'
-      ) from fallback_error
-  if data.size == 0:
-    raise AudioLoadError(path, 'it holds no samples.')
-  audio = np.mean(data, axis=1, dtype=np.float32)
-  if not np.all(np.isfinite(audio)):
-    raise AudioLoadError(path, 'it holds NaN or infinite samples.')
-  return resample_audio(audio, file_rate, sample_rate)
-
-
-def _one_line(error):
-  if isinstance(error, AudioLoadError):
-    return error.reason
-  text = ' '.join(str(error).split()) or '(no message)'
-  return f'{type(error).__name__}: {text}'
 
 
 # ----------------------------------------------------------------------------
@@ -350,61 +209,8 @@ def _pad_to(x, length):
 
 
 # ----------------------------------------------------------------------------
-# Features.
+# Examples.
 # ----------------------------------------------------------------------------
-def compute_audio_features(audio, sample_rate=16000, frame_rate=250,
-                           center=False, viterbi=True, crepe_model=None):
-  """CREPE f0 and confidence and A-weighted loudness of one audio clip.
-
-  Uses `ddsp.spectral_ops.compute_f0` and `compute_loudness` (numpy path, its
-  default `n_fft`, so the features agree with loudness computed at inference).
-
-  Args:
-    audio: [n_samples] float32 numpy audio at `sample_rate`; n_samples *
-      frame_rate / sample_rate must be a whole number of frames.
-    sample_rate: int, Hz.
-    frame_rate: int, frames per second.
-    center: bool; False gives 'same' padding (n_samples * frame_rate /
-      sample_rate frames, frame i starts at time i / frame_rate), True
-      'center' padding (one more frame, frame i centred on time
-      i / frame_rate).
-    viterbi: bool, Viterbi-smooth the CREPE pitch track.
-    crepe_model: str or None, CREPE size for `compute_f0` ('tiny', ...,
-      'full'); None uses compute_f0's default.
-
-  Returns:
-    Dict of [n_frames] float32 numpy arrays: 'f0_hz' (Hz), 'f0_confidence'
-    (0 to 1) and 'loudness_db' (dB, floored at -80).
-
-  Raises:
-    ValueError: a feature came back with another number of frames than
-      expected (so audio and features would not line up).
-  """
-  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-  padding = 'center' if center else 'same'
-  n_frames = -(-len(audio) * frame_rate // sample_rate) + (1 if center else 0)
-  f0_kwargs = {} if crepe_model is None else {'crepe_model': crepe_model}
-  f0_hz, f0_confidence = spectral_ops.compute_f0(
-      audio, frame_rate, viterbi=viterbi, padding=padding,
-      sample_rate=sample_rate, **f0_kwargs)
-  loudness_db = spectral_ops.compute_loudness(
-      audio, sample_rate=sample_rate, frame_rate=frame_rate, use_tf=False,
-      padding=padding)
-  features = {
-      'f0_hz': f0_hz, 'f0_confidence': f0_confidence,
-      'loudness_db': loudness_db
-  }
-  for key, value in features.items():
-    value = np.reshape(np.asarray(value, dtype=np.float32), [-1])
-    if value.shape[0] != n_frames:
-      raise ValueError(
-          f'`{key}` has {value.shape[0]} frames for {len(audio)} samples; '
-          f'expected {n_frames} (frame_rate={frame_rate}, '
-          f'sample_rate={sample_rate}, padding={padding!r}).')
-    features[key] = value
-  return features
-
-
 def float_dict_to_tfexample(float_dict):
   """A tf.train.Example with one float list per key of `float_dict`."""
   return tf.train.Example(features=tf.train.Features(feature={
@@ -432,9 +238,9 @@ def _report_skipped(path, reason, counter):
 def _load_and_chunk(path, layout):
   """Yields the chunk dicts of one file (none if it cannot be read)."""
   try:
-    audio = load_audio(path, layout.sample_rate)
+    audio = audio_io.load_audio(path, layout.sample_rate)
   except Exception as e:  # pylint: disable=broad-except
-    reason = e.reason if isinstance(e, AudioLoadError) else _one_line(e)
+    reason = audio_io.one_line_error(e)
     _report_skipped(path, reason, 'files_skipped')
     return
   _counter('files_read').inc()
@@ -453,13 +259,12 @@ def _add_features(chunk, layout, viterbi, crepe_model):
   """Yields the chunk with its features (nothing if they fail: reported)."""
   where = f'chunk {chunk["chunk_index"] + 1}/{chunk["n_chunks"]}'
   try:
-    features = compute_audio_features(
+    features = audio_io.compute_audio_features(
         chunk['audio'], layout.sample_rate, layout.frame_rate, layout.center,
         viterbi, crepe_model)
   except Exception as e:  # pylint: disable=broad-except
-    _report_skipped(chunk['path'],
-                    f'features of {where} failed: {_one_line(e)}',
-                    'chunks_skipped')
+    reason = f'features of {where} failed: {audio_io.one_line_error(e)}'
+    _report_skipped(chunk['path'], reason, 'chunks_skipped')
     return
   _counter('chunks_done').inc()
   logging.info('prepare_tfrecord: features of %s %s done.', chunk['path'],
