@@ -26,8 +26,7 @@ from ddsp.training.data_preparation import prepare_tfrecord_lib as lib
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 16000
-VIOLIN_START_S = 8  # The violin excerpt: seconds 8-14 of violin_train.wav.
-FLUTE_START_S = 10  # The flute excerpt: seconds 10-15 of flute.wav.
+FLUTE_START_S = 5  # The flute excerpt: seconds 5-10 of tests/data's clip.
 _RUNS = {}
 
 
@@ -46,16 +45,15 @@ def _read_records(pattern):
   return examples
 
 
-def _write_inputs(shared_data, folder):
+def _write_inputs(test_data, folder):
   """The violin (16 kHz), flute (44.1 kHz stereo) and corrupt inputs.
 
   Writes them to `folder` (unless None) and returns the excerpts as the
   pipeline should read them back at 16 kHz mono.
   """
-  violin, rate = sf.read(shared_data / 'violin_train.wav', dtype='int16')
+  violin, rate = sf.read(test_data / 'violin_6s.flac', dtype='int16')
   assert rate == SR
-  violin = violin[VIOLIN_START_S * SR:(VIOLIN_START_S + 6) * SR]
-  flute, _ = sf.read(shared_data / 'flute.wav', dtype='float32')
+  flute, _ = sf.read(test_data / 'flute_10s.flac', dtype='float32')
   flute = flute[FLUTE_START_S * SR:(FLUTE_START_S + 5) * SR]
   if folder is not None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,11 +98,11 @@ def _run_once(tmp_path_factory, name, make):
 
 
 @pytest.fixture
-def cli_run(shared_data, tmp_path_factory):
+def cli_run(test_data, tmp_path_factory):
   """One run of the ddsp_prepare_tfrecord command line, shared by tests."""
 
   def make(folder):
-    _write_inputs(shared_data, folder / 'audio')
+    _write_inputs(test_data, folder / 'audio')
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     command = [
         sys.executable, '-m',
@@ -120,15 +118,15 @@ def cli_run(shared_data, tmp_path_factory):
 
   run = _run_once(tmp_path_factory, 'cli', make)
   return dict(run, output=run['folder'] / 'out' / 'train.tfrecord',
-              sources=_write_inputs(shared_data, None))
+              sources=_write_inputs(test_data, None))
 
 
 @pytest.fixture
-def eval_run(shared_data, tmp_path_factory):
+def eval_run(test_data, tmp_path_factory):
   """One in-process run with an eval split and centered features."""
 
   def make(folder):
-    _write_inputs(shared_data, folder / 'audio')
+    _write_inputs(test_data, folder / 'audio')
     return lib.prepare_tfrecord(
         [str(folder / 'audio' / 'violin_6s.wav')],
         str(folder / 'out' / 'data.tfrecord'), num_shards=1, example_secs=1,
@@ -136,7 +134,7 @@ def eval_run(shared_data, tmp_path_factory):
 
   run = _run_once(tmp_path_factory, 'eval', make)
   return dict(run, output=run['folder'] / 'out' / 'data.tfrecord',
-              sources=_write_inputs(shared_data, None))
+              sources=_write_inputs(test_data, None))
 
 
 # ----------------------------------------------------------------------------
@@ -207,12 +205,12 @@ def test_cli_audio_equals_the_source_excerpts(cli_run):
 
 
 @pytest.mark.slow
-def test_cli_features_line_up_with_the_audio(cli_run, shared_data):
+def test_cli_features_line_up_with_the_audio(cli_run, test_data):
   examples = _read_records(f'{cli_run["output"]}*')
   matched = _match_violin(examples, cli_run['sources']['violin'])
-  truth = np.load(shared_data / 'violin_train.f0_250hz.npy')
+  truth = np.load(test_data / 'violin_6s.f0_250hz.npy')
   for start, ex in matched.items():
-    first = (VIOLIN_START_S + start) * 250
+    first = start * 250
     ref = truth[first:first + 1000]
     voiced = (ref > 0) & (ex['f0_confidence'] > 0.5)
     assert voiced.mean() > 0.5
