@@ -76,7 +76,8 @@ class AudioClip:
     n_channels: int, channels in the file.
     truncated: str or None; why the file holds fewer samples than its header
       declares (e.g. 'truncated: the header declares 32000 samples (2.00 s),
-      only 16000 (1.00 s) could be read.'), or None for a complete file. The samples that are there are in `audio`.
+      only 16000 (1.00 s) could be read.'), or None for a complete file.
+      The samples that are there are in `audio`.
   """
   audio: np.ndarray
   sample_rate: int

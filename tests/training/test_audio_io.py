@@ -152,7 +152,8 @@ def test_truncated_flac_keeps_the_blocks_before_the_break(tmp_path):
 
 
 def test_one_line_error_joins_lines():
-  assert audio_io.one_line_error(OSError('disk\n  full')) == 'OSError: disk full'
+  assert audio_io.one_line_error(OSError('disk\n  full')) == (
+      'OSError: disk full')
   assert audio_io.one_line_error(
       audio_io.AudioLoadError('a.wav', 'no such file.')) == 'no such file.'
   assert audio_io.one_line_error(RuntimeError()) == 'RuntimeError: (no message)'
