@@ -333,7 +333,12 @@ def read_audio(path, sample_rate=16000, mono=True):
   """
   sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
   path = os.fspath(path)
-  if not tf.io.gfile.exists(path):
+  try:
+    exists = (os.path.lexists(path) if _is_local(path) else
+              tf.io.gfile.exists(path))
+  except tf.errors.PermissionDeniedError as e:
+    raise AudioLoadError(path, 'permission denied.') from e
+  if not exists:
     raise AudioLoadError(path, 'no such file.')
   data, file_rate, truncated = _decode(path)
   if data.size == 0:

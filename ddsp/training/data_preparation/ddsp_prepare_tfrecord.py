@@ -124,9 +124,11 @@ def run():
 
 
 def main(unused_argv):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   try:
     summary = run()
-  except (FileExistsError, PermissionError) as e:
+  except (FileExistsError, PermissionError,
+          tf.errors.PermissionDeniedError) as e:
     # One line naming the path, no traceback: nothing is wrong in the code.
     print(f'ddsp_prepare_tfrecord: {e}', file=sys.stderr, flush=True)
     sys.exit(1)

@@ -523,10 +523,11 @@ def _prepare_output_folder(files, overwrite):
       with open(probe, 'wb'):
         pass
       os.remove(probe)
-  except PermissionError as e:
+  except (PermissionError, tf.errors.PermissionDeniedError) as e:
+    where = getattr(e, 'filename', None)
     raise PermissionError(
         f'Cannot write the TFRecords in {folder or "."}: permission denied'
-        f'{f" ({e.filename})" if e.filename else ""}.') from e
+        f'{f" ({where})" if where else ""}.') from e
 
 
 def _is_local(path):
