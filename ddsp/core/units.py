@@ -584,8 +584,9 @@ def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
     hz_max: highest frequency, Hz.
 
   Returns:
-    Frequencies, [batch, n_frames, n_sinusoids] float32, Hz. Differentiable
-    with respect to `freqs`.
+    Frequencies, [batch, n_frames, n_sinusoids] float32, Hz, never above
+    `hz_max` (the sum is capped there against float32 rounding).
+    Differentiable with respect to `freqs`.
 
   Raises:
     ValueError: if `freqs` is not rank 3 or 4, or its channels are not a
@@ -609,7 +610,8 @@ def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
       lo, hi = 0.0, remainder * (1.0 - 1.0 / factor)
       remainder -= hi
     total += unit_to_hz(probs[..., i], hz_min=lo, hz_max=hi)
-  return total
+  # Saturated components can sum to a float32 rounding above hz_max.
+  return tf.minimum(total, hz_max)
 
 
 @registration.register('ddsp.core', serializable=True)

@@ -404,3 +404,13 @@ def test_unit_midi_maps_keep_float64():
   np.testing.assert_allclose(
       units.unit_to_hz(np.linspace(0.0, 1.0, 5), 20.0, 1000.0).numpy(),
       np.geomspace(20.0, 1000.0, 5), rtol=1e-5)
+
+
+def test_frequencies_sigmoid_never_exceeds_hz_max():
+  # Saturated logits: float32 sums of the shares must not round above hz_max.
+  x = np.random.default_rng(0).normal(scale=30.0, size=[4, 50, 8, 3])
+  for depth in (1, 3):
+    f = units.frequencies_sigmoid(x[..., :depth].astype(np.float32),
+                                  depth=depth, hz_min=0.0, hz_max=8000.0)
+    f = f.numpy()
+    assert f.max() <= 8000.0 and f.max() > 7999.0 and f.min() >= 0.0
