@@ -5,10 +5,11 @@ Trains `models.MidiAutoencoder` as configured by the packaged
 note latent learned by a `HarmonicToMidiEncoder` from the synthcoder's synth
 params, not read from the dataset), at a reduced width (`--channels`), on
 the instrument recordings of ../shared/data (violin_train, flute and
-trumpet by default), then transcribes held-out audio and scores the notes
-against the ground truth (`NAME.notes.csv`) with `metrics.MidiMetrics`
-(mir_eval note matching: onset within 50 ms, pitch within 50 cents; full
-note also offset within max(50 ms, 20 % of the note); frame activity):
+trumpet by default; found as bench_data.py says), then transcribes held-out
+audio and scores the notes against the ground truth (`NAME.notes.csv`)
+with `metrics.MidiMetrics` (mir_eval note matching: onset within 50 ms,
+pitch within 50 cents; full note also offset within max(50 ms, 20 % of the
+note); frame activity):
 
 1. each clip is cut into a training part (the first `--train_fraction`) and
    a held-out part; both into `--example_secs` examples (training ones with
@@ -55,7 +56,9 @@ import time
 
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_data  # pylint: disable=g-import-not-at-top,wrong-import-position
+
 FRAME_RATE = 250
 SAMPLE_RATE = 16000
 HOP = SAMPLE_RATE // FRAME_RATE
@@ -63,8 +66,8 @@ HOP = SAMPLE_RATE // FRAME_RATE
 
 def parse_args(argv):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--data_dir', default=str(REPO.parent / 'shared' /
-                                                'data'))
+  parser.add_argument('--data_dir', default=str(bench_data.recordings_dir()),
+                      help='folder of the clips (see bench_data.py)')
   parser.add_argument('--clips', default='violin_train,flute,trumpet')
   parser.add_argument('--max_secs', type=float, default=None,
                       help='use at most this much of each clip')
@@ -193,8 +196,9 @@ def main(argv=None):
              if not (data_dir / f'{c}{ext}').exists()]
   if missing:
     print('bench_midi_ae: the benchmark data is absent; missing:\n  ' +
-          '\n  '.join(missing) + '\n(Set --data_dir to the folder with the '
-          'instrument clips, their .notes.csv and .f0_250hz.npy files.)')
+          '\n  '.join(missing) + '\n(The full recordings are not in the '
+          f'repository: set {bench_data.ENV_VAR} or --data_dir to the folder '
+          'with the instrument clips, their .notes.csv and .f0_250hz.npy.)')
     return 1
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import keras  # pylint: disable=g-import-not-at-top
