@@ -208,3 +208,63 @@ def test_midi_autoencoder_evaluator_on_the_model(tmp_path):
           'midiae_encoder_pitch/ex_1', 'amplitudes/amplitudes_1',
           'f0_midi/f0_hz_rec_1'} <= tags
   assert set(results) <= tags and len(results) == 9
+
+
+def test_z_midi_autoencoder_latents():
+  splits = (('amplitudes', 1), ('harmonic_distribution', N_HARMONICS),
+            ('magnitudes', N_NOISE))
+  keys = ('f0_scaled', 'amps_scaled', 'hd_scaled', 'noise_scaled')
+  model = models.ZMidiAutoencoder(
+      synthcoder=decoders.DilatedConvDecoder(
+          ch=8, layers_per_stack=2, stacks=1, norm_type='layer',
+          input_keys=('ld_scaled', 'f0_scaled'), conditioning_keys=('z',),
+          precondition_stack=None, output_splits=splits),
+      z_synth_encoders=[encoders.ExpressionEncoder(
+          net=nn.FcStack(8, 1), z_dims=3, input_keys=('ld_scaled',),
+          pool_time=True)],
+      z_global_encoders=[encoders.ExpressionEncoder(
+          net=nn.FcStack(8, 1), z_dims=4, input_keys=keys, pool_time=True)],
+      z_note_encoder=encoders.ExpressionEncoder(
+          net=nn.FcStack(8, 1), z_dims=5, input_keys=keys, pool_time=False),
+      z_preconditioning_stack=nn.FcStackOut(ch=8, layers=1, n_out=6),
+      midi_decoder=decoders.MidiToHarmonicDecoder(
+          net=nn.DilatedConvStack(ch=8, layers_per_stack=2, stacks=1,
+                                  norm_type='layer', conditional=True),
+          output_splits=(('f0_midi', 1),) + splits),
+      preprocessor=preprocessing.F0LoudnessPreprocessor(time_steps=T),
+      reverb=False)
+  features = _features()
+  with tf.GradientTape() as tape:
+    outputs = model(features, training=True)
+    loss = tf.reduce_mean(tf.abs(outputs['midi_audio']))
+  assert outputs['z_global'].shape[-1] == 4
+  z_notes = np.asarray(outputs['z_notes'])
+  assert z_notes.shape == (2, T, 5)
+  # Reference: the note encoder's z averaged over each note of q_pitch
+  # (frames 5-29 at 60, 30-55 at 62; silence has no note).
+  z = np.asarray(model.z_note_encoder(
+      {k: outputs[k] for k in keys})['z'])
+  for start, stop in ((5, 30), (30, 56)):
+    np.testing.assert_allclose(
+        z_notes[:, start:stop],
+        np.broadcast_to(z[:, start:stop].mean(1, keepdims=True),
+                        (2, stop - start, 5)), atol=1e-5)
+  grads = tape.gradient(loss, model.z_note_encoder.trainable_variables +
+                        model.z_preconditioning_stack.trainable_variables)
+  assert all(g is not None for g in grads)
+  clone = models.ZMidiAutoencoder.from_config(model.get_config())
+  assert len(clone.z_global_encoders) == 1
+  assert isinstance(clone.z_preconditioning_stack, nn.FcStackOut)
+
+
+def test_z_midiae_gin_builds():
+  with gin.unlock_config():
+    gin.add_config_file_search_path(ddsp_gin.GIN_PATH)
+    gin.parse_config_files_and_bindings(
+        ['models/midiae/z_midiae.gin'], [], finalize_config=False)
+  model = models.get_model()
+  assert isinstance(model, models.ZMidiAutoencoder)
+  assert [type(e).__name__ for e in model.z_global_encoders] == [
+      'OneHotEncoder', 'ExpressionEncoder']
+  assert model.z_note_encoder.pool_time is False
+  assert model.midi_decoder.net.conditional

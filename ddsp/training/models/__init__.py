@@ -15,6 +15,7 @@ from ddsp.training.models.model import Model
 
 # Research models.
 from ddsp.training.models.midi_autoencoder import MidiAutoencoder
+from ddsp.training.models.midi_autoencoder import ZMidiAutoencoder
 
 
 @registration.register('ddsp.training.models', configurable=True)

@@ -26,8 +26,10 @@ Two stacked autoencoders (the published research model, experimental):
   shape the pitch latent (`nn.get_short_note_loss_mask` for notes shorter
   than 40 frames).
 
-Gin: `models/midiae/midiae.gin` (+ `models/midiae/mixins/midi_encoder.gin`
-for a learned MIDI encoder); evaluation `eval/midi_ae.gin`.
+`ZMidiAutoencoder` adds latents beside the pitch (instrument, expression,
+per-note). Gin: `models/midiae/midiae.gin`, `models/midiae/z_midiae.gin`
+(+ `models/midiae/mixins/midi_encoder.gin` for a learned MIDI encoder);
+evaluation `eval/midi_ae.gin`.
 """
 
 import keras
@@ -301,9 +303,12 @@ class MidiAutoencoder(model_lib.Model):
           f'Received: synthcoder={self.synthcoder!r}, '
           f'preprocessor={self.preprocessor!r}')
     features = self.preprocess(features, training=training)
-    synth_audio, synth_params = self.synthcoder_branch(features, training)
+    synth_audio, synth_params = self.synthcoder_branch(
+        features, training, z=self.z_synth_encode(features, training))
     amps, hd, noise = self.extract_harm_controls(synth_params)
-    outputs = self._midi_branch(features, synth_params, amps, hd, noise)
+    self.add_synth_params_features(features, amps, hd, noise)
+    outputs = self._midi_branch(features, synth_params, amps, hd, noise,
+                                training)
     outputs.update(synth_audio=synth_audio, synth_params=synth_params,
                    amps=amps, hd=hd, noise=noise)
     outputs[f'{self.db_key}_pred'] = features['db']
@@ -316,7 +321,23 @@ class MidiAutoencoder(model_lib.Model):
                     if k not in ('inputs', 'out')})
     return outputs
 
-  def _midi_branch(self, features, synth_params, amps, hd, noise, z=None):
+  # Hooks for the latents of ZMidiAutoencoder (none here).
+  def z_synth_encode(self, features, training=False):
+    """Latent 'z' of the synthcoder, or None."""
+    del features, training
+    return None
+
+  def add_synth_params_features(self, features, amps, hd, noise):
+    """Adds synth params to the features the latent encoders read."""
+    del features, amps, hd, noise
+
+  def midi_decoder_z(self, features, q_pitch, training=False):
+    """(z for the MIDI decoder or None, dict of latents for the outputs)."""
+    del features, q_pitch, training
+    return None, {}
+
+  def _midi_branch(self, features, synth_params, amps, hd, noise,
+                   training=False):
     """MIDI encoding and decoding; the losses of the pitch latent."""
     z_pitch = None
     if self.midi_encoder is not None:
@@ -332,6 +353,8 @@ class MidiAutoencoder(model_lib.Model):
       outputs.update(f0_midi_pred=q_pitch, midi_synth_params=synth_params,
                      midi_audio=self.processor_group.get_signal(synth_params))
     else:
+      z, latents = self.midi_decoder_z(features, q_pitch, training)
+      outputs.update(latents)
       pg_in = self.midi_decoder(q_pitch, q_vel, z)
       midi_synth_params = self.processor_group.get_controls(pg_in)
       amps_pred, hd_pred, noise_pred = self.extract_harm_controls(
@@ -367,3 +390,125 @@ class MidiAutoencoder(model_lib.Model):
     for key in _SERIALIZED:
       config[key] = keras.saving.deserialize_keras_object(config.get(key))
     return cls(**config)
+
+
+_Z_SERIALIZED = ('z_synth_encoders', 'z_global_encoders', 'z_note_encoder',
+                 'z_preconditioning_stack', 'z_global_prior', 'z_note_prior')
+
+
+@registration.register('ddsp.training.models')
+class ZMidiAutoencoder(MidiAutoencoder):
+  """A MidiAutoencoder with latents beside the MIDI pitch.
+
+  As `MidiAutoencoder`, plus:
+
+  * `z_synth_encoders`: encoders (e.g. `encoders.OneHotEncoder`,
+    `encoders.MfccTimeDistributedRnnEncoder`) whose 'z' outputs, concatenated,
+    condition the synthcoder (its 'z' input).
+  * `z_global_encoders`: encoders of the features (e.g. an instrument
+    one-hot, an `ExpressionEncoder` pooled over time) whose 'z' outputs,
+    concatenated, condition the MIDI decoder ('z_global').
+  * `z_note_encoder`: an encoder whose 'z' is averaged over each note of the
+    pitch latent (`nn.pool_over_notes`), a per-note latent ('z_notes')
+    concatenated to the global one.
+  * `z_preconditioning_stack`: a layer applied to that concatenation.
+  * `z_global_prior`, `z_note_prior`: loss layers on the latents that also
+    return the sampled latent (`layer.get_losses_dict(z)`, then `layer(z)`).
+
+  The synthcoder's synth params are added to the features the encoders read
+  as 'amps_scaled', 'hd_scaled', 'noise_scaled'.
+
+  Args:
+    z_synth_encoders, z_global_encoders: lists of encoder layers, or None.
+    z_note_encoder, z_preconditioning_stack: layers, or None.
+    z_global_prior, z_note_prior: loss layers, or None.
+    Other arguments: see `MidiAutoencoder`.
+  """
+
+  def __init__(self, synthcoder=None, midi_encoder=None, midi_decoder=None,
+               sg_before_midiae=True, reverb=True, preprocessor=None,
+               reconstruction_losses=None, qpitch_f0rec_loss=None,
+               pitch_f0rec_loss=None, pitch_qpitch_loss=None,
+               midi_slowness_loss=None, mask_f0_loss=True,
+               z_synth_encoders=None, z_global_encoders=None,
+               z_note_encoder=None, z_preconditioning_stack=None,
+               z_global_prior=None, z_note_prior=None, **kwargs):
+    super().__init__(
+        synthcoder=synthcoder, midi_encoder=midi_encoder,
+        midi_decoder=midi_decoder, sg_before_midiae=sg_before_midiae,
+        reverb=reverb, preprocessor=preprocessor,
+        reconstruction_losses=reconstruction_losses,
+        qpitch_f0rec_loss=qpitch_f0rec_loss,
+        pitch_f0rec_loss=pitch_f0rec_loss,
+        pitch_qpitch_loss=pitch_qpitch_loss,
+        midi_slowness_loss=midi_slowness_loss, mask_f0_loss=mask_f0_loss,
+        **kwargs)
+    self.z_synth_encoders = (None if z_synth_encoders is None
+                             else list(z_synth_encoders))
+    self.z_global_encoders = (None if z_global_encoders is None
+                              else list(z_global_encoders))
+    self.z_note_encoder = z_note_encoder
+    self.z_preconditioning_stack = z_preconditioning_stack
+    self.z_global_prior = z_global_prior
+    self.z_note_prior = z_note_prior
+
+  @staticmethod
+  def _encode_all(encoders_list, features, training):
+    if not encoders_list:
+      return None
+    return tf.concat([encoder(features, training=training)['z']
+                      for encoder in encoders_list], axis=-1)
+
+  def z_synth_encode(self, features, training=False):
+    return self._encode_all(self.z_synth_encoders, features, training)
+
+  def z_global_encode(self, features, training=False):
+    """Concatenated 'z' of the global encoders, or None."""
+    return self._encode_all(self.z_global_encoders, features, training)
+
+  def z_note_encode(self, features, q_pitch, training=False):
+    """The note encoder's 'z' averaged over each note of `q_pitch`."""
+    if self.z_note_encoder is None:
+      return None
+    z_notes = self.z_note_encoder(features, training=training)['z']
+    note_mask = nn.get_note_mask(q_pitch)
+    return nn.pool_over_notes(z_notes, note_mask, return_std=False)
+
+  def add_synth_params_features(self, features, amps, hd, noise):
+    features.update(amps_scaled=amps, hd_scaled=hd, noise_scaled=noise)
+
+  def midi_decoder_z(self, features, q_pitch, training=False):
+    z_global = self.z_global_encode(features, training)
+    z_notes = self.z_note_encode(features, q_pitch, training)
+    if self.z_global_prior is not None and z_global is not None:
+      self._update_losses_dict(self.z_global_prior, z_global)
+      z_global = self.z_global_prior(z_global)
+    if self.z_note_prior is not None and z_notes is not None:
+      self._update_losses_dict(self.z_note_prior, z_notes)
+      z_notes = self.z_note_prior(z_notes)
+    parts = [z for z in (z_global, z_notes) if z is not None]
+    z = tf.concat(parts, axis=-1) if parts else None
+    if self.z_preconditioning_stack is not None and z is not None:
+      z = self.z_preconditioning_stack(z)
+    return z, {'z_global': z_global, 'z_notes': z_notes}
+
+  def get_config(self):
+    config = super().get_config()
+    serialize = keras.saving.serialize_keras_object
+    for key in _Z_SERIALIZED:
+      value = getattr(self, key)
+      if isinstance(value, list):
+        config[key] = [serialize(v) for v in value]
+      else:
+        config[key] = serialize(value)
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    deserialize = keras.saving.deserialize_keras_object
+    for key in _Z_SERIALIZED:
+      value = config.get(key)
+      config[key] = ([deserialize(v) for v in value]
+                     if isinstance(value, list) else deserialize(value))
+    return super().from_config(config)
