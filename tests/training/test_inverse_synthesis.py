@@ -235,3 +235,63 @@ def test_ddsp_run_pretrains_with_the_published_icml2020_configs(tmp_path):
   config = (save_dir / 'operative_config-0.gin').read_text()
   assert 'get_model.model = @models.InverseSynthesis()' in config
   assert 'KDEConsistencyLoss.weight_a = 1.0' in config
+
+
+def _write_audio_records(path, n_examples):
+  t = np.arange(N_SAMPLES) / 16000.0
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for i in range(n_examples):
+      example = prepare_tfrecord_lib.float_dict_to_tfexample({
+          'audio': 0.3 * np.sin(2 * np.pi * (200.0 + 50 * i) * t),
+          'f0_hz': np.full(32, 200.0 + 50 * i),
+          'f0_confidence': np.ones(32), 'loudness_db': np.full(32, -20.0)})
+      writer.write(example.SerializeToString())
+
+
+@pytest.mark.slow
+def test_finetune_configs_zip_synthetic_notes_with_audio(tmp_path):
+  import gin  # pylint: disable=g-import-not-at-top
+  from ddsp.training import gin as ddsp_gin  # pylint: disable=g-import-not-at-top
+  _write_notes(tmp_path / 'notes.tfrecord', 4, N_FRAMES, N_HARM, 65)
+  _write_audio_records(tmp_path / 'train.tfrecord', 4)
+  gin.clear_config()
+  gin.add_config_file_search_path(ddsp_gin.GIN_PATH)
+  try:
+    gin.parse_config_files_and_bindings(
+        ['papers/icml2020/finetune_model.gin',
+         'papers/icml2020/finetune_dataset.gin'],
+        [f"SyntheticNotes.file_pattern = '{tmp_path}/notes.tfrecord*'",
+         f'SyntheticNotes.n_timesteps = {N_FRAMES}',
+         f'SyntheticNotes.n_harmonics = {N_HARM}',
+         f"train_data/TFRecordProvider.file_pattern = "
+         f"'{tmp_path}/train.tfrecord*'",
+         f'TFRecordProvider.example_secs = {N_SAMPLES / 16000}',
+         f'InverseSynthesis.n_samples = {N_SAMPLES}',
+         "ResnetSinusoidalEncoder.size = 'tiny'",
+         "ResnetSinusoidalEncoder.output_splits = (('frequencies', 384), "
+         "('amplitudes', 6), ('noise_magnitudes', 65))",
+         'f0_spectral/compute_logmel.bins = 32',
+         'f0_spectral/compute_logmel.fft_size = 512',
+         'f0_spectral/compute_logmel.overlap = 0.5',
+         f'SinusoidalToHarmonicEncoder.n_harmonics = {N_HARM}',
+         'RnnSandwich.fc_stack_ch = 8', 'RnnSandwich.rnn_ch = 8',
+         'SpectralLoss.fft_sizes = (256, 64)'])
+    with gin.config_scope('train_data'):
+      provider = data.ZippedProvider()
+    model = models.get_model()
+    batch = next(iter(provider.get_batch(4)))
+    # (The spectral_fn's scoped bindings apply when it is called.)
+    outputs, losses = model(batch, training=True, return_losses=True)
+  finally:
+    gin.clear_config()
+  assert [type(p) for p in provider.data_providers] == [
+      data.SyntheticNotes, data.TFRecordProvider]
+  # The fine-tuning weights of finetune_model.gin over pretrain_model.gin.
+  assert model.loss_objs[0].mag_weight == 1.0
+  assert model.harmonic_consistency_losses[0].dist_weight == 100.0
+  assert model.filtered_noise_consistency_loss.weight == 100.0
+  assert outputs['audio'].shape == (2, N_SAMPLES)  # The real audio's half.
+  assert float(losses['sin_spectral_loss']) > 0.0  # mag_weight = 1.
+  assert {'ss_kde_consistency_loss', 'ss_harmonic_consistency_loss',
+          'harm_spectral_loss', 'kde_consistency_loss'} <= set(losses)
+  assert np.isfinite(float(losses['total_loss']))
