@@ -163,6 +163,9 @@ def test_config_round_trip_and_errors():
   model = _model(reverb=True)
   assert isinstance(model.processor_group.dag[-1][0],
                     ddsp.effects.FilteredNoiseReverb)
+  assert model.reverb is model.processor_group.dag[-1][0]
+  assert _model().reverb is None
+  assert model.audio_loss_objs == model.loss_objs
   config = model.get_config()
   copy = models.InverseSynthesis.from_config(config)
   assert copy.get_config() == config

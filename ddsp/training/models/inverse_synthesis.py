@@ -148,7 +148,7 @@ class InverseSynthesis(model_lib.Model):
     self.twm_loss = twm_loss
     self.harmonic_distribution_prior = harmonic_distribution_prior
     self.stop_gradient = bool(stop_gradient)
-    self.reverb = bool(reverb)
+    self._use_reverb = bool(reverb)
     self.n_samples = n_samples
     self.sample_rate = sample_rate
     self._freq_scale_fn_arg = processors.deserialize_fn(freq_scale_fn)
@@ -166,12 +166,19 @@ class InverseSynthesis(model_lib.Model):
     dag = [(self.sinusoidal_synth, ['amplitudes', 'frequencies']),
            (self.filtered_noise_synth, ['noise_magnitudes']),
            (processors.Add(), ['filtered_noise/signal', 'sinusoidal/signal'])]
-    if self.reverb:
-      self.reverb_module = effects.FilteredNoiseReverb(
+    # As published, `reverb` is the reverb layer (None without one).
+    self.reverb = None
+    if self._use_reverb:
+      self.reverb = effects.FilteredNoiseReverb(
           reverb_length=int(sample_rate * 2), window_size=257, n_frames=500,
           n_filter_banks=16, trainable=True, name='reverb')
-      dag.append((self.reverb_module, ['add/signal']))
+      dag.append((self.reverb, ['add/signal']))
     self.processor_group = processors.ProcessorGroup(dag=dag)
+
+  @property
+  def audio_loss_objs(self):
+    """The audio losses (the published attribute name of `loss_objs`)."""
+    return self.loss_objs
 
   # --------------------------------------------------------------------------
   # Forward pass.
@@ -377,7 +384,7 @@ class InverseSynthesis(model_lib.Model):
         twm_loss=ser(self.twm_loss),
         harmonic_distribution_prior=ser(self.harmonic_distribution_prior),
         freq_scale_fn=processors.serialize_fn(self._freq_scale_fn_arg),
-        reverb=self.reverb, n_samples=self.n_samples,
+        reverb=self._use_reverb, n_samples=self.n_samples,
         sample_rate=self.sample_rate, stop_gradient=self.stop_gradient)
     return config
 
