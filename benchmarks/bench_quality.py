@@ -3,8 +3,8 @@
 Runs the main job's stages (scripts/main_job.sh) on a recording and scores the
 resynthesis of a part of it that training never sees:
 
-1. cut the recording (default ../shared/data/violin_train.wav, 188 s of solo
-   violin) into a training part and a held-out part, its last
+1. cut the recording (default violin_train.wav of the full recordings, 188 s
+   of solo violin, found as bench_data.py says) into a training part and a held-out part, its last
    `--heldout_secs` seconds (12 s by default), both written to `--work_dir`;
 2. `ddsp_prepare_tfrecord` on the training part: CREPE f0 and loudness, 4 s
    examples every 1 s;
@@ -60,11 +60,12 @@ import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+import bench_data  # pylint: disable=g-import-not-at-top
 import numpy as np  # pylint: disable=g-import-not-at-top
 import soundfile  # pylint: disable=g-import-not-at-top
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-DEFAULT_AUDIO = REPO.parent / 'shared' / 'data' / 'violin_train.wav'
+DEFAULT_AUDIO = bench_data.recordings_dir() / 'violin_train.wav'
 SEGMENT_SECS = 4.0
 SUMMARY_EVERY = 20
 _MARKER = '.ddsp_bench_quality'
@@ -96,6 +97,9 @@ def _parse_args():
     p.error(f'--heldout_secs must be at least {SEGMENT_SECS}, got '
             f'{args.heldout_secs}')
   if not os.path.isfile(args.train_audio):
+    if args.train_audio == str(DEFAULT_AUDIO):
+      p.error(bench_data.missing_message('violin_train.wav') +
+              '; or pass --train_audio')
     p.error(f'no such audio file: {args.train_audio}')
   return args
 

@@ -21,7 +21,6 @@ Usage:
 
 import argparse
 import os
-import pathlib
 import time
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -30,19 +29,18 @@ import numpy as np  # pylint: disable=g-import-not-at-top
 import soundfile as sf  # pylint: disable=g-import-not-at-top
 import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
+import bench_data  # pylint: disable=g-import-not-at-top
 from ddsp import crepe  # pylint: disable=g-import-not-at-top
 from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
 
-DATA = pathlib.Path(os.environ.get(
-    'DDSP_SHARED_DATA',
-    pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'data'))
-
 
 def _load_audio(seconds):
-  path = DATA / 'violin_train.wav'
-  if path.is_file():
+  path = bench_data.find('violin_train.wav')
+  if path is not None:
     audio, _ = sf.read(path, dtype='float32')
     return audio[16000 * 8:16000 * 8 + int(seconds * 16000)], 'violin_train'
+  print(bench_data.missing_message('violin_train.wav') +
+        ': timing compute_f0 on a synthetic tone instead.')
   rng = np.random.default_rng(0)
   t = np.arange(int(seconds * 16000)) / 16000
   audio = 0.5 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.normal(size=t.shape)

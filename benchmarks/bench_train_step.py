@@ -55,7 +55,7 @@ about 80 % of the step (the 512-unit GRU and 512-wide dense stacks over 1000
 frames), synthesizers, reverb, loss and the Adam update the rest.
 
 The published library measured about 9.6 s per step at batch 8 on a quiet
-2-core machine of this class (see /work/shared/STACK_NOTES.md; about twice
+2-core machine of this class (measured in the project's notes on the stack; about twice
 that on a busy one). The table gives this library's medians and the ratio to
 that figure. Compare rows measured in one run: other processes on the machine
 change absolute times.
@@ -68,7 +68,6 @@ Usage:
 import argparse
 import json
 import os
-import pathlib
 import resource
 import subprocess
 import sys
@@ -85,28 +84,29 @@ CONFIGS = {
     'bf16+xla': (True, ["RnnFcDecoder.dtype = 'mixed_bfloat16'"]),
 }
 N_SAMPLES, N_FRAMES = 64000, 1000
-SHARED_DATA = pathlib.Path(os.environ.get(
-    'DDSP_SHARED_DATA',
-    pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'))
 
 
 def make_batch(batch_size):
   """4 s excerpts of the violin recording (random audio if it is absent)."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import bench_data  # pylint: disable=g-import-not-at-top
   from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-  wav = SHARED_DATA / 'violin_train.wav'
+  wav = bench_data.find('violin_train.wav')
   rng = np.random.default_rng(0)
-  if wav.exists():
+  if wav is not None:
     import soundfile  # pylint: disable=g-import-not-at-top
     audio, _ = soundfile.read(wav, dtype='float32')
-    f0 = np.load(SHARED_DATA / 'violin_train.f0_250hz.npy').astype(np.float32)
+    f0 = np.load(wav.with_name('violin_train.f0_250hz.npy')).astype(
+        np.float32)
     starts = [(i * 3 * 16000) % (len(audio) - N_SAMPLES) // 64 * 64
               for i in range(batch_size)]
     audio = np.stack([audio[s:s + N_SAMPLES] for s in starts])
     f0 = np.stack([np.resize(f0[s // 64:s // 64 + N_FRAMES], N_FRAMES)
                    for s in starts])
   else:
+    print(bench_data.missing_message('violin_train.wav') +
+          ': timing on random audio instead.', flush=True)
     audio = rng.uniform(-0.5, 0.5, [batch_size, N_SAMPLES]).astype(np.float32)
     f0 = rng.uniform(200, 800, [batch_size, N_FRAMES]).astype(np.float32)
   loudness = spectral_ops.compute_loudness(audio, use_tf=False,

@@ -11,10 +11,12 @@ A DAG (directed acyclic graph) is written as a list of nodes, run in list order:
 The layer keeps one dict, `outputs`, that starts as the inputs (each input is
 reachable both as `'key'` and as `'inputs/key'`). For each node it looks up the
 input keys in `outputs`, calls the module with those values as positional
-arguments, and stores the result under the module's name; keys may be nested
-paths such as `'harmonic/signal'` or `'harmonic/controls/amplitudes'`. The last
-node's result is also stored as `'out'`. `'inputs'` and `'out'` are therefore
-reserved and cannot name a module.
+arguments, and stores the result under the node's key: the module's name, or,
+for a node that names its module by a keyword of the layer (`('encoder',
+[...])` with `DAGLayer(dag, encoder=...)`), that keyword, as published. Keys
+may be nested paths such as `'harmonic/signal'` or
+`'harmonic/controls/amplitudes'`. The last node's result is also stored as
+`'out'`. `'inputs'` and `'out'` are therefore reserved and cannot key a node.
 
 How a node is called:
 
@@ -74,7 +76,7 @@ class DAGKeyError(KeyError, ValueError):
     return str(self.args[0]) if self.args else ''
 
 
-def _lookup(key, outputs, index, module):
+def _lookup(key, outputs, index, node_key):
   """Looks up the input `key` of DAG node `index` in the outputs dict."""
   try:
     return core.nested_lookup(key, outputs)
@@ -85,7 +87,7 @@ def _lookup(key, outputs, index, module):
     more = (f' (and {len(available) - len(shown)} more)'
             if len(available) > len(shown) else '')
     raise DAGKeyError(
-        f"DAG node {index} (module '{module.name}'): input key '{key}' not "
+        f"DAG node {index} (module '{node_key}'): input key '{key}' not "
         f'found. Available keys (inputs also as inputs/<key>): '
         f'{shown}{more}') from None
 
@@ -117,15 +119,16 @@ class DAGLayer(keras.layers.Layer):
       `(module, [input keys], [output keys])`, run in list order. A module is a
       `keras.layers.Layer` or the name of one given in `kwarg_modules`. Input
       keys are paths into the outputs dict (`'f0_hz'`, `'inputs/f0_hz'`,
-      `'harmonic/signal'`); each node's result is stored under the module's
-      `name`, which must be unique in the DAG and not `'inputs'` or `'out'`.
+      `'harmonic/signal'`); each node's result is stored under its key: the
+      keyword for a module named by keyword, else the module's `name`. Keys
+      must be unique in the DAG and not `'inputs'` or `'out'`.
     **kwarg_modules: modules that string nodes refer to by keyword (and that
       become attributes of the layer), plus the Keras layer arguments `name`,
       `trainable`, `dtype`, `autocast`.
 
   Raises:
     ValueError: for a malformed node, a module name not given as a keyword
-      argument, or two nodes whose modules share a name.
+      argument, or two nodes with the same key.
     TypeError: where a module is not a Keras layer.
 
   Example:
@@ -134,8 +137,8 @@ class DAGLayer(keras.layers.Layer):
     ...        ('act', ['dense'])]
     >>> layer = DAGLayer(dag, act=keras.layers.Activation('relu', name='relu'))
     >>> outputs = layer({'x': np.ones([2, 4], 'float32')})
-    >>> sorted(outputs)
-    ['dense', 'inputs', 'out', 'relu', 'x']
+    >>> sorted(outputs)  # 'act' is keyed by its keyword, as published.
+    ['act', 'dense', 'inputs', 'out', 'x']
     >>> tuple(outputs['out'].shape)
     (2, 3)
   """
@@ -162,7 +165,9 @@ class DAGLayer(keras.layers.Layer):
           node, index, kwarg_modules)
       nodes.append((module, input_keys, output_keys))
       refs.append(node[0] if isinstance(node[0], str) else None)
-    self._check_names(nodes)
+    node_keys = [ref if ref is not None else module.name
+                 for ref, (module, _, _) in zip(refs, nodes)]
+    self._check_names(nodes, node_keys)
 
     # Each module is set as an attribute: Keras then tracks it as a sublayer
     # (`trainable_variables`, saving), and TensorFlow as a checkpoint
@@ -185,6 +190,7 @@ class DAGLayer(keras.layers.Layer):
             f'Received: {key}={module!r}')
       setattr(self, key, module)
     self._node_refs = tuple(refs)
+    self._node_keys = tuple(node_keys)
     self.dag = nodes
 
   def _attribute_is_free(self, attribute, module):
@@ -230,10 +236,9 @@ class DAGLayer(keras.layers.Layer):
     return module, input_keys, output_keys
 
   @staticmethod
-  def _check_names(nodes):
+  def _check_names(nodes, node_keys):
     seen = {}
-    for index, (module, _, _) in enumerate(nodes):
-      name = module.name
+    for index, ((module, _, _), name) in enumerate(zip(nodes, node_keys)):
       if name in RESERVED_KEYS:
         raise ValueError(
             f"The module of DAG node {index} is named '{name}', which is "
@@ -243,15 +248,24 @@ class DAGLayer(keras.layers.Layer):
         same = ('the same module' if nodes[first][0] is module
                 else 'two different modules')
         raise ValueError(
-            f"DAG nodes {first} and {index} hold {same} named '{name}'. Each "
-            "node's result is stored under its module's name, so names must "
-            "be unique: pass a distinct `name=` to each module.")
+            f"DAG nodes {first} and {index} hold {same} under the key "
+            f"'{name}'. Each node's result is stored under its key (the "
+            "module's keyword or name), so keys must be unique: pass a "
+            'distinct `name=` (or keyword) to each module.')
       seen[name] = index
 
   @property
   def module_names(self):
-    """Names of the modules of the DAG, in node order."""
-    return [module.name for module, _, _ in self.dag]
+    """Keys of the DAG's nodes, in node order: where each result is stored.
+
+    The keyword for a module named by keyword, else the module's name.
+    """
+    return list(self._node_keys)
+
+  @property
+  def modules(self):
+    """The modules of the DAG, in node order (published getter)."""
+    return [module for module, _, _ in self.dag]
 
   def build(self, inputs_shape=None):
     """Marks the layer built; each module builds on its first call."""
@@ -268,7 +282,7 @@ class DAGLayer(keras.layers.Layer):
 
     Returns:
       The outputs dict: the inputs (also under `'inputs'`), each module's
-      result under its name, and the last node's result under `'out'`.
+      result under its node key, and the last node's result under `'out'`.
 
     Raises:
       ValueError: where an input key clashes with a module name or a reserved
@@ -292,12 +306,13 @@ class DAGLayer(keras.layers.Layer):
     outputs = dict(inputs)
     outputs['inputs'] = inputs
     result = None
-    for index, (module, input_keys, output_keys) in enumerate(self.dag):
-      args = [_lookup(key, outputs, index, module) for key in input_keys]
+    for index, ((module, input_keys, output_keys), node_key) in enumerate(
+        zip(self.dag, self._node_keys)):
+      args = [_lookup(key, outputs, index, node_key) for key in input_keys]
       result = self.call_module(module, args)
       if output_keys is not None:
-        result = _to_dict(result, output_keys, module.name)
-      outputs[module.name] = result
+        result = _to_dict(result, output_keys, node_key)
+      outputs[node_key] = result
     outputs['out'] = result
     return outputs
 

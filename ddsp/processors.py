@@ -323,6 +323,20 @@ class ProcessorGroup(dags.DAGLayer, Processor):
       raise ValueError('A ProcessorGroup needs at least one node. '
                        f'Received: dag={dag!r}')
 
+  @property
+  def processor_names(self):
+    """Keys of the group's nodes, in node order (published name).
+
+    Where each processor's outputs are stored: its keyword for a processor
+    named by keyword, else its name.
+    """
+    return self.module_names
+
+  @property
+  def processors(self):
+    """The processors of the group, in node order (published getter)."""
+    return self.modules
+
   def call(self, inputs, return_outputs_dict=False, training=None):
     """Runs the DAG of processors.
 
@@ -399,13 +413,22 @@ class Add(Processor):
     return super().get_config()
 
 
+# Smallest squared gain of a Mix (a gain of 1e-6, -120 dB).
+_MIN_MIX_POWER = 1e-12
+
+
 @registration.register('ddsp.processors')
 class Mix(Processor):
-  """Crossfades two signals by a time-varying control.
+  """Constant-power crossfade of two signals by a time-varying control.
 
-  `out = mix * signal_one + (1 - mix) * signal_two`, with
-  `mix = scale_fn(nonlinear_mix_level)` linearly resampled from frames to
-  samples (`core.resample`, holding the last frame for one hop).
+  `out = sqrt(mix) * signal_one + sqrt(1 - mix) * signal_two`, with
+  `mix = scale_fn(nn_out_mix_level)` linearly resampled from frames to
+  samples (`core.resample`, holding the last frame for one hop) and clipped
+  to [0, 1]. The gains' squares sum to 1, so two uncorrelated signals of
+  equal power keep that power at every mix level. (The published layer's
+  docstring promised this crossfade, but its second gain was
+  `1 - sqrt(|mix - 1|)`, which silenced both signals at mix 0 and summed them
+  at mix 1; see docs/differences.md.)
 
   Args:
     scale_fn: maps the raw control to the mix level in [0, 1]; a sigmoid by
@@ -417,27 +440,28 @@ class Mix(Processor):
     >>> import tensorflow as tf
     >>> mix = Mix()
     >>> out = mix(tf.ones([1, 4]), tf.zeros([1, 4]), tf.zeros([1, 2, 1]))
-    >>> out.numpy().tolist()
-    [[0.5, 0.5, 0.5, 0.5]]
+    >>> [round(x, 4) for x in out.numpy()[0].tolist()]
+    [0.7071, 0.7071, 0.7071, 0.7071]
   """
 
   def __init__(self, scale_fn=tf.nn.sigmoid, name='mix', **kwargs):
     super().__init__(name=name, **kwargs)
     self.scale_fn = validation.check_scale_fn(scale_fn)
 
-  def get_controls(self, signal_one, signal_two, nonlinear_mix_level):
+  def get_controls(self, signal_one, signal_two, nn_out_mix_level):
     """Scales the mix level and resamples it to audio rate.
 
     Args:
       signal_one: [batch, n_samples] or [batch, n_samples, n_channels]
         float32 signal, chosen where the mix level is 1.
       signal_two: float32 signal of the same shape, chosen where it is 0.
-      nonlinear_mix_level: [batch, n_frames, 1] float32, the raw mix level
-        (passed through `scale_fn`).
+      nn_out_mix_level: [batch, n_frames, 1] float32, the raw mix level
+        (passed through `scale_fn`; published name).
 
     Returns:
       `{'signal_one', 'signal_two', 'mix_level'}`, the mix level at audio rate
-      with the signals' rank ([batch, n_samples] or [batch, n_samples, 1]).
+      in [0, 1] with the signals' rank ([batch, n_samples] or
+      [batch, n_samples, 1]).
 
     Raises:
       ValueError: if the signals' shapes differ, the mix level is not
@@ -447,31 +471,35 @@ class Mix(Processor):
     validation.check_same_shape({'signal_one': signal_one,
                                  'signal_two': signal_two})
     shape = validation.check_rank(signal_one, 'signal_one', (2, 3))
-    validation.check_shape(nonlinear_mix_level, 'nonlinear_mix_level',
+    validation.check_shape(nn_out_mix_level, 'nn_out_mix_level',
                            [None, None, 1])
     validation.check_same_dim({'signal_one': signal_one,
-                               'nonlinear_mix_level': nonlinear_mix_level},
+                               'nn_out_mix_level': nn_out_mix_level},
                               0, 'batch')
     n_samples = shape[1] if shape is not None else None
     if n_samples is None:
       raise ValueError('Mix needs a static number of samples to resample the '
                        'mix level to. Received: signal_one.shape='
                        f'{signal_one.shape}')
-    mix_level = core.tf_float32(nonlinear_mix_level)
+    mix_level = core.tf_float32(nn_out_mix_level)
     if self.scale_fn is not None:
       mix_level = self.scale_fn(mix_level)
-    mix_level = core.resample(mix_level, n_samples)
+    mix_level = tf.clip_by_value(core.resample(mix_level, n_samples), 0.0, 1.0)
     if len(shape) == 2:
       mix_level = mix_level[:, :, 0]
     return {'signal_one': signal_one, 'signal_two': signal_two,
             'mix_level': mix_level}
 
   def get_signal(self, signal_one, signal_two, mix_level):
-    """`mix_level * signal_one + (1 - mix_level) * signal_two`.
+    """`sqrt(mix_level) * signal_one + sqrt(1 - mix_level) * signal_two`.
 
-    Differentiable with respect to both signals and the mix level.
+    Differentiable with respect to both signals and the mix level (each gain
+    is floored at 1e-6, -120 dB, so that its gradient stays finite where the
+    mix level is exactly 0 or 1).
     """
-    return mix_level * signal_one + (1.0 - mix_level) * signal_two
+    gain_one = tf.sqrt(tf.maximum(mix_level, _MIN_MIX_POWER))
+    gain_two = tf.sqrt(tf.maximum(1.0 - mix_level, _MIN_MIX_POWER))
+    return gain_one * signal_one + gain_two * signal_two
 
   def get_config(self):
     config = super().get_config()

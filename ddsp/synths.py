@@ -502,8 +502,10 @@ class Sinusoidal(processors.Processor):
     Args:
       amplitudes: float32 [batch, n_frames, n_sinusoids], raw amplitudes.
       frequencies: float32 [batch, n_frames, n_sinusoids] raw outputs (or
-        Hz with `freq_scale_fn=None`); with a depth > 1 frequency scale
-        function, whatever it takes.
+        Hz with `freq_scale_fn=None`); with a frequency scale function, also
+        [batch, n_frames, n_sinusoids, depth] (e.g. for
+        `core.frequencies_sigmoid(x, depth=depth)`, as published): the
+        scaled frequencies must be [batch, n_frames, n_sinusoids].
 
     Returns:
       dict with 'amplitudes' and 'frequencies' (Hz), both
@@ -513,14 +515,18 @@ class Sinusoidal(processors.Processor):
       ValueError: for wrong ranks, disagreeing batch, frame or sinusoid
         counts, no frames, or NaN or infinite values.
     """
+    if self.freq_scale_fn is not None:
+      # The scale function may reduce a trailing depth axis.
+      frequencies = core.tf_float32(frequencies)
+      validation.check_rank(frequencies, 'frequencies', (3, 4))
+      frequencies = self.freq_scale_fn(
+          validation.check_finite(frequencies, 'frequencies'))
     controls = _check_controls(
         {'amplitudes': amplitudes, 'frequencies': frequencies}, {})
     amplitudes = controls['amplitudes']
     frequencies = controls['frequencies']
     if self.amp_scale_fn is not None:
       amplitudes = self.amp_scale_fn(amplitudes)
-    if self.freq_scale_fn is not None:
-      frequencies = self.freq_scale_fn(frequencies)
     validation.check_same_dim({'amplitudes': amplitudes,
                                'frequencies': frequencies}, 2, 'n_sinusoids')
     amplitudes = core.remove_above_nyquist(frequencies, amplitudes,

@@ -160,8 +160,9 @@ tutorial.save_figure(fig, '01_paper_dag_nodes.png')
 #
 # A sine that follows the harmonic synth's f0 by reading its *controls*
 # (`'harmonic/controls/f0_hz'`, `[batch, n_frames, 1]` Hz). `Mix` crossfades
-# two signals by a control (the sigmoid of a raw level, here from -4, all
-# sub, to +4, all harmonic); `Crop` drops one frame at the back.
+# two signals at constant power by a control (the sigmoid of a raw level,
+# here from -4, all sub, to +4, all harmonic); `Crop` drops one frame at the
+# back.
 
 # %%
 sub = synths.Sinusoidal(n_samples=N_SAMPLES, amp_scale_fn=None,
@@ -216,17 +217,18 @@ Reverb.seed = 4
 print(PAPER_GIN)
 
 # %% [markdown]
-# Gin bindings apply when gin builds the object: ask gin for the group (a
-# plain `processors.ProcessorGroup()` call would not see them). In a model
-# config this happens through `Autoencoder.processor_group =
-# @processors.ProcessorGroup()`. The learned reverb starts from the same
-# seeded initial IR, and the noise has the same seed, so both groups compute
-# the same audio.
+# After `gin.parse_config`, a plain `processors.ProcessorGroup()` call sees
+# the bindings (`ProcessorGroup.dag` and those of each processor), as in the
+# published tutorials; `gin.get_configurable('processors.ProcessorGroup')()`
+# and, in a model config, `Autoencoder.processor_group =
+# @processors.ProcessorGroup()` build the same group. The learned reverb
+# starts from the same seeded initial IR, and the noise has the same seed, so
+# both groups compute the same audio.
 
 # %%
 gin.clear_config()
 gin.parse_config(PAPER_GIN)
-gin_group = gin.get_configurable('processors.ProcessorGroup')()
+gin_group = processors.ProcessorGroup()
 gin.clear_config()
 tutorial.record('gin_group_type', type(gin_group).__name__)
 tutorial.record('gin_module_names', gin_group.module_names)
@@ -252,7 +254,7 @@ gin.parse_config(f"""
     low/Harmonic.name = 'low'
     high/Harmonic.name = 'high'
 """)
-octaves = gin.get_configurable('processors.ProcessorGroup')()
+octaves = processors.ProcessorGroup()
 gin.clear_config()
 octave_audio = octaves(dict(inputs, f0_low=inputs['f0_hz'] / 2.0))
 tutorial.record('scoped_module_names', octaves.module_names)
@@ -262,7 +264,9 @@ tutorial.write_wav(octave_audio[0], '03_gin_scopes_octaves.wav')
 # ## 4. `DAGLayer`: a network and a synth in one DAG
 #
 # Any Keras layer can be a node of a `ddsp.dags.DAGLayer`. A layer's result
-# is stored under its name. A node may list output keys: a single tensor is
+# is stored under its name (or, for a node that names its module by a
+# keyword of the layer, `('net', [...])` with `DAGLayer(dag, net=...)`, under
+# that keyword). A node may list output keys: a single tensor is
 # then stored under the only key (`'amp_net/amps'` here), a tuple under one
 # key each (for a processor, whose result is already a dict, the listed keys
 # are only checked to be there). Gradients reach every weight of the

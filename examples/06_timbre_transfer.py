@@ -64,6 +64,7 @@ import numpy as np
 import soundfile as sf
 
 import tutorial_utils
+from ddsp.training import audio_io
 from ddsp.training import data
 from ddsp.training import gin as ddsp_gin
 from ddsp.training import models
@@ -71,7 +72,6 @@ from ddsp.training import postprocessing
 from ddsp.training import timbre_transfer as tt
 from ddsp.training import train_util
 from ddsp.training import trainers
-from ddsp.training.data_preparation import prepare_tfrecord_lib
 
 tutorial = tutorial_utils.Tutorial('timbre_transfer',
                                    'Tutorial 6: timbre transfer',
@@ -91,8 +91,7 @@ MODEL_DIR = str(tutorial.path('model'))
 
 # %%
 audio = tutorial_utils.load_audio('violin_train.flac', seconds=SECONDS)
-features = prepare_tfrecord_lib.compute_audio_features(audio, SAMPLE_RATE,
-                                                       FRAME_RATE)
+features = audio_io.compute_audio_features(audio, SAMPLE_RATE, FRAME_RATE)
 n_examples = audio.size // SAMPLE_RATE
 examples = {'audio': audio[:n_examples * SAMPLE_RATE].reshape(n_examples, -1)}
 for key, value in features.items():

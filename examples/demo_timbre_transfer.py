@@ -61,6 +61,7 @@ import numpy as np
 import tutorial_utils
 from ddsp import core
 from ddsp.colab import colab_utils
+from ddsp.training import audio_io
 from ddsp.training import data
 from ddsp.training import gin as ddsp_gin
 from ddsp.training import models
@@ -68,7 +69,6 @@ from ddsp.training import postprocessing
 from ddsp.training import timbre_transfer as tt
 from ddsp.training import train_util
 from ddsp.training import trainers
-from ddsp.training.data_preparation import prepare_tfrecord_lib
 
 tutorial = tutorial_utils.Tutorial('demo_timbre_transfer',
                                    'Demo: timbre transfer', short=SHORT,
@@ -109,8 +109,8 @@ tutorial.write_wav(audio, '01_input.wav', normalize=False)
 def train_tiny_violin(model_dir, seconds, steps):
   """A small solo-instrument model of the example violin, in `model_dir`."""
   violin = tutorial_utils.load_audio('violin_train.flac', seconds=seconds)
-  features = prepare_tfrecord_lib.compute_audio_features(violin, SAMPLE_RATE,
-                                                         FRAME_RATE)
+  features = audio_io.compute_audio_features(violin, SAMPLE_RATE,
+                                              FRAME_RATE)
   n = violin.size // SAMPLE_RATE  # 1 s examples.
   examples = {'audio': violin[:n * SAMPLE_RATE].reshape(n, -1)}
   examples.update({k: v[:n * FRAME_RATE].reshape(n, -1)
@@ -156,8 +156,7 @@ print('model:', MODEL_DIR, sorted(os.listdir(MODEL_DIR)))
 
 # %%
 stats = postprocessing.load_dataset_statistics(MODEL_DIR)
-features = prepare_tfrecord_lib.compute_audio_features(audio, SAMPLE_RATE,
-                                                       FRAME_RATE)
+features = audio_io.compute_audio_features(audio, SAMPLE_RATE, FRAME_RATE)
 automatic, info = tt.adjust_features(features, stats if ADJUST else None)
 pitch_shift = info['pitch_shift'] + 12.0 * OCTAVE_SHIFT
 loudness_shift = (None if ADJUST else 0.0) if not LOUDNESS_SHIFT_DB else float(

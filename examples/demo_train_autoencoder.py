@@ -138,7 +138,7 @@ tutorial.write_wav(recordings[0][:4 * SAMPLE_RATE], '01_your_audio.wav',
 tfrecord = str(tutorial.path('data') / 'train.tfrecord')
 summary = prepare_tfrecord_lib.prepare_tfrecord(
     paths, tfrecord, num_shards=1, example_secs=EXAMPLE_SECS,
-    hop_secs=HOP_SECS)
+    hop_secs=HOP_SECS, overwrite=True)  # A rerun replaces the shards.
 tutorial.record('examples', summary['examples']['all'])
 provider = data.TFRecordProvider(tfrecord + '*', example_secs=EXAMPLE_SECS,
                                  sample_rate=SAMPLE_RATE,

@@ -308,31 +308,27 @@ def hide_gin_path_probes():
 def load_audio(filename, seconds=None, offset=0.0, sample_rate=16000):
   """Reads mono audio from examples/data (or a path) as float32.
 
+  The file is read by `ddsp.training.audio_io.load_audio` (any format, mixed
+  to mono, resampled to `sample_rate`), then cut.
+
   Args:
     filename: a file name in examples/data, or a path.
     seconds: how many seconds to read (None: to the end).
     offset: seconds to skip at the start.
-    sample_rate: the expected sample rate (the example files are 16 kHz).
+    sample_rate: Hz, the rate of the returned audio (the example files are
+      16 kHz).
 
   Returns:
     [n_samples] float32 numpy array.
-
-  Raises:
-    ValueError: the file has another sample rate.
   """
-  import soundfile as sf  # pylint: disable=g-import-not-at-top
+  from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
   path = pathlib.Path(filename)
   if not path.is_absolute() and not path.exists():
     path = DATA_DIR / filename
-  info = sf.info(path)
-  if info.samplerate != sample_rate:
-    raise ValueError(f'{path} is at {info.samplerate} Hz; expected '
-                     f'{sample_rate} Hz.')
+  audio = audio_io.load_audio(path, sample_rate)
   start = int(round(offset * sample_rate))
   stop = None if seconds is None else start + int(round(seconds * sample_rate))
-  audio, _ = sf.read(path, start=start, stop=stop, dtype='float32',
-                     always_2d=True)
-  return audio.mean(axis=1)
+  return audio[start:stop]
 
 
 def spectrum_db(audio, sample_rate=16000):

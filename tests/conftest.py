@@ -8,22 +8,16 @@ import pytest
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
-# The real recordings live beside the checkout in ../shared/data (see its README
-# for licences). CI always has them; elsewhere tests that need them are skipped.
-SHARED_DATA = pathlib.Path(
-    os.environ.get('DDSP_SHARED_DATA',
-                   pathlib.Path(__file__).resolve().parents[1].parent / 'shared' / 'data'))
+# Excerpts of real recordings committed with the tests (see tests/data/README.md
+# for what they are and their licences), so that every test runs in a fresh
+# clone. The full recordings are for the benchmarks only.
+TEST_DATA = pathlib.Path(__file__).resolve().parent / 'data'
 
 
 @pytest.fixture
-def shared_data():
-  """Path to ../shared/data; skips (with the reason) where it is absent."""
-  if not SHARED_DATA.is_dir():
-    if os.environ.get('CI'):
-      pytest.fail(f'CI must provide the shared data at {SHARED_DATA}.')
-    pytest.skip(f'shared test data not found at {SHARED_DATA} '
-                '(set DDSP_SHARED_DATA to its folder).')
-  return SHARED_DATA
+def test_data():
+  """Path to tests/data: violin_6s, flute_10s, trumpet_10s (.flac, .npy)."""
+  return TEST_DATA
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The network is checked against a plain numpy forward pass of the same HDF5
 weights, the decoding against independent numpy implementations (local
 average, brute-force Viterbi), and the whole tracker against the score-derived
-ground truth of the shared recordings.
+ground truth of the recordings in tests/data.
 """
 
 import doctest
@@ -28,10 +28,10 @@ def model():
   return spectral_ops.PretrainedCREPE('tiny')
 
 
-def load(shared_data, name, seconds=None):
-  audio, sample_rate = sf.read(shared_data / f'{name}.wav', dtype='float32')
+def load(test_data, name, seconds=None):
+  audio, sample_rate = sf.read(test_data / f'{name}.flac', dtype='float32')
   assert sample_rate == 16000
-  f0 = np.load(shared_data / f'{name}.f0_250hz.npy')
+  f0 = np.load(test_data / f'{name}.f0_250hz.npy')
   if seconds is not None:
     audio, f0 = audio[:int(seconds * 16000)], f0[:int(seconds * 250)]
   return audio, f0
@@ -72,8 +72,8 @@ def numpy_crepe(frames, path):
     return 1.0 / (1.0 + np.exp(-(x.reshape(x.shape[0], -1) @ kernel + bias)))
 
 
-def test_network_matches_numpy_reference(shared_data, model):
-  audio, _ = load(shared_data, 'violin_4s', seconds=1)
+def test_network_matches_numpy_reference(test_data, model):
+  audio, _ = load(test_data, 'violin_6s', seconds=1)
   frames = np.stack([audio[i:i + 1024] for i in range(0, 14000, 1750)])
   expected = numpy_crepe(frames.astype(np.float64),
                          crepe.crepe_weights_path('tiny'))
@@ -197,8 +197,8 @@ def check_against_truth(f0_hz, confidence, truth, frame_rate):
 
 
 @pytest.mark.parametrize('sample_rate', [16000, 44100])
-def test_violin_f0_at_16_and_44k(shared_data, sample_rate):
-  audio, truth = load(shared_data, 'violin_4s')
+def test_violin_f0_at_16_and_44k(test_data, sample_rate):
+  audio, truth = load(test_data, 'violin_6s', seconds=4)
   # The clip is almost all voiced: append 0.5 s of digital silence.
   audio = np.concatenate([audio, np.zeros(8000, np.float32)])
   truth = np.concatenate([truth, np.zeros(125, np.float32)])
@@ -211,10 +211,10 @@ def test_violin_f0_at_16_and_44k(shared_data, sample_rate):
   check_against_truth(f0_hz, confidence, truth, 250)
 
 
-@pytest.mark.parametrize('name,sample_rate', [('flute', 16000),
-                                              ('trumpet', 22050)])
-def test_flute_and_trumpet_f0(shared_data, name, sample_rate):
-  audio, truth = load(shared_data, name, seconds=10)  # Notes and rests.
+@pytest.mark.parametrize('name,sample_rate', [('flute_10s', 16000),
+                                              ('trumpet_10s', 22050)])
+def test_flute_and_trumpet_f0(test_data, name, sample_rate):
+  audio, truth = load(test_data, name, seconds=10)  # Notes and rests.
   if sample_rate != 16000:
     audio = resample(audio, sample_rate)
   f0_hz, confidence = spectral_ops.compute_f0(audio, 125,
@@ -224,8 +224,8 @@ def test_flute_and_trumpet_f0(shared_data, name, sample_rate):
 
 
 @pytest.mark.slow
-def test_in_graph_crepe_equals_compute_f0(shared_data, model):
-  audio, _ = load(shared_data, 'violin_4s', seconds=1)
+def test_in_graph_crepe_equals_compute_f0(test_data, model):
+  audio, _ = load(test_data, 'violin_6s', seconds=1)
   batch = np.stack([audio, audio[::-1]])
 
   crepe_hop = spectral_ops.PretrainedCREPE('tiny', hop_size=64)

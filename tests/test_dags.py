@@ -102,13 +102,25 @@ def test_nodes_run_in_order_over_inputs_and_outputs(rng):
 def test_string_nodes_name_keyword_modules(rng):
   x = _x(rng)
   doubler = Scale(2.0, name='doubler')
-  layer = dags.DAGLayer([('first', ['x']), ('second', ['doubler/signal'])],
+  layer = dags.DAGLayer([('first', ['x']), ('second', ['first/signal'])],
                         first=doubler, second=keras.layers.ReLU(name='relu'))
   outputs = layer({'x': x})
-  # Results are stored under the module's name, not the keyword.
-  np.testing.assert_allclose(outputs['relu'], np.maximum(2 * x, 0), rtol=1e-6)
+  # As published, results are stored under the keyword, not the module name.
+  np.testing.assert_allclose(outputs['second'], np.maximum(2 * x, 0),
+                             rtol=1e-6)
+  np.testing.assert_allclose(outputs['first']['signal'], 2 * x, rtol=1e-6)
+  assert 'relu' not in outputs and 'doubler' not in outputs
   assert layer.first is doubler
-  assert layer.module_names == ['doubler', 'relu']
+  assert layer.module_names == ['first', 'second']
+  assert layer.modules == [doubler, layer.second]
+  # A module given both ways is stored under each node's own key.
+  mixed = dags.DAGLayer([(doubler, ['x']), ('again', ['doubler/signal'])],
+                        again=Scale(3.0, name='tripler'))
+  np.testing.assert_allclose(mixed({'x': x})['again']['signal'], 6 * x,
+                             rtol=1e-6)
+  with pytest.raises(ValueError, match="under the key 'first'"):
+    dags.DAGLayer([('first', ['x']), (Scale(1.0, name='first'), ['x'])],
+                  first=doubler)
 
 
 def test_plain_layer_without_output_keys_stores_its_result(rng):
@@ -222,10 +234,10 @@ def test_module_must_be_a_layer():
 
 def test_duplicate_and_reserved_module_names():
   with pytest.raises(ValueError, match=r"DAG nodes 0 and 1 hold two different "
-                     r"modules named 'scale'.*distinct `name=`"):
+                     r"modules under the key 'scale'.*distinct `name=`"):
     dags.DAGLayer([(Scale(), ['x']), (Scale(), ['scale/signal'])])
   scale = Scale()
-  with pytest.raises(ValueError, match="hold the same module named 'scale'"):
+  with pytest.raises(ValueError, match="hold the same module under the key 'scale'"):
     dags.DAGLayer([(scale, ['x']), (scale, ['scale/signal'])])
   with pytest.raises(ValueError, match=r"named 'out', which is reserved"):
     dags.DAGLayer([(Scale(name='out'), ['x'])])
@@ -246,7 +258,7 @@ def _two_gain_dag():
   return dags.DAGLayer([
       (Gain(name='gain_a'), ['x']),
       ('second', ['gain_a/signal']),
-      (keras.layers.Dense(3, name='dense'), ['gain_b/signal']),
+      (keras.layers.Dense(3, name='dense'), ['second/signal']),
   ], second=Gain(name='gain_b'), name='chain')
 
 
@@ -293,7 +305,7 @@ def test_config_round_trip(rng):
   again = keras.saving.deserialize_keras_object(
       keras.saving.serialize_keras_object(layer))
   assert isinstance(again, dags.DAGLayer)
-  assert again.module_names == ['gain_a', 'gain_b', 'dense']
+  assert again.module_names == ['gain_a', 'second', 'dense']
 
 
 def test_module_named_like_a_layer_attribute_is_still_tracked(rng, tmp_path):

@@ -506,8 +506,27 @@ def test_crepe_embedding_loss_matches_activations(crepe_loss):
   a4, c5 = _tone(440.0), _tone(523.25)
   model = crepe_loss.pretrained_model
   expected = np.mean(np.abs(model(a4).numpy() - model(c5).numpy()))
-  np.testing.assert_allclose(float(crepe_loss(a4, c5)), expected, rtol=1e-5)
-  assert model(a4).shape == (1, 4, 360)  # ceil(4096 / 1024) frames.
+  # The published scaling: weight * 20 * 130 for the classifier.
+  np.testing.assert_allclose(float(crepe_loss(a4, c5)), 2600.0 * expected,
+                             rtol=1e-5)
+  # Centred frames, as published: 4096 // 1024 + 1, the first on sample 0.
+  assert model(a4).shape == (1, 5, 360)
+  frames = model.frame_audio(a4).numpy()
+  padded = np.pad(a4[0], 512)
+  np.testing.assert_array_equal(frames[0, 0], padded[:1024])
+  np.testing.assert_array_equal(frames[0, 4], padded[4096:5120])
+
+
+def test_crepe_embedding_loss_published_layer_scales():
+  a4, c5 = _tone(440.0), _tone(523.25)
+  for layer, factor in (('conv5-maxpool', 20 * 1.7), ('conv6-BN', 20 * 30.0),
+                        ('conv3', 20.0)):
+    loss = losses.PretrainedCREPEEmbeddingLoss(activation_layer=layer,
+                                               weight=0.5)
+    model = loss.pretrained_model
+    expected = np.mean(np.abs(model(a4).numpy() - model(c5).numpy()))
+    np.testing.assert_allclose(float(loss(a4, c5)), 0.5 * factor * expected,
+                               rtol=1e-4)
 
 
 def test_crepe_embedding_loss_gradient(crepe_loss):
@@ -752,12 +771,14 @@ def test_loss_group_loss_names_follow_the_dag(rng):
   f0 = losses.ParamLoss(name='f0_loss')
   group = losses.LossGroup([(spectral, ['audio', 'audio_synth']),
                             ('pitch', ['f0_hz', 'f0_pred'])], pitch=f0)
-  assert group.loss_names == ['spectral', 'f0_loss']
+  # As published: the node keys (a keyword for a loss named by keyword),
+  # while the values are keyed by each loss's own name.
+  assert group.loss_names == ['spectral', 'pitch']
   f0_hz = np.full([2, 4, 1], 440.0, np.float32)
   outputs = {'audio': target, 'audio_synth': value, 'f0_hz': f0_hz,
              'f0_pred': f0_hz + 3.0}
   result = group(outputs)
-  assert list(result) == group.loss_names
+  assert list(result) == ['spectral', 'f0_loss']
   np.testing.assert_allclose(float(result['f0_loss']), 3.0, rtol=1e-6)
   np.testing.assert_allclose(float(result['spectral']),
                              _np_spectral_loss(target, value, (64,), mag=1.0),

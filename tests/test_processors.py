@@ -121,7 +121,7 @@ def _mix_reference(one, two, level_frames):
   mix = np.stack([np.interp(positions, np.arange(n_frames),
                             scipy.special.expit(row[:, 0]))
                   for row in level_frames])
-  return mix * one + (1 - mix) * two
+  return np.sqrt(mix) * one + np.sqrt(1 - mix) * two
 
 
 def test_mix_matches_numpy_reference(rng):
@@ -134,9 +134,30 @@ def test_mix_matches_numpy_reference(rng):
 def test_mix_extremes_choose_one_signal(rng):
   one, two = _audio(rng), _audio(rng)
   level = np.full([2, 4, 1], 30.0, np.float32)
-  np.testing.assert_allclose(processors.Mix()(one, two, level), one, atol=1e-6)
+  np.testing.assert_allclose(processors.Mix()(one, two, level), one, atol=1e-5)
   np.testing.assert_allclose(processors.Mix()(one, two, -level), two,
-                             atol=1e-6)
+                             atol=1e-5)
+
+
+def test_mix_is_constant_power(rng):
+  # Two independent noises of equal power: the mix keeps that power at every
+  # level (the published formula 1 - sqrt(|m - 1|) lost it: silence at m=0).
+  one = rng.normal(size=(1, 200000)).astype(np.float32)
+  two = rng.normal(size=(1, 200000)).astype(np.float32)
+  for m in (0.0, 0.1, 0.5, 0.9, 1.0):
+    level = np.full([1, 4, 1], m, np.float32)
+    out = processors.Mix(scale_fn=None)(one, two, level).numpy()
+    np.testing.assert_allclose(np.mean(out**2), 1.0, rtol=0.02)
+    np.testing.assert_allclose(
+        out, np.sqrt(m) * one + np.sqrt(1 - m) * two, atol=1e-5)
+
+
+def test_mix_published_argument_name(rng):
+  one, two = _audio(rng), _audio(rng)
+  level = rng.normal(size=(2, 8, 1)).astype(np.float32)
+  out = processors.Mix()(signal_one=one, signal_two=two,
+                         nn_out_mix_level=level)
+  np.testing.assert_allclose(out, _mix_reference(one, two, level), atol=1e-5)
 
 
 def test_mix_keeps_three_d_signals_and_custom_scale_fn(rng):
@@ -146,8 +167,8 @@ def test_mix_keeps_three_d_signals_and_custom_scale_fn(rng):
   assert out.shape == (2, 64, 1)
   positions = np.arange(64) * 8 / 64
   mix = np.stack([np.interp(positions, np.arange(8), r[:, 0]) for r in level])
-  np.testing.assert_allclose(out[..., 0], mix * one[..., 0]
-                             + (1 - mix) * two[..., 0], atol=1e-5)
+  np.testing.assert_allclose(out[..., 0], np.sqrt(mix) * one[..., 0]
+                             + np.sqrt(1 - mix) * two[..., 0], atol=1e-5)
 
 
 def test_mix_gradients_reach_all_inputs(rng):
@@ -160,13 +181,13 @@ def test_mix_gradients_reach_all_inputs(rng):
 
 def test_mix_errors(rng):
   one, two = _audio(rng), _audio(rng)
-  with pytest.raises(ValueError, match=r'`nonlinear_mix_level` must have shape '
-                     r'\[\?, \?, 1\]. Received: nonlinear_mix_level.shape='
+  with pytest.raises(ValueError, match=r'`nn_out_mix_level` must have shape '
+                     r'\[\?, \?, 1\]. Received: nn_out_mix_level.shape='
                      r'\(2, 8, 2\)'):
     processors.Mix()(one, two, np.zeros([2, 8, 2], np.float32))
   with pytest.raises(ValueError, match=r'agree on the batch axis. Received: '
                      r'signal_one.shape\[0\]=2, '
-                     r'nonlinear_mix_level.shape\[0\]=3'):
+                     r'nn_out_mix_level.shape\[0\]=3'):
     processors.Mix()(one, two, np.zeros([3, 8, 1], np.float32))
   with pytest.raises(ValueError, match='must have the same shape'):
     processors.Mix()(one, two[:, :32], np.zeros([2, 8, 1], np.float32))
@@ -612,3 +633,19 @@ def test_check_scale_fn():
   with pytest.raises(TypeError, match=r'`scale_fn` must be a callable or '
                      r'None. Received: scale_fn=2.0'):
     synths.Harmonic(scale_fn=2.0)
+
+
+def test_group_processor_names_and_processors_as_published(rng):
+  # Published ProcessorGroup attributes: the node keys and the processors.
+  double = Scale(2.0, name='double')
+  group = processors.ProcessorGroup(
+      dag=[(double, ['one']), ('plus', ['double/signal', 'two'])],
+      plus=processors.Add(name='add'))
+  assert group.processor_names == ['double', 'plus']
+  assert group.processors == [double, group.plus]
+  inputs = {'one': _audio(rng), 'two': _audio(rng)}
+  outputs = group.get_controls(inputs)
+  # The keyword node's outputs are stored under its keyword, as published.
+  np.testing.assert_allclose(outputs['plus']['signal'],
+                             2 * inputs['one'] + inputs['two'], rtol=1e-6)
+  np.testing.assert_allclose(group(inputs), outputs['plus']['signal'])

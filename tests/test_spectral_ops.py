@@ -27,8 +27,8 @@ def sine(freq, sample_rate=16000, seconds=1.0, amplitude=1.0):
 
 
 @pytest.fixture
-def violin(shared_data):
-  audio, sample_rate = sf.read(shared_data / 'violin_4s.wav', dtype='float32')
+def violin(test_data):
+  audio, sample_rate = sf.read(test_data / 'violin_6s.flac', dtype='float32')
   assert sample_rate == 16000
   return audio[:16000]  # 1 s is enough for spectra.
 

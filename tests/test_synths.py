@@ -258,6 +258,37 @@ class TestSinusoidal:
     with pytest.raises(ValueError, match='n_frames axis'):
       layer(inputs[0], inputs[1][:, :5])
 
+  def test_depth_axis_frequencies_as_published(self, rng):
+    # Published usage: raw frequencies [batch, n_frames, n_sinusoids, depth]
+    # for a scale function that sums `depth` sigmoids per sinusoid.
+    depth = 3
+    def freq_scale_fn(x):
+      return core.frequencies_sigmoid(x, depth=depth, hz_min=0.0,
+                                      hz_max=8000.0)
+    layer = synths.Sinusoidal(n_samples=640, amp_scale_fn=None,
+                              freq_scale_fn=freq_scale_fn)
+    amps = rng.uniform(0, 1, size=[2, 10, 4]).astype(np.float32)
+    raw = rng.normal(scale=30.0, size=[2, 10, 4, depth]).astype(np.float32)
+    controls = layer.get_controls(amps, raw)
+    freqs = controls['frequencies'].numpy()
+    assert freqs.shape == (2, 10, 4)
+    assert np.all((freqs >= 0.0) & (freqs <= 8000.0))
+    # The same sinusoids as the channel-packed layout of the same logits.
+    np.testing.assert_allclose(
+        freqs, core.frequencies_sigmoid(raw.reshape([2, 10, 4 * depth]),
+                                        depth=depth), rtol=1e-6)
+    # The audio is that of the scaled frequencies given in Hz (whose accuracy
+    # test_matches_float64_reference checks).
+    in_hz = synths.Sinusoidal(n_samples=640, amp_scale_fn=None,
+                              freq_scale_fn=None)
+    np.testing.assert_allclose(layer(amps, raw), in_hz(amps, freqs),
+                               atol=1e-6)
+    with pytest.raises(ValueError, match=r'`frequencies` must have rank 3 or '
+                       r'4. Received: frequencies.shape=\(2, 10\)'):
+      layer(amps, raw[..., 0, 0])
+    with pytest.raises(ValueError, match='must have rank 3'):
+      synths.Sinusoidal(n_samples=640, freq_scale_fn=None)(amps, raw)
+
 
 def test_tensor_to_audio():
   samples = tf.reshape(tf.range(6.0), [2, 3, 1])

@@ -197,24 +197,23 @@ def play(array_of_floats, sample_rate=DEFAULT_SAMPLE_RATE, ephemeral=True,
 
 
 def _decode(data, sample_rate):
-  """[channels, n_samples] float32 audio and its rate, from file bytes."""
-  import soundfile  # pylint: disable=g-import-not-at-top
-  try:
-    audio, rate = soundfile.read(io.BytesIO(data), dtype='float32',
-                                 always_2d=True)
-    return audio.T, int(rate)
-  except Exception:  # pylint: disable=broad-except
-    pass
-  # Formats libsndfile cannot read (M4A, some MP3s): the data preparation
-  # loader, which falls back to librosa and ffmpeg (mixed to mono and
-  # resampled to `sample_rate` on the way).
-  from ddsp.training.data_preparation import prepare_tfrecord_lib  # pylint: disable=g-import-not-at-top
+  """[channels, n_samples] float32 audio at `sample_rate`, from file bytes.
+
+  Decoded by `ddsp.training.audio_io.read_audio` (soundfile, else librosa and
+  ffmpeg), channels kept; an empty file gives zero samples.
+  """
+  from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
   with tempfile.TemporaryDirectory() as folder:
     name = os.path.join(folder, 'audio')
     with open(name, 'wb') as f:
       f.write(data)
-    audio = prepare_tfrecord_lib.load_audio(name, sample_rate=sample_rate)
-  return audio[np.newaxis], sample_rate
+    try:
+      clip = audio_io.read_audio(name, sample_rate, mono=False)
+    except audio_io.AudioLoadError as e:
+      if e.reason == audio_io.NO_SAMPLES:
+        return np.zeros([1, 0], np.float32), sample_rate
+      raise
+  return clip.audio.T, sample_rate
 
 
 def audio_bytes_to_np(wav_data, sample_rate=DEFAULT_SAMPLE_RATE,
@@ -245,15 +244,12 @@ def audio_bytes_to_np(wav_data, sample_rate=DEFAULT_SAMPLE_RATE,
   sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
   if normalize_db is not None:
     validation.check_in_range(normalize_db, 'normalize_db', 0.0)
-  from ddsp.training.data_preparation import prepare_tfrecord_lib  # pylint: disable=g-import-not-at-top
-  audio, rate = _decode(bytes(wav_data), sample_rate)
+  audio, _ = _decode(bytes(wav_data), sample_rate)
   if audio.size == 0:
     raise ValueError('`wav_data` holds no audio samples.')
   if mono:
     audio = np.mean(audio, axis=0, keepdims=True)
-  audio = np.stack([prepare_tfrecord_lib.resample_audio(channel, rate,
-                                                        sample_rate)
-                    for channel in audio]).astype(np.float64)
+  audio = audio.astype(np.float64)
   audio -= np.mean(audio, axis=1, keepdims=True)
   peak = np.max(np.abs(audio))
   if normalize_db is not None and peak > 0:

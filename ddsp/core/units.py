@@ -16,7 +16,9 @@ Scale functions map unconstrained network outputs to valid synthesis controls:
 `frequencies_sigmoid`, `frequencies_critical_bands`.
 
 All functions take and return float32 tensors (numbers and arrays are
-converted) and are differentiable in their tensor arguments.
+converted) and are differentiable in their tensor arguments. The two linear
+maps `unit_to_midi` and `midi_to_unit` keep float64 input in float64, as the
+published library's did.
 """
 
 import math
@@ -240,6 +242,14 @@ def hz_to_midi(frequencies, use_tf=True):
   return tf.where(frequencies <= 0.0, 0.0, notes)
 
 
+def _float_keeping_float64(x):
+  """`x` as a float64 tensor if it is float64 already, else as float32."""
+  dtype = getattr(x, 'dtype', None)
+  if dtype is not None and tf.as_dtype(dtype) == tf.float64:
+    return tf.convert_to_tensor(x, dtype=tf.float64)
+  return tf_float32(x)
+
+
 def unit_to_midi(unit, midi_min=20.0, midi_max=90.0, clip=False):
   """Maps [0, 1] linearly to the MIDI range [midi_min, midi_max].
 
@@ -250,14 +260,16 @@ def unit_to_midi(unit, midi_min=20.0, midi_max=90.0, clip=False):
     clip: if True, clip `unit` to [0, 1] first.
 
   Returns:
-    MIDI note numbers, same shape. Differentiable with respect to `unit`
-    (zero gradient where clipped).
+    MIDI note numbers, same shape, float32 (float64 for a float64 `unit`).
+    Differentiable with respect to `unit` (zero gradient where clipped).
 
   Example:
     >>> float(unit_to_midi(0.5))
     55.0
   """
-  unit = tf_float32(unit)
+  unit = _float_keeping_float64(unit)
+  midi_min = tf.cast(midi_min, unit.dtype)
+  midi_max = tf.cast(midi_max, unit.dtype)
   if clip:
     unit = tf.clip_by_value(unit, 0.0, 1.0)
   return midi_min + (midi_max - midi_min) * unit
@@ -273,13 +285,17 @@ def midi_to_unit(midi, midi_min=20.0, midi_max=90.0, clip=False):
     clip: if True, clip the result to [0, 1].
 
   Returns:
-    Unit values, same shape. Differentiable with respect to `midi`.
+    Unit values, same shape, float32 (float64 for a float64 `midi`).
+    Differentiable with respect to `midi`.
 
   Example:
     >>> float(midi_to_unit(55.0))
     0.5
   """
-  unit = (tf_float32(midi) - midi_min) / (midi_max - midi_min)
+  midi = _float_keeping_float64(midi)
+  midi_min = tf.cast(midi_min, midi.dtype)
+  midi_max = tf.cast(midi_max, midi.dtype)
+  unit = (midi - midi_min) / (midi_max - midi_min)
   if clip:
     unit = tf.clip_by_value(unit, 0.0, 1.0)
   return unit
@@ -568,8 +584,9 @@ def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
     hz_max: highest frequency, Hz.
 
   Returns:
-    Frequencies, [batch, n_frames, n_sinusoids] float32, Hz. Differentiable
-    with respect to `freqs`.
+    Frequencies, [batch, n_frames, n_sinusoids] float32, Hz, never above
+    `hz_max` (the sum is capped there against float32 rounding).
+    Differentiable with respect to `freqs`.
 
   Raises:
     ValueError: if `freqs` is not rank 3 or 4, or its channels are not a
@@ -593,7 +610,8 @@ def frequencies_sigmoid(freqs, depth=1, hz_min=0.0, hz_max=8000.0):
       lo, hi = 0.0, remainder * (1.0 - 1.0 / factor)
       remainder -= hi
     total += unit_to_hz(probs[..., i], hz_min=lo, hz_max=hi)
-  return total
+  # Saturated components can sum to a float32 rounding above hz_max.
+  return tf.minimum(total, hz_max)
 
 
 @registration.register('ddsp.core', serializable=True)

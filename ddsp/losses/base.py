@@ -184,7 +184,12 @@ class LossGroup(dags.DAGLayer):
 
   @property
   def loss_names(self):
-    """Names of the losses of the DAG, in node order (published name)."""
+    """Keys of the DAG's loss nodes, in node order (published name).
+
+    A loss named in the DAG by a keyword is listed by that keyword, as
+    published; the values the group returns are keyed by each loss's own
+    `name` (or the terms of its `get_losses_dict`).
+    """
     return list(self.module_names)
 
   def call_module(self, module, inputs):

@@ -140,6 +140,27 @@ def _model_size(model_size, model_capacity):
   return model_capacity
 
 
+# The published loss multiplies its `weight` by 20 times these per-layer
+# factors, which bring the activation distances of the layers to comparable
+# scales.
+_CREPE_LAYER_SCALES = {
+    'conv1-BN': 1.3, 'conv1-maxpool': 1.0,
+    'conv2-BN': 1.4, 'conv2-maxpool': 1.1,
+    'conv3-BN': 1.9, 'conv3-maxpool': 1.6,
+    'conv4-BN': 1.5, 'conv4-maxpool': 1.4,
+    'conv5-BN': 1.9, 'conv5-maxpool': 1.7,
+    'conv6-BN': 30.0, 'conv6-maxpool': 25.0,
+    'classifier': 130.0,
+}
+
+
+def _crepe_layer_scale(activation_layer):
+  """20 times the published factor of the layer (2600 for 'classifier'), or
+  20 for the plain 'conv<k>' layers, which the published loss did not offer.
+  """
+  return 20.0 * _CREPE_LAYER_SCALES.get(activation_layer, 1.0)
+
+
 @registration.register('ddsp.losses')
 class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
   """Distance between CREPE activations of target and generated audio.
@@ -148,11 +169,12 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
   frozen) inside the graph on frames of 1024 samples at 16 kHz and compares
   the activations of `activation_layer`: with 'classifier' (the 360 pitch
   activations, 20 cents apart) the loss measures pitch disagreement, with a
-  conv layer a more timbral embedding. Frames start at sample 0 and are
-  `hop_size` samples apart (the end is zero padded): the default 1024 gives
-  non-overlapping frames, 63 per 4 s at 16 kHz, as many as the published
-  loss (whose frames were centred, starting 512 samples earlier; see
-  `PretrainedCREPE`).
+  conv layer a more timbral embedding. As published, frames are centred on
+  samples 0, `hop_size`, 2 * `hop_size`, ... (zeros outside the audio): the
+  default 1024 gives non-overlapping frames, 63 per 4 s at 16 kHz, and the
+  loss is `weight * layer_scale * mean_difference(...)`, with the published
+  scaling as `layer_scale` (20 times a per-layer factor: 2600 for
+  'classifier'), so that published loss weights keep their meaning.
 
   Args:
     weight: non-negative scale of the loss.
@@ -203,7 +225,7 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
         model_size_or_path=checkpoint if checkpoint is not None else model_size,
         hop_size=hop_size,
         activation_layer=activation_layer,
-        padding='same',
+        padding='center',
         trainable=kwargs.get('trainable', False),
         name='pretrained_crepe')
     super().__init__(weight=weight, loss_type=loss_type,
@@ -213,6 +235,11 @@ class PretrainedCREPEEmbeddingLoss(EmbeddingLoss):
     self.activation_layer = activation_layer
     self.hop_size = hop_size
     self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
+    self.layer_scale = _crepe_layer_scale(activation_layer)
+
+  def call(self, target_audio, audio):
+    """The published scaling of `EmbeddingLoss.call`: times `layer_scale`."""
+    return self.layer_scale * super().call(target_audio, audio)
 
   def embed(self, audio):
     """CREPE activations [batch, n_frames, ...] of audio at `sample_rate`."""

@@ -503,7 +503,7 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
     model_dir: directory of the training run (checkpoints and
       `operative_config-<step>.gin`; `dataset_statistics.json` if saved).
     input_path: audio file of any format and sample rate that
-      `prepare_tfrecord_lib.load_audio` reads (WAV, FLAC, OGG, MP3, ...).
+      `audio_io.load_audio` reads (WAV, FLAC, OGG, MP3, ...).
     output_path: audio file to write (format from the extension, e.g. .wav or
       .flac), at the model's sample rate.
     pitch_shift: semitones, or None for the automatic octave shift into the
@@ -534,11 +534,11 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
 
   Raises:
     FileNotFoundError: no model, checkpoint or input file.
-    prepare_tfrecord_lib.AudioLoadError: the input cannot be decoded.
+    audio_io.AudioLoadError: the input cannot be decoded.
     ValueError: for out-of-range arguments.
   """
   import soundfile  # pylint: disable=g-import-not-at-top
-  from ddsp.training.data_preparation import prepare_tfrecord_lib as prep  # pylint: disable=g-import-not-at-top
+  from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
   validation.check_in_range(autotune, 'autotune', 0.0, 1.0)
   if not os.path.isdir(os.path.expanduser(os.fspath(model_dir))):
     raise FileNotFoundError(f'No model directory {os.fspath(model_dir)!r}.')
@@ -549,10 +549,10 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
                                   layout['hop'])
   stats = _dataset_statistics(model_dir, dataset_stats) if adjust else None
 
-  audio = prep.load_audio(os.fspath(input_path), sample_rate=int(sample_rate))
+  audio = audio_io.load_audio(os.fspath(input_path), int(sample_rate))
   n_frames = -(-len(audio) // hop)
   audio = np.pad(audio, (0, n_frames * hop - len(audio))).astype(np.float32)
-  input_features = prep.compute_audio_features(
+  input_features = audio_io.compute_audio_features(
       audio, sample_rate=int(sample_rate), frame_rate=frame_rate,
       center=layout['centered'], crepe_model=crepe_model)
   features, info = adjust_features(
@@ -587,7 +587,7 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
     analyze_output = plot_path is not None
   output_features = None
   if analyze_output:
-    output_features = prep.compute_audio_features(
+    output_features = audio_io.compute_audio_features(
         out, sample_rate=int(sample_rate), frame_rate=frame_rate,
         center=layout['centered'], crepe_model=crepe_model)
   if plot_path is not None:

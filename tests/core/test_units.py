@@ -380,3 +380,37 @@ def test_frequencies_critical_bands_bad_scale_raises():
   with pytest.raises(ValueError, match=r"`scale` must be one of \['bark', "
                      r"'mel'\]. Received: scale='erb'"):
     units.frequencies_critical_bands(np.zeros([1, 2, 4]), scale='erb')
+
+
+def test_unit_midi_maps_keep_float64():
+  # As published: float64 input is mapped in float64 (exact to ~1e-15),
+  # other input in float32.
+  u = np.linspace(-1.0, 2.0, 1001)
+  out = units.unit_to_midi(u)
+  assert out.dtype == tf.float64
+  np.testing.assert_allclose(out.numpy(), 20.0 + 70.0 * u, rtol=1e-13)
+  midi = np.linspace(0.0, 127.0, 1001)
+  back = units.midi_to_unit(midi, clip=True)
+  assert back.dtype == tf.float64
+  np.testing.assert_allclose(back.numpy(), np.clip((midi - 20.0) / 70.0, 0, 1),
+                             rtol=1e-13)
+  assert units.unit_to_midi(u.astype(np.float32)).dtype == tf.float32
+  assert units.unit_to_midi([0.5]).dtype == tf.float32
+  v = tf.Variable(tf.constant([0.25], tf.float64))
+  with tf.GradientTape() as tape:
+    y = units.unit_to_midi(v, midi_min=0.0, midi_max=127.0)
+  np.testing.assert_allclose(tape.gradient(y, v).numpy(), [127.0])
+  # unit_to_hz maps through unit_to_midi with float32 MIDI bounds.
+  np.testing.assert_allclose(
+      units.unit_to_hz(np.linspace(0.0, 1.0, 5), 20.0, 1000.0).numpy(),
+      np.geomspace(20.0, 1000.0, 5), rtol=1e-5)
+
+
+def test_frequencies_sigmoid_never_exceeds_hz_max():
+  # Saturated logits: float32 sums of the shares must not round above hz_max.
+  x = np.random.default_rng(0).normal(scale=30.0, size=[4, 50, 8, 3])
+  for depth in (1, 3):
+    f = units.frequencies_sigmoid(x[..., :depth].astype(np.float32),
+                                  depth=depth, hz_min=0.0, hz_max=8000.0)
+    f = f.numpy()
+    assert f.max() <= 8000.0 and f.max() > 7999.0 and f.min() >= 0.0

@@ -53,10 +53,10 @@ EVAL_PARAMS = ['--gin_param=evaluate.batch_size = 2',
 
 
 @pytest.mark.slow
-def test_train_resume_eval_and_sample_from_the_command_line(shared_data,
+def test_train_resume_eval_and_sample_from_the_command_line(test_data,
                                                             tmp_path):
   record = tmp_path / 'violin.tfrecord'
-  examples = helpers.violin_examples(shared_data, n_examples=6)
+  examples = helpers.violin_examples(test_data, n_examples=6)
   helpers.write_tfrecord(record, examples)
   save_dir = tmp_path / 'model'
   params = _small_model_params(record)

@@ -55,11 +55,11 @@ def test_every_packaged_config_parses():
 
 @pytest.mark.parametrize('config', MODEL_CONFIGS)
 def test_model_config_builds_and_returns_audio_of_input_shape(
-    config, shared_data):
+    config, test_data):
   _parse([config], SHORT)
   model = models.get_model()
   assert isinstance(model, models.Autoencoder)
-  examples = helpers.violin_examples(shared_data, n_examples=2)
+  examples = helpers.violin_examples(test_data, n_examples=2)
   batch = {k: tf.constant(v) for k, v in examples.items()}
   outputs, losses = model(batch, return_losses=True)
   audio = outputs['audio_synth'].numpy()
@@ -146,11 +146,11 @@ def test_basic_f0_ld_lists_both_evaluators():
   assert classes == [evaluators.BasicEvaluator, evaluators.F0LdEvaluator]
 
 
-def test_mixed_bfloat16_option(shared_data):
+def test_mixed_bfloat16_option(test_data):
   _parse(['models/ae.gin', 'optimization/mixed_bfloat16.gin'], SHORT)
   model = models.get_model()
   assert model.decoder.dtype_policy.name == 'mixed_bfloat16'
-  examples = helpers.violin_examples(shared_data, n_examples=1)
+  examples = helpers.violin_examples(test_data, n_examples=1)
   outputs = model({k: tf.constant(v) for k, v in examples.items()})
   assert outputs['amps'].dtype == tf.float32  # Controls leave in float32.
   assert outputs['audio_synth'].shape == examples['audio'].shape

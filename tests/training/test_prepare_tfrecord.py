@@ -1,12 +1,14 @@
 """Tests for ddsp.training.data_preparation (prepare_tfrecord and its CLI).
 
-The pipeline runs twice in this module (each run is cached and shared by the
-tests that read its output): once through the `ddsp_prepare_tfrecord` command
-line on real audio at 16 and 44.1 kHz plus a corrupt file, once in process with
-an eval split. Both use CREPE tiny on a few seconds of audio.
+The pipeline runs on CREPE tiny twice in this module (each run is cached and
+shared by the tests that read its output): once through the
+`ddsp_prepare_tfrecord` command line on real audio at 16 and 44.1 kHz plus a
+corrupt and a truncated file, once in process with an eval split. Two more
+runs use fake features or none (audio only), so they are quick.
 """
 
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
@@ -20,13 +22,14 @@ import scipy.signal
 import soundfile as sf
 import tensorflow as tf
 
+from ddsp.training import audio_io
 from ddsp.training import data
 from ddsp.training.data_preparation import prepare_tfrecord_lib as lib
+from ddsp.training.data_preparation import tfrecord_files
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 16000
-VIOLIN_START_S = 8  # The violin excerpt: seconds 8-14 of violin_train.wav.
-FLUTE_START_S = 10  # The flute excerpt: seconds 10-15 of flute.wav.
+FLUTE_START_S = 5  # The flute excerpt: seconds 5-10 of tests/data's clip.
 _RUNS = {}
 
 
@@ -45,16 +48,15 @@ def _read_records(pattern):
   return examples
 
 
-def _write_inputs(shared_data, folder):
+def _write_inputs(test_data, folder):
   """The violin (16 kHz), flute (44.1 kHz stereo) and corrupt inputs.
 
   Writes them to `folder` (unless None) and returns the excerpts as the
   pipeline should read them back at 16 kHz mono.
   """
-  violin, rate = sf.read(shared_data / 'violin_train.wav', dtype='int16')
+  violin, rate = sf.read(test_data / 'violin_6s.flac', dtype='int16')
   assert rate == SR
-  violin = violin[VIOLIN_START_S * SR:(VIOLIN_START_S + 6) * SR]
-  flute, _ = sf.read(shared_data / 'flute.wav', dtype='float32')
+  flute, _ = sf.read(test_data / 'flute_10s.flac', dtype='float32')
   flute = flute[FLUTE_START_S * SR:(FLUTE_START_S + 5) * SR]
   if folder is not None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,8 +67,20 @@ def _write_inputs(shared_data, folder):
              np.stack([flute_44k, 0.5 * flute_44k], 1), 44100,
              subtype='FLOAT')
     (folder / 'corrupt.wav').write_bytes(b'RIFF\x10\x00\x00\x00WAVEno audio')
+    _write_truncated_wav(folder / 'cut.wav', violin[:2 * SR], keep=SR)
   return {'violin': violin.astype(np.float32) / 32768.0,
           'flute': 0.75 * flute.astype(np.float32)}
+
+
+def _write_truncated_wav(path, audio, keep):
+  """A 16-bit WAV of `audio` whose data is cut to its first `keep` samples.
+
+  The header still declares all of `audio`, as when a copy or a recording
+  stops early.
+  """
+  sf.write(path, audio, SR, subtype='PCM_16')
+  data = path.read_bytes()
+  path.write_bytes(data[:data.index(b'data') + 8 + 2 * keep])
 
 
 def _run_once(tmp_path_factory, name, make):
@@ -99,18 +113,18 @@ def _run_once(tmp_path_factory, name, make):
 
 
 @pytest.fixture
-def cli_run(shared_data, tmp_path_factory):
+def cli_run(test_data, tmp_path_factory):
   """One run of the ddsp_prepare_tfrecord command line, shared by tests."""
 
   def make(folder):
-    _write_inputs(shared_data, folder / 'audio')
+    _write_inputs(test_data, folder / 'audio')
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
     command = [
         sys.executable, '-m',
         'ddsp.training.data_preparation.ddsp_prepare_tfrecord',
         f'--input_audio_filepatterns={folder / "audio" / "*.wav"}',
         f'--output_tfrecord_path={folder / "out" / "train.tfrecord"}',
-        '--num_shards=2', '--alsologtostderr'
+        '--num_shards=2', '--skip_truncated', '--alsologtostderr'
     ]
     proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True,
                           text=True, timeout=600, check=False)
@@ -119,15 +133,15 @@ def cli_run(shared_data, tmp_path_factory):
 
   run = _run_once(tmp_path_factory, 'cli', make)
   return dict(run, output=run['folder'] / 'out' / 'train.tfrecord',
-              sources=_write_inputs(shared_data, None))
+              sources=_write_inputs(test_data, None))
 
 
 @pytest.fixture
-def eval_run(shared_data, tmp_path_factory):
+def eval_run(test_data, tmp_path_factory):
   """One in-process run with an eval split and centered features."""
 
   def make(folder):
-    _write_inputs(shared_data, folder / 'audio')
+    _write_inputs(test_data, folder / 'audio')
     return lib.prepare_tfrecord(
         [str(folder / 'audio' / 'violin_6s.wav')],
         str(folder / 'out' / 'data.tfrecord'), num_shards=1, example_secs=1,
@@ -135,7 +149,7 @@ def eval_run(shared_data, tmp_path_factory):
 
   run = _run_once(tmp_path_factory, 'eval', make)
   return dict(run, output=run['folder'] / 'out' / 'data.tfrecord',
-              sources=_write_inputs(shared_data, None))
+              sources=_write_inputs(test_data, None))
 
 
 # ----------------------------------------------------------------------------
@@ -147,16 +161,20 @@ def test_cli_writes_shards_and_reports_the_corrupt_file(cli_run):
   out = cli_run['stdout']
   assert 'files read:       2' in out
   assert 'all examples:     5' in out
-  assert 'files skipped:    1' in out
+  assert 'files skipped:    2' in out
   assert 'corrupt.wav: cannot decode it' in out
+  # The truncated file is listed as such, and skipped (--skip_truncated).
+  assert 'files truncated:  1' in out
+  assert ('cut.wav: truncated: the header declares 32000 samples (2.00 s), '
+          'only 16000 (1.00 s) could be read. (--skip_truncated)') in out
   assert '11.0 s' in out  # 6 s of violin + 5 s of flute.
   # Progress: one line per file read and per chunk done.
   assert 'violin_6s.wav (6.0 s)' in cli_run['stderr']
   assert 'features of' in cli_run['stderr']
   assert 'flute_44k.wav' in cli_run['stderr']
-  shards = sorted(p.name for p in cli_run['output'].parent.iterdir())
-  assert shards == ['train.tfrecord-00000-of-00002',
-                    'train.tfrecord-00001-of-00002']
+  names = sorted(p.name for p in cli_run['output'].parent.iterdir())
+  assert names == ['train.tfrecord-00000-of-00002',
+                   'train.tfrecord-00001-of-00002', 'train_settings.json']
 
 
 @pytest.mark.slow
@@ -206,12 +224,12 @@ def test_cli_audio_equals_the_source_excerpts(cli_run):
 
 
 @pytest.mark.slow
-def test_cli_features_line_up_with_the_audio(cli_run, shared_data):
+def test_cli_features_line_up_with_the_audio(cli_run, test_data):
   examples = _read_records(f'{cli_run["output"]}*')
   matched = _match_violin(examples, cli_run['sources']['violin'])
-  truth = np.load(shared_data / 'violin_train.f0_250hz.npy')
+  truth = np.load(test_data / 'violin_6s.f0_250hz.npy')
   for start, ex in matched.items():
-    first = (VIOLIN_START_S + start) * 250
+    first = start * 250
     ref = truth[first:first + 1000]
     voiced = (ref > 0) & (ex['f0_confidence'] > 0.5)
     assert voiced.mean() > 0.5
@@ -273,10 +291,15 @@ def test_eval_split_counts_names_and_centered_lengths(eval_run):
   assert summary['skipped'] == {}
   assert summary['files_read'] == 1 and summary['seconds_read'] == 6.0
   names = sorted(p.name for p in output.parent.iterdir())
-  assert names == ['data.tfrecord-eval-00000-of-00001',
-                   'data.tfrecord-train-00000-of-00001']
+  assert names == ['data.tfrecord-train-00000-of-00001',
+                   'data_eval.tfrecord-00000-of-00001', 'data_settings.json']
+  # The prefix's pattern reads the train split only.
+  assert [pathlib.Path(p).name for p in tf.io.gfile.glob(f'{output}*')] == [
+      'data.tfrecord-train-00000-of-00001']
+  patterns = {'train': f'{output}-train*',
+              'eval': str(output.parent / 'data_eval.tfrecord*')}
   for split, count in (('train', 4), ('eval', 2)):
-    examples = _read_records(f'{output}-{split}*')
+    examples = _read_records(patterns[split])
     assert len(examples) == count
     for ex in examples:
       assert ex['audio'].shape == (16000,)
@@ -289,14 +312,15 @@ def test_eval_split_is_a_deterministic_partition_by_content(eval_run):
   violin = eval_run['sources']['violin']
   seconds = [violin[s * SR:(s + 1) * SR] for s in range(6)]
 
-  def starts(split):
+  def starts(pattern):
     found = []
-    for ex in _read_records(f'{output}-{split}*'):
+    for ex in _read_records(pattern):
       found += [s for s, ref in enumerate(seconds)
                 if np.array_equal(ex['audio'], ref)]
     return sorted(found)
 
-  train, evaluation = starts('train'), starts('eval')
+  train = starts(f'{output}*')
+  evaluation = starts(str(output.parent / 'data_eval.tfrecord*'))
   assert sorted(train + evaluation) == list(range(6))  # Disjoint, complete.
   # Eval holds the chunks with the smallest SHA-256 of their audio, so a rerun
   # on the same audio gives the same split.
@@ -308,9 +332,9 @@ def test_eval_split_is_a_deterministic_partition_by_content(eval_run):
 @pytest.mark.slow
 def test_providers_read_the_eval_split(eval_run):
   output = eval_run['output']
-  train = data.TFRecordProvider(f'{output}-train*', example_secs=1,
-                                centered=True)
-  evaluation = data.TFRecordProvider(f'{output}-eval*', example_secs=1,
+  eval_pattern = str(output.parent / 'data_eval.tfrecord*')
+  train = data.TFRecordProvider(f'{output}*', example_secs=1, centered=True)
+  evaluation = data.TFRecordProvider(eval_pattern, example_secs=1,
                                      centered=True)
   assert len(list(train.get_dataset())) == 4
   batch = next(iter(evaluation.get_batch(2, shuffle=False)))
@@ -318,7 +342,7 @@ def test_providers_read_the_eval_split(eval_run):
   assert batch['f0_confidence'].shape == (2, 251)
   with pytest.raises(ValueError, match=r'251 feature frames.*expect 16000 '
                      r'samples and 250 frames'):
-    data.TFRecordProvider(f'{output}-eval*', example_secs=1).get_dataset()
+    data.TFRecordProvider(eval_pattern, example_secs=1).get_dataset()
 
 
 # ----------------------------------------------------------------------------
@@ -400,56 +424,6 @@ def test_layout_without_examples_writes_padded_chunks():
   np.testing.assert_array_equal(audio[1000:], 0.0)
 
 
-@pytest.mark.parametrize('fmt,subtype', [('WAV', 'PCM_16'), ('FLAC', 'PCM_24'),
-                                         ('OGG', 'VORBIS'), ('MP3', None)])
-def test_load_audio_mixes_to_mono_and_resamples(tmp_path, fmt, subtype):
-  rate = 44100
-  t = np.arange(int(1.5 * rate)) / rate
-  tone = np.sin(2 * np.pi * 440.0 * t)
-  path = tmp_path / f'tone.{fmt.lower()}'
-  sf.write(path, np.stack([0.5 * tone, 0.3 * tone], 1), rate, format=fmt,
-           subtype=subtype)
-  audio = lib.load_audio(str(path), sample_rate=16000)
-  assert audio.dtype == np.float32
-  # MP3 decoders add a little leading delay; the other formats are exact.
-  assert abs(len(audio) - 24000) <= (1200 if fmt == 'MP3' else 0)
-  inner = audio[2000:20000]
-  n = np.arange(2000, 20000)
-  want = 0.4 * np.sin(2 * np.pi * 440.0 * n / 16000)
-  if fmt == 'WAV':
-    np.testing.assert_allclose(inner, want, atol=2e-3)
-  else:  # Lossy codecs: compare level and pitch.
-    spectrum = np.abs(np.fft.rfft(inner * np.hanning(len(inner))))
-    peak_hz = np.argmax(spectrum) * 16000 / len(inner)
-    assert abs(peak_hz - 440.0) < 2.0
-    assert abs(np.sqrt(2 * np.mean(inner**2)) - 0.4) < 0.02
-
-
-@pytest.mark.slow  # Imports librosa for the fallback decoder (a few s).
-def test_load_audio_errors_name_the_file_and_reason(tmp_path):
-  corrupt = tmp_path / 'corrupt.wav'
-  corrupt.write_bytes(b'RIFF\x10\x00\x00\x00WAVEnot audio')
-  with pytest.raises(lib.AudioLoadError, match=r'Cannot read audio file '
-                     r'.*corrupt.wav: cannot decode it\. soundfile: '
-                     r'LibsndfileError: .*; librosa/ffmpeg fallback: '):
-    lib.load_audio(str(corrupt))
-  with pytest.raises(ValueError, match=r'missing.wav: no such file'):
-    lib.load_audio(str(tmp_path / 'missing.wav'))
-  empty = tmp_path / 'empty.wav'
-  sf.write(empty, np.zeros([0, 1]), 16000)
-  with pytest.raises(ValueError, match=r'empty.wav: it holds no samples'):
-    lib.load_audio(str(empty))
-
-
-def test_resample_audio_keeps_a_tone():
-  t = np.arange(48000) / 48000
-  audio = lib.resample_audio(np.sin(2 * np.pi * 1000 * t), 48000, 16000)
-  n = np.arange(16000)
-  np.testing.assert_allclose(audio[500:-500],
-                             np.sin(2 * np.pi * 1000 * n / 16000)[500:-500],
-                             atol=1e-3)
-
-
 def test_float_dict_to_tfexample_round_trips(rng):
   values = {'audio': rng.standard_normal(100).astype(np.float32),
             'f0_hz': rng.uniform(50, 500, 4).astype(np.float32)}
@@ -498,11 +472,16 @@ def test_format_summary_lists_splits_and_skipped_files():
       'examples': {'train': 7, 'eval': 2},
       'file_patterns': {'train': 'o-train-?????-of-?????',
                         'eval': 'o-eval-?????-of-?????'},
-      'skipped': {'b.wav': 'no such file.'}})
+      'skipped': {'b.wav': 'no such file.'},
+      'truncated': {'c.wav': 'truncated: the header declares 9 samples.'},
+      'settings_path': 'o_settings.json'})
   assert 'files read:       3' in text
   assert '12.2 s' in text or '12.3 s' in text
   assert 'train examples:   7' in text and 'o-eval-?????-of-?????' in text
   assert 'files skipped:    1' in text and 'b.wav: no such file.' in text
+  assert 'files truncated:  1' in text
+  assert 'c.wav: truncated: the header declares 9 samples.' in text
+  assert 'settings:         o_settings.json' in text
 
 
 def _fake_features(audio, sample_rate=16000, frame_rate=250, center=False,
@@ -517,31 +496,230 @@ def _fake_features(audio, sample_rate=16000, frame_rate=250, center=False,
           'loudness_db': np.full(n, -30.0, np.float32)}
 
 
-def test_pipeline_skips_failed_chunks_and_writes_whole_chunks(
-    tmp_path, monkeypatch):
+def test_old_names_of_the_audio_functions_are_kept():
+  # Code written against earlier versions imported them from this module.
+  assert lib.load_audio is audio_io.load_audio
+  assert lib.compute_audio_features is audio_io.compute_audio_features
+  assert lib.resample_audio is audio_io.resample_audio
+  assert lib.AudioLoadError is audio_io.AudioLoadError
+
+
+@pytest.mark.slow
+def test_settings_file_describes_the_run(eval_run):
+  output = eval_run['output']
+  eval_pattern = str(output.parent / 'data_eval.tfrecord*')
+  path = tfrecord_files.find_dataset_settings(f'{output}*')
+  assert path == str(output.parent / 'data_settings.json')
+  assert tfrecord_files.find_dataset_settings(eval_pattern) == path
+  settings = tfrecord_files.read_dataset_settings(eval_pattern)
+  want = {
+      'sample_rate': 16000, 'frame_rate': 250, 'example_secs': 1,
+      'hop_secs': 1, 'center': True, 'chunk_secs': 1,
+      'eval_split_fraction': 0.34, 'num_shards': 1, 'viterbi': True,
+      'example_samples': 16000, 'example_frames': 251, 'hop_samples': 16000,
+      'frame_hop_samples': 64.0, 'files_read': 1, 'files_skipped': 0,
+      'files_truncated': 0, 'seconds_read': 6.0,
+      'features': ['audio', 'f0_hz', 'f0_confidence', 'loudness_db']}
+  assert {k: settings[k] for k in want} == want
+  assert settings['splits'] == {
+      'train': {'examples': 4, 'file_pattern': f'{output}-train-?????-of-?????',
+                'shards': ['data.tfrecord-train-00000-of-00001']},
+      'eval': {'examples': 2,
+               'file_pattern': str(output.parent /
+                                   'data_eval.tfrecord-?????-of-?????'),
+               'shards': ['data_eval.tfrecord-00000-of-00001']}}
+
+
+# ----------------------------------------------------------------------------
+# Runs never mix; truncated files; audio only (quick runs, no CREPE).
+# ----------------------------------------------------------------------------
+def test_existing_shards_are_refused_before_running(tmp_path):
+  old = tmp_path / 'train.tfrecord-00000-of-00001'
+  old.write_bytes(b'old')
+  with pytest.raises(FileExistsError, match=(
+      r'train.tfrecord already holds the output of an earlier run \(1 '
+      r'file\(s\), e.g. .*train.tfrecord-00000-of-00001\); a new run beside '
+      r'them would mix the two data sets. Pass overwrite=True '
+      r'\(--overwrite\)')):
+    lib.prepare_tfrecord([str(tmp_path / 'a.wav')],
+                         str(tmp_path / 'train.tfrecord'))
+  # Published eval names and settings files of the prefix count too.
+  old.unlink()
+  (tmp_path / 'train.tfrecord-eval-00000-of-00001').write_bytes(b'old')
+  with pytest.raises(FileExistsError, match=r'-eval-00000-of-00001'):
+    lib.prepare_tfrecord([str(tmp_path / 'a.wav')],
+                         str(tmp_path / 'train.tfrecord'),
+                         eval_split_fraction=0.2)
+  assert sorted(p.name for p in tmp_path.iterdir()) == [
+      'train.tfrecord-eval-00000-of-00001']
+
+
+def _cli_main(argv):
+  """Runs the CLI's main in process with `argv`; returns the exit code."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from ddsp.training.data_preparation import ddsp_prepare_tfrecord as cli  # pylint: disable=g-import-not-at-top
+  flags.FLAGS(['ddsp_prepare_tfrecord'] + argv)
+  try:
+    cli.main([])
+  except SystemExit as e:
+    return e.code
+  finally:
+    flags.FLAGS.unparse_flags()
+  return 0
+
+
+def test_cli_refusals_and_permission_errors_are_one_line(tmp_path, capsys,
+                                                         monkeypatch):
+  sf.write(tmp_path / 'a.wav', np.zeros(1600), SR)
+  (tmp_path / 'out').mkdir()
+  (tmp_path / 'out' / 'x.tfrecord-00000-of-00002').write_bytes(b'old')
+  argv = [f'--input_audio_filepatterns={tmp_path / "a.wav"}',
+          f'--output_tfrecord_path={tmp_path / "out" / "x.tfrecord"}']
+  assert _cli_main(argv) == 1
+  err = capsys.readouterr().err.strip()
+  assert err.startswith('ddsp_prepare_tfrecord: ')
+  assert 'x.tfrecord already holds the output of an earlier run' in err
+  assert '\n' not in err and 'Traceback' not in err
+
+  real_open = open
+
+  def deny(name, *args, **kwargs):
+    if '.ddsp_prepare_tfrecord_probe' in str(name):
+      raise PermissionError(13, 'Permission denied', str(name))
+    return real_open(name, *args, **kwargs)
+
+  # (Tests may run as root, which chmod cannot lock out.)
+  monkeypatch.setattr(lib, 'open', deny, raising=False)
+  argv[1] = f'--output_tfrecord_path={tmp_path / "locked" / "x.tfrecord"}'
+  assert _cli_main(argv) == 1
+  err = capsys.readouterr().err.strip()
+  assert err == (f'ddsp_prepare_tfrecord: Cannot write the TFRecords in '
+                 f'{tmp_path / "locked"}: permission denied '
+                 f'({tmp_path / "locked" / ".ddsp_prepare_tfrecord_probe"}).')
+
+
+def test_fake_features_overwrite_and_truncated_files_kept(tmp_path,
+                                                          monkeypatch):
   # Features are faked here (the CREPE runs are above); this checks the
-  # pipeline around them: failures per chunk, example_secs=None, and
-  # num_shards=None.
-  monkeypatch.setattr(lib, 'compute_audio_features', _fake_features)
+  # pipeline around them: failures per chunk, example_secs=None,
+  # num_shards=None, a truncated file kept and reported, and --overwrite
+  # removing exactly the shards of the prefix.
+  monkeypatch.setattr(audio_io, 'compute_audio_features', _fake_features)
   quiet = 0.1 * np.sin(2 * np.pi * 440 * np.arange(40000) / 16000)
   loud = np.concatenate([quiet, 0.9 * np.ones(16000)])
   sf.write(tmp_path / 'quiet.wav', quiet, 16000, subtype='FLOAT')
   sf.write(tmp_path / 'loud.wav', loud, 16000, subtype='FLOAT')
-  output = tmp_path / 'out' / 'whole.tfrecord'
+  _write_truncated_wav(tmp_path / 'cut.wav', quiet[:32000], keep=24000)
+  out = tmp_path / 'out'
+  out.mkdir()
+  old = ['whole.tfrecord-00000-of-00003', 'whole.tfrecord-train-00000-of-00001',
+         'whole.tfrecord-eval-00001-of-00002', 'whole_eval.tfrecord-00000-of-'
+         '00001', 'whole_settings.json']
+  others = ['whole.tfrecord-notes.txt', 'whole.tfrecord2-00000-of-00001',
+            'other.tfrecord-00000-of-00001', 'whole.tfrecord-00000-of-3']
+  for name in old + others:
+    (out / name).write_bytes(b'not from this run')
+  output = out / 'whole.tfrecord'
   summary = lib.prepare_tfrecord(
-      [str(tmp_path / 'quiet.wav'), str(tmp_path / 'loud.wav')], str(output),
-      example_secs=None, chunk_secs=1.0)
+      [str(tmp_path / n) for n in ('quiet.wav', 'loud.wav', 'cut.wav')],
+      str(output), example_secs=None, chunk_secs=1.0, overwrite=True)
   # quiet: 40000 samples -> chunks of 16000, 16000, 8000; loud: 56000 ->
-  # 16000, 16000, 16000 (fails: 0.9), 8000 (fails).
-  assert summary['files_read'] == 2 and summary['files_skipped'] == 0
-  assert summary['chunks'] == 5 and summary['chunks_skipped'] == 2
-  assert summary['examples'] == {'all': 5}
+  # 16000, 16000, 16000 (fails: 0.9), 8000 (fails); cut: the 24000 samples it
+  # holds -> 16000, 8000.
+  assert summary['files_read'] == 3 and summary['files_skipped'] == 0
+  assert summary['files_truncated'] == 1
+  assert summary['truncated'] == {str(tmp_path / 'cut.wav'): (
+      'truncated: the header declares 32000 samples (2.00 s), only 24000 '
+      '(1.50 s) could be read.')}
+  assert summary['chunks'] == 7 and summary['chunks_skipped'] == 2
+  assert summary['examples'] == {'all': 7}
   reasons = summary['skipped'][str(tmp_path / 'loud.wav')]
   assert 'features of chunk 3/4 failed: RuntimeError: boom' in reasons
   assert 'features of chunk 4/4 failed' in reasons
-  examples = _read_records(f'{output}*')
+  text = lib.format_summary(summary)
+  assert 'files truncated:  1' in text and 'cut.wav: truncated:' in text
+  examples = _read_records(summary['file_patterns']['all'])
   lengths = sorted(len(ex['audio']) for ex in examples)
-  assert lengths == [8000, 16000, 16000, 16000, 16000]
+  assert lengths == [8000, 8000, 16000, 16000, 16000, 16000, 16000]
   for ex in examples:
     assert len(ex['f0_hz']) == len(ex['audio']) // 64
     np.testing.assert_array_equal(ex['f0_hz'], 220.0)
+  # The old shards of the prefix are gone, nothing else was touched.
+  names = sorted(p.name for p in out.iterdir())
+  shards = [n for n in names if n.startswith('whole.tfrecord-0')
+            and n not in others]
+  assert len(shards) >= 1
+  assert names == sorted(shards + others + ['whole_settings.json'])
+  settings = tfrecord_files.read_dataset_settings(
+      summary['file_patterns']['all'])
+  assert settings['splits']['all']['shards'] == shards
+  assert settings['files_truncated'] == 1 and settings['example_secs'] is None
+
+
+def test_audio_only_eval_split_and_skipped_truncated_file(tmp_path):
+  # frame_rate=None: no features, as in the published library. Examples
+  # are exact windows of the audio.
+  noise = np.random.default_rng(0).uniform(-0.5, 0.5, 4 * SR)
+  sf.write(tmp_path / 'noise.wav', noise, SR, subtype='FLOAT')
+  _write_truncated_wav(tmp_path / 'cut.wav', noise[:SR], keep=SR // 2)
+  output = tmp_path / 'out' / 'audio.tfrecord'
+  summary = lib.prepare_tfrecord(
+      [str(tmp_path / 'noise.wav'), str(tmp_path / 'cut.wav')], str(output),
+      num_shards=2, frame_rate=None, example_secs=0.5, hop_secs=0.5,
+      chunk_secs=1.0, eval_split_fraction=0.25, skip_truncated=True)
+  assert summary['files_read'] == 1 and summary['files_truncated'] == 1
+  assert summary['files_skipped'] == 1
+  assert '(--skip_truncated)' in summary['skipped'][str(tmp_path / 'cut.wav')]
+  # 4 chunks of 1 s, one to eval; 2 examples of 0.5 s per chunk.
+  assert summary['examples'] == {'train': 6, 'eval': 2}
+  eval_pattern = str(output.parent / 'audio_eval.tfrecord*')
+  train, evaluation = _read_records(f'{output}*'), _read_records(eval_pattern)
+  assert len(train) == 6 and len(evaluation) == 2
+  windows = noise.astype(np.float32).reshape(8, SR // 2)
+  found = []
+  for ex in train + evaluation:
+    assert sorted(ex) == ['audio']
+    found += [i for i, w in enumerate(windows)
+              if np.array_equal(ex['audio'], w)]
+  assert sorted(found) == list(range(8))
+  settings = tfrecord_files.read_dataset_settings(eval_pattern)
+  assert settings['features'] == ['audio'] and settings['frame_rate'] is None
+  assert settings['example_samples'] == 8000
+  assert settings['example_frames'] is None
+  assert len(settings['splits']['train']['shards']) == 2
+
+
+def test_output_file_names_keep_eval_and_settings_outside_the_prefix():
+  for prefix, eval_prefix, settings in [
+      ('/d/train.tfrecord', '/d/train_eval.tfrecord', '/d/train_settings.json'),
+      ('/d/violin', '/d/eval_violin', '/d/settings_violin.json'),
+      ('rel.tfr', 'rel_eval.tfr', 'rel_settings.json')]:
+    files = tfrecord_files.OutputFiles(prefix, eval_split=True)
+    assert files.prefixes == {'train': f'{prefix}-train', 'eval': eval_prefix}
+    assert files.settings_path == settings
+    for other in (eval_prefix + '-00000-of-00001', settings):
+      assert not fnmatch.fnmatch(other, f'{prefix}*'), (prefix, other)
+  single = tfrecord_files.OutputFiles('/d/x.tfrecord')
+  assert single.file_patterns == {'all': '/d/x.tfrecord-?????-of-?????'}
+
+
+def test_find_dataset_settings_refuses_mixed_runs(tmp_path):
+  for name in ('a', 'b'):
+    prefix = tmp_path / f'{name}.tfrecord'
+    (tmp_path / f'{name}.tfrecord-00000-of-00001').write_bytes(b'')
+    tfrecord_files.write_dataset_settings(
+        tfrecord_files.OutputFiles(prefix), {'sample_rate': 16000})
+  (tmp_path / 'c.tfrecord-00000-of-00001').write_bytes(b'')  # No settings.
+  assert tfrecord_files.read_dataset_settings(
+      str(tmp_path / 'a.tfrecord*'))['splits']['all']['shards'] == [
+          'a.tfrecord-00000-of-00001']
+  assert tfrecord_files.find_dataset_settings(
+      str(tmp_path / 'c.tfrecord*')) is None
+  with pytest.raises(ValueError, match=r'matches shards of more than one data '
+                     r'set \(2 settings file\(s\)'):
+    tfrecord_files.find_dataset_settings(str(tmp_path / '[ab].tfrecord*'))
+  with pytest.raises(ValueError, match=r'1 file\(s\) listed in none, e.g. '
+                     r'.*c.tfrecord-00000-of-00001'):
+    tfrecord_files.find_dataset_settings(str(tmp_path / '*.tfrecord*'))
+  with pytest.raises(ValueError, match=r'matches no TFRecord file'):
+    tfrecord_files.find_dataset_settings(str(tmp_path / 'none*'))

@@ -17,8 +17,8 @@ import training_helpers as helpers  # tests/training/training_helpers.py
 
 
 @pytest.fixture
-def examples(shared_data):
-  return helpers.violin_examples(shared_data, n_examples=6)
+def examples(test_data):
+  return helpers.violin_examples(test_data, n_examples=6)
 
 
 def _trainer(seed=0, **kwargs):

@@ -20,8 +20,8 @@ import training_helpers as helpers  # tests/training/training_helpers.py
 
 
 @pytest.fixture
-def batch(shared_data):
-  examples = helpers.violin_examples(shared_data, n_examples=2)
+def batch(test_data):
+  examples = helpers.violin_examples(test_data, n_examples=2)
   return {k: tf.constant(v) for k, v in examples.items()}
 
 
@@ -277,13 +277,13 @@ _MIRRORED_SCRIPT = textwrap.dedent('''
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_on_two_cpus_matches_one_device(shared_data,
+def test_mirrored_strategy_on_two_cpus_matches_one_device(test_data,
                                                           tmp_path):
   """Two replicas with half batches give the one-device weights."""
   here = pathlib.Path(__file__).parent
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   result = subprocess.run(
-      [sys.executable, '-c', _MIRRORED_SCRIPT, str(here), str(shared_data),
+      [sys.executable, '-c', _MIRRORED_SCRIPT, str(here), str(test_data),
        str(tmp_path / 'mirrored')], capture_output=True, text=True, env=env,
       timeout=600, check=False)
   assert result.returncode == 0, result.stderr[-3000:]

@@ -45,17 +45,17 @@ def tiny_model(noise=True, reverb=True, n_samples=N_SAMPLES, logmag=True):
                                        logmag_weight=float(logmag))])
 
 
-def violin_examples(shared_data, n_examples=6):
+def violin_examples(test_data, n_examples=6):
   """Consecutive 0.256 s excerpts of the violin clip with f0 and loudness.
 
   Returns:
     Dict of float32 arrays: 'audio' [n, 4096], 'f0_hz', 'f0_confidence',
     'loudness_db' [n, 64].
   """
-  audio, sample_rate = soundfile.read(shared_data / 'violin_4s.wav',
-                                      dtype='float32')
+  audio, sample_rate = soundfile.read(test_data / 'violin_6s.flac',
+                                      dtype='float32', frames=64000)
   assert sample_rate == 16000
-  f0_hz = np.load(shared_data / 'violin_4s.f0_250hz.npy').astype(np.float32)
+  f0_hz = np.load(test_data / 'violin_6s.f0_250hz.npy')[:1000]
   examples = {k: [] for k in ('audio', 'f0_hz', 'f0_confidence',
                               'loudness_db')}
   for i in range(n_examples):

@@ -12,9 +12,18 @@ Each file is read (any format soundfile or ffmpeg decodes, any sample rate,
 mixed to mono), resampled to --sample_rate, annotated with CREPE f0 and
 confidence and A-weighted loudness at --frame_rate, cut into --example_secs
 examples every --hop_secs, and written as TFRecord shards
-`<output_tfrecord_path>-SSSSS-of-NNNNN`; with --eval_split_fraction > 0, as
-`<output_tfrecord_path>-train-...` and `<output_tfrecord_path>-eval-...`.
-Unreadable files are skipped and listed in the summary printed at the end.
+`<output_tfrecord_path>-SSSSS-of-NNNNN`. With --eval_split_fraction > 0 the
+train shards are `<output_tfrecord_path>-train-...` and the eval shards, for
+--output_tfrecord_path=/data/train.tfrecord, `/data/train_eval.tfrecord-...`:
+the pattern `/data/train.tfrecord*` reads training examples only. The settings
+of the run go to `/data/train_settings.json`. --frame_rate=0 writes audio only
+(no f0 or loudness).
+
+Unreadable files are skipped and listed in the summary printed at the end;
+truncated files (a header that declares more audio than the file holds) are
+listed and counted, and read up to where they end unless --skip_truncated.
+A path that already holds shards of an earlier run is refused unless
+--overwrite, which removes exactly those shards first.
 
 The pipeline runs on Apache Beam's DirectRunner by default; pass any runner's
 flags through --pipeline_options (comma-separated), e.g.
@@ -22,7 +31,8 @@ flags through --pipeline_options (comma-separated), e.g.
 --direct_running_mode=multi_processing
 or the flags of Dataflow, Flink or Spark for large corpora.
 
-The exit status is 1 when no example was written (e.g. no file was readable).
+The exit status is 1 when no example was written (e.g. no file was readable),
+or when the output path is refused or cannot be written (one line says why).
 """
 
 import sys
@@ -41,7 +51,9 @@ flags.DEFINE_integer('num_shards', None,
                      'Shards per split; by default the runner chooses.')
 flags.DEFINE_integer('sample_rate', 16000,
                      'Sample rate of the written audio, Hz.')
-flags.DEFINE_integer('frame_rate', 250, 'Feature frames per second.')
+flags.DEFINE_integer('frame_rate', 250,
+                     'Feature frames per second; 0 computes no features '
+                     '(audio-only examples).')
 flags.DEFINE_float('example_secs', 4,
                    'Seconds per example; 0 writes each chunk as one example.')
 flags.DEFINE_float('hop_secs', 1,
@@ -58,6 +70,12 @@ flags.DEFINE_boolean('viterbi', True,
                      'Viterbi-smooth the CREPE pitch track.')
 flags.DEFINE_list('pipeline_options', '--runner=DirectRunner',
                   'Comma-separated flags of the Beam pipeline.')
+flags.DEFINE_boolean('overwrite', False,
+                     'Remove the shards of an earlier run with this '
+                     '--output_tfrecord_path first (else the run is refused).')
+flags.DEFINE_boolean('skip_truncated', False,
+                     'Skip truncated audio files instead of reading the audio '
+                     'they hold (either way they are listed).')
 flags.DEFINE_string('crepe_model', None,
                     "CREPE size for the f0: 'tiny' (the default, installed), "
                     "'small', 'medium', 'large' or 'full' (the published "
@@ -100,11 +118,20 @@ def run():
       center=FLAGS.center,
       viterbi=FLAGS.viterbi,
       pipeline_options=FLAGS.pipeline_options,
-      crepe_model=FLAGS.crepe_model)
+      crepe_model=FLAGS.crepe_model,
+      overwrite=FLAGS.overwrite,
+      skip_truncated=FLAGS.skip_truncated)
 
 
 def main(unused_argv):
-  summary = run()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  try:
+    summary = run()
+  except (FileExistsError, PermissionError,
+          tf.errors.PermissionDeniedError) as e:
+    # One line naming the path, no traceback: nothing is wrong in the code.
+    print(f'ddsp_prepare_tfrecord: {e}', file=sys.stderr, flush=True)
+    sys.exit(1)
   if not sum(summary['examples'].values()):
     logging.error('No example was written.')
     sys.exit(1)

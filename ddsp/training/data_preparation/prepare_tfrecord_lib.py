@@ -18,30 +18,42 @@ with `center=True` ('center' padding, frame i is centred on time
 i / frame_rate). Example k starts at sample k * hop_secs * sample_rate and frame
 k * hop_secs * frame_rate of its file: audio and features line up exactly.
 
-Output files follow Beam's shard naming: without an eval split every shard is
-`<output_tfrecord_path>-SSSSS-of-NNNNN`; with `eval_split_fraction > 0` the
-shards are `<output_tfrecord_path>-train-SSSSS-of-NNNNN` and
-`<output_tfrecord_path>-eval-SSSSS-of-NNNNN` (the names of the published
-library). Note that the file pattern `<output_tfrecord_path>*` then matches both
-splits: read them with `<output_tfrecord_path>-train*` and `...-eval*`.
+With `frame_rate=None` (or 0) no features are computed and the examples hold
+`audio` only, as in the published library.
 
-Apache Beam, soundfile, scipy and librosa are imported inside the functions
-that use them, so importing this module is light.
+Output files (see `tfrecord_files`): without an eval split every shard is
+`<output_tfrecord_path>-SSSSS-of-NNNNN`; with `eval_split_fraction > 0` the
+train shards are `<output_tfrecord_path>-train-SSSSS-of-NNNNN` and the eval
+shards, e.g. for `/data/train.tfrecord`, `/data/train_eval.tfrecord-SSSSS-of-
+NNNNN`, outside the pattern `<output_tfrecord_path>*`, which therefore reads
+the training examples only. The settings of the run are written beside them
+(`/data/train_settings.json`). A run into a prefix that holds shards refuses
+unless `overwrite=True`, which removes exactly the old shards first.
+
+Files are read and their features computed by `ddsp.training.audio_io`.
+Apache Beam is imported inside the functions that use it, so importing this
+module is light.
 """
 
 import collections
 import hashlib
-import io
 import logging
 import math
 import os
-import tempfile
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.training import audio_io
+from ddsp.training.data_preparation import tfrecord_files
+
+# Audio reading and per-clip features live in `ddsp.training.audio_io`; these
+# names stay here for code written against earlier versions of this module.
+AudioLoadError = audio_io.AudioLoadError
+load_audio = audio_io.load_audio
+resample_audio = audio_io.resample_audio
+compute_audio_features = audio_io.compute_audio_features
 
 __all__ = [
     'AudioLoadError',
@@ -57,161 +69,14 @@ __all__ = [
 
 # Names of the float-list features of every written tf.train.Example.
 FEATURE_KEYS = ('audio', 'f0_hz', 'f0_confidence', 'loudness_db')
-_FRAME_KEYS = ('f0_hz', 'f0_confidence', 'loudness_db')
 
 # Beam metric namespaces. Skipped files are counted under a counter whose name
 # holds the path and the reason, so the driver can report them after the run
 # on any runner that supports metrics, without writing side files.
 _NAMESPACE = 'ddsp.prepare_tfrecord'
 _SKIPPED_NAMESPACE = 'ddsp.prepare_tfrecord.skipped'
+_TRUNCATED_NAMESPACE = 'ddsp.prepare_tfrecord.truncated'
 _MAX_REASON_CHARS = 300
-
-
-class AudioLoadError(ValueError):
-  """An audio file could not be read or decoded.
-
-  Attributes:
-    path: str, the file.
-    reason: str, why it could not be read (without the path).
-  """
-
-  def __init__(self, path, reason):
-    super().__init__(f'Cannot read audio file {path}: {reason}')
-    self.path = path
-    self.reason = reason
-
-  def __reduce__(self):
-    return AudioLoadError, (self.path, self.reason)
-
-
-# ----------------------------------------------------------------------------
-# Audio loading.
-# ----------------------------------------------------------------------------
-def _is_local(path):
-  return '://' not in str(path)
-
-
-def _read_with_soundfile(path):
-  """Returns ([n_samples, n_channels] float32, sample_rate) or raises."""
-  import soundfile  # pylint: disable=g-import-not-at-top
-  if _is_local(path):
-    return soundfile.read(path, dtype='float32', always_2d=True)
-  with tf.io.gfile.GFile(path, 'rb') as f:
-    data = io.BytesIO(f.read())
-  return soundfile.read(data, dtype='float32', always_2d=True)
-
-
-def _read_with_librosa(path):
-  """Fallback decoder (audioread / ffmpeg) for formats libsndfile lacks."""
-  import audioread  # pylint: disable=g-import-not-at-top
-  import librosa  # pylint: disable=g-import-not-at-top
-
-  def decode(local_path):
-    with warnings.catch_warnings():
-      # librosa warns that it falls back to audioread: that is the point here.
-      warnings.simplefilter('ignore')
-      try:
-        return librosa.load(local_path, sr=None, mono=False)
-      except audioread.exceptions.NoBackendError as e:
-        raise AudioLoadError(
-            path, 'no audioread backend can decode it (install ffmpeg for '
-            'M4A/AAC and other formats)') from e
-
-  if _is_local(path):
-    audio, file_rate = decode(path)
-  else:
-    suffix = os.path.splitext(str(path))[1]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-      with tf.io.gfile.GFile(path, 'rb') as f:
-        tmp.write(f.read())
-      tmp.flush()
-      audio, file_rate = decode(tmp.name)
-  audio = np.atleast_2d(audio).T  # librosa gives [channels, n] or [n].
-  return audio.astype(np.float32), file_rate
-
-
-def resample_audio(audio, input_sample_rate, sample_rate):
-  """Resamples mono audio with a polyphase anti-aliasing filter (scipy).
-
-  Args:
-    audio: [n_samples] float32 audio at `input_sample_rate`.
-    input_sample_rate: int, Hz, the rate of `audio`.
-    sample_rate: int, Hz, the rate wanted.
-
-  Returns:
-    [ceil(n_samples * sample_rate / input_sample_rate)] float32 audio at
-    `sample_rate`; `audio` itself when the rates agree.
-
-  Example:
-    >>> resample_audio(np.zeros(44100, np.float32), 44100, 16000).shape
-    (16000,)
-  """
-  input_sample_rate = validation.check_positive_int(
-      int(input_sample_rate), 'input_sample_rate')
-  sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
-  if input_sample_rate == sample_rate:
-    return audio.astype(np.float32)
-  import scipy.signal  # pylint: disable=g-import-not-at-top
-  g = math.gcd(input_sample_rate, sample_rate)
-  up, down = sample_rate // g, input_sample_rate // g
-  return scipy.signal.resample_poly(audio, up, down).astype(np.float32)
-
-
-def load_audio(path, sample_rate=16000):
-  """Reads an audio file as mono float32 at `sample_rate`.
-
-  Decodes WAV, FLAC, OGG, MP3 and the other formats of libsndfile with
-  `soundfile`; anything else (e.g. M4A/AAC) falls back to `librosa.load`, which
-  needs ffmpeg installed. Channels are averaged; the audio is then resampled to
-  `sample_rate`. Paths may be local or any `tf.io.gfile` URL (gs://, ...).
-
-  Args:
-    path: str, the audio file.
-    sample_rate: int, Hz, the rate of the returned audio (16000 by default).
-
-  Returns:
-    [n_samples] float32 numpy array in [-1, 1] at `sample_rate`.
-
-  Raises:
-    AudioLoadError: the file is missing, cannot be decoded, or holds no
-      samples; the message names the file and gives each decoder's reason.
-
-  Example:
-    >>> import os, tempfile, soundfile
-    >>> path = os.path.join(tempfile.mkdtemp(), 'tone.wav')
-    >>> tone = np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)
-    >>> soundfile.write(path, np.stack([tone, tone], axis=1), 44100)  # Stereo.
-    >>> audio = load_audio(path, sample_rate=16000)
-    >>> audio.shape, audio.dtype
-    ((16000,), dtype('float32'))
-  """
-  sample_rate = validation.check_positive_int(sample_rate, 'sample_rate')
-  path = str(path)
-  if not tf.io.gfile.exists(path):
-    raise AudioLoadError(path, 'no such file.')
-  try:
-    data, file_rate = _read_with_soundfile(path)
-  except Exception as sf_error:  # pylint: disable=broad-except
-    try:
-      data, file_rate = _read_with_librosa(path)
-    except Exception as fallback_error:  # pylint: disable=broad-except
-      raise AudioLoadError(
-          path, f'cannot decode it. soundfile: {_one_line(sf_error)}; '
-          f'librosa/ffmpeg fallback: {_one_line(fallback_error)}'
-      ) from fallback_error
-  if data.size == 0:
-    raise AudioLoadError(path, 'it holds no samples.')
-  audio = np.mean(data, axis=1, dtype=np.float32)
-  if not np.all(np.isfinite(audio)):
-    raise AudioLoadError(path, 'it holds NaN or infinite samples.')
-  return resample_audio(audio, file_rate, sample_rate)
-
-
-def _one_line(error):
-  if isinstance(error, AudioLoadError):
-    return error.reason
-  text = ' '.join(str(error).split()) or '(no message)'
-  return f'{type(error).__name__}: {text}'
 
 
 # ----------------------------------------------------------------------------
@@ -222,6 +87,10 @@ def _whole_periods(secs, layout, name):
   samples = secs * layout.sample_rate
   n = int(round(samples))
   if abs(samples - n) > 1e-6 * max(1.0, samples) or n % layout.period_samples:
+    if not layout.frame_rate:
+      raise ValueError(
+          f'`{name}` must be a whole number of samples at sample_rate='
+          f'{layout.sample_rate}. Received: {name}={secs}')
     raise ValueError(
         f'`{name}` must be a whole number of samples and of frames, i.e. a '
         f'multiple of {layout.period_samples} samples '
@@ -248,13 +117,16 @@ class ExampleLayout:
   `sample_rate / gcd(sample_rate, frame_rate)` samples (882 samples = 5 frames
   at 44.1 kHz and 250 Hz; 64 samples = 1 frame at 16 kHz).
 
+  With `frame_rate=None` (or 0) there are no feature frames: only audio is
+  cut, and lengths need only be whole numbers of samples.
+
   With `example_secs=None` (or 0) no examples are cut: each chunk of
   `chunk_secs` (the whole file if `chunk_secs` is None or 0) is written as one
   variable-length example, zero-padded to a whole number of periods.
 
   Args:
     sample_rate: int, Hz.
-    frame_rate: int, frames per second.
+    frame_rate: int, frames per second, or None (or 0) for audio only.
     example_secs: float or None, seconds per example.
     hop_secs: float, seconds between example starts.
     chunk_secs: float or None, seconds of audio per pipeline element.
@@ -265,15 +137,22 @@ class ExampleLayout:
                hop_secs=1, chunk_secs=20.0, center=False):
     self.sample_rate = validation.check_positive_int(sample_rate,
                                                      'sample_rate')
-    self.frame_rate = validation.check_positive_int(frame_rate, 'frame_rate')
-    if frame_rate > sample_rate:
-      raise ValueError('`frame_rate` must not exceed `sample_rate`. Received: '
-                       f'frame_rate={frame_rate}, sample_rate={sample_rate}')
-    g = math.gcd(sample_rate, frame_rate)
-    self.period_samples = sample_rate // g
-    self.period_frames = frame_rate // g
+    if frame_rate:
+      self.frame_rate = validation.check_positive_int(frame_rate,
+                                                      'frame_rate')
+      if frame_rate > sample_rate:
+        raise ValueError('`frame_rate` must not exceed `sample_rate`. '
+                         f'Received: frame_rate={frame_rate}, '
+                         f'sample_rate={sample_rate}')
+      g = math.gcd(sample_rate, frame_rate)
+      self.period_samples = sample_rate // g
+      self.period_frames = frame_rate // g
+    else:  # Audio only.
+      self.frame_rate = None
+      self.period_samples, self.period_frames = 1, 0
     self.center = bool(center)
-    self.extra_frames = 1 if center else 0
+    self.extra_frames = 1 if center and self.frame_rate else 0
+    self.keys = FEATURE_KEYS if self.frame_rate else ('audio',)
     if chunk_secs:
       validation.check_positive(chunk_secs, 'chunk_secs')
     self.chunk_secs = chunk_secs or None
@@ -295,7 +174,7 @@ class ExampleLayout:
           * self.period_samples if chunk_secs else None)
 
   def n_frames(self, n_samples):
-    """Frames of features for a chunk of `n_samples` (whole periods)."""
+    """Frames of features for a chunk of `n_samples` (0 for audio only)."""
     return (n_samples // self.period_samples * self.period_frames
             + self.extra_frames)
 
@@ -333,12 +212,12 @@ class ExampleLayout:
   def split(self, chunk, n_examples):
     """Yields example dicts cut from a chunk dict of audio and features."""
     if self.example_samples is None:
-      yield {k: chunk[k] for k in FEATURE_KEYS}
+      yield {k: chunk[k] for k in self.keys}
       return
     for j in range(n_examples):
       s, f = j * self.hop_samples, j * self.hop_frames
       example = {'audio': chunk['audio'][s:s + self.example_samples]}
-      for k in _FRAME_KEYS:
+      for k in self.keys[1:]:
         example[k] = chunk[k][f:f + self.example_frames]
       yield example
 
@@ -350,61 +229,8 @@ def _pad_to(x, length):
 
 
 # ----------------------------------------------------------------------------
-# Features.
+# Examples.
 # ----------------------------------------------------------------------------
-def compute_audio_features(audio, sample_rate=16000, frame_rate=250,
-                           center=False, viterbi=True, crepe_model=None):
-  """CREPE f0 and confidence and A-weighted loudness of one audio clip.
-
-  Uses `ddsp.spectral_ops.compute_f0` and `compute_loudness` (numpy path, its
-  default `n_fft`, so the features agree with loudness computed at inference).
-
-  Args:
-    audio: [n_samples] float32 numpy audio at `sample_rate`; n_samples *
-      frame_rate / sample_rate must be a whole number of frames.
-    sample_rate: int, Hz.
-    frame_rate: int, frames per second.
-    center: bool; False gives 'same' padding (n_samples * frame_rate /
-      sample_rate frames, frame i starts at time i / frame_rate), True
-      'center' padding (one more frame, frame i centred on time
-      i / frame_rate).
-    viterbi: bool, Viterbi-smooth the CREPE pitch track.
-    crepe_model: str or None, CREPE size for `compute_f0` ('tiny', ...,
-      'full'); None uses compute_f0's default.
-
-  Returns:
-    Dict of [n_frames] float32 numpy arrays: 'f0_hz' (Hz), 'f0_confidence'
-    (0 to 1) and 'loudness_db' (dB, floored at -80).
-
-  Raises:
-    ValueError: a feature came back with another number of frames than
-      expected (so audio and features would not line up).
-  """
-  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
-  padding = 'center' if center else 'same'
-  n_frames = -(-len(audio) * frame_rate // sample_rate) + (1 if center else 0)
-  f0_kwargs = {} if crepe_model is None else {'crepe_model': crepe_model}
-  f0_hz, f0_confidence = spectral_ops.compute_f0(
-      audio, frame_rate, viterbi=viterbi, padding=padding,
-      sample_rate=sample_rate, **f0_kwargs)
-  loudness_db = spectral_ops.compute_loudness(
-      audio, sample_rate=sample_rate, frame_rate=frame_rate, use_tf=False,
-      padding=padding)
-  features = {
-      'f0_hz': f0_hz, 'f0_confidence': f0_confidence,
-      'loudness_db': loudness_db
-  }
-  for key, value in features.items():
-    value = np.reshape(np.asarray(value, dtype=np.float32), [-1])
-    if value.shape[0] != n_frames:
-      raise ValueError(
-          f'`{key}` has {value.shape[0]} frames for {len(audio)} samples; '
-          f'expected {n_frames} (frame_rate={frame_rate}, '
-          f'sample_rate={sample_rate}, padding={padding!r}).')
-    features[key] = value
-  return features
-
-
 def float_dict_to_tfexample(float_dict):
   """A tf.train.Example with one float list per key of `float_dict`."""
   return tf.train.Example(features=tf.train.Features(feature={
@@ -422,21 +248,39 @@ def _counter(name, namespace=_NAMESPACE):
   return Metrics.counter(namespace, name)
 
 
-def _report_skipped(path, reason, counter):
-  logging.warning('prepare_tfrecord: skipping %s: %s', path, reason)
+def _report_file(path, reason, counter, namespace):
+  """Counts `counter` and records (path, reason) under `namespace`."""
   _counter(counter).inc()
   name = f'{path}\t{reason}'[:_MAX_REASON_CHARS]
-  _counter(name, namespace=_SKIPPED_NAMESPACE).inc()
+  _counter(name, namespace=namespace).inc()
 
 
-def _load_and_chunk(path, layout):
-  """Yields the chunk dicts of one file (none if it cannot be read)."""
+def _report_skipped(path, reason, counter):
+  logging.warning('prepare_tfrecord: skipping %s: %s', path, reason)
+  _report_file(path, reason, counter, _SKIPPED_NAMESPACE)
+
+
+def _load_and_chunk(path, layout, skip_truncated=False):
+  """Yields the chunk dicts of one file (none if it cannot be read).
+
+  A truncated file is counted and listed in the summary; it is read up to
+  where it ends, or skipped with `skip_truncated`.
+  """
   try:
-    audio = load_audio(path, layout.sample_rate)
+    clip = audio_io.read_audio(path, layout.sample_rate)
   except Exception as e:  # pylint: disable=broad-except
-    reason = e.reason if isinstance(e, AudioLoadError) else _one_line(e)
-    _report_skipped(path, reason, 'files_skipped')
+    _report_skipped(path, audio_io.one_line_error(e), 'files_skipped')
     return
+  if clip.truncated:
+    _report_file(path, clip.truncated, 'files_truncated',
+                 _TRUNCATED_NAMESPACE)
+    if skip_truncated:
+      _report_skipped(path, f'{clip.truncated} (--skip_truncated)',
+                      'files_skipped')
+      return
+    logging.warning('prepare_tfrecord: %s: %s Reading what it holds.', path,
+                    clip.truncated)
+  audio = clip.audio
   _counter('files_read').inc()
   _counter('samples_read').inc(len(audio))
   n_chunks = 0
@@ -453,18 +297,23 @@ def _add_features(chunk, layout, viterbi, crepe_model):
   """Yields the chunk with its features (nothing if they fail: reported)."""
   where = f'chunk {chunk["chunk_index"] + 1}/{chunk["n_chunks"]}'
   try:
-    features = compute_audio_features(
+    features = audio_io.compute_audio_features(
         chunk['audio'], layout.sample_rate, layout.frame_rate, layout.center,
         viterbi, crepe_model)
   except Exception as e:  # pylint: disable=broad-except
-    _report_skipped(chunk['path'],
-                    f'features of {where} failed: {_one_line(e)}',
-                    'chunks_skipped')
+    reason = f'features of {where} failed: {audio_io.one_line_error(e)}'
+    _report_skipped(chunk['path'], reason, 'chunks_skipped')
     return
   _counter('chunks_done').inc()
   logging.info('prepare_tfrecord: features of %s %s done.', chunk['path'],
                where)
   yield dict(chunk, **features)
+
+
+def _count_chunk(chunk):
+  """The chunk as it is (audio only: no features to compute)."""
+  _counter('chunks_done').inc()
+  return chunk
 
 
 def _chunk_key(chunk):
@@ -505,7 +354,7 @@ def _split_examples(chunk, layout, split):
 
 
 def _to_tfexample(example):
-  return float_dict_to_tfexample({k: example[k] for k in FEATURE_KEYS})
+  return float_dict_to_tfexample(example)
 
 
 # ----------------------------------------------------------------------------
@@ -523,17 +372,27 @@ def prepare_tfrecord(input_audio_paths,
                      center=False,
                      viterbi=True,
                      pipeline_options=(),
-                     crepe_model=None):
+                     crepe_model=None,
+                     overwrite=False,
+                     skip_truncated=False):
   """Writes TFRecords of training examples cut from audio files.
 
   Runs an Apache Beam pipeline: read and resample each file, chunk it, compute
   CREPE f0 / confidence and loudness per chunk, cut examples, split train/eval,
   shuffle, and write sharded TFRecords (see the module docstring for the
-  features and file names). Files that cannot be read, and chunks whose
-  features fail, are skipped, logged and listed in the summary; the rest are
-  processed. A summary (files, seconds of
-  audio, examples per split, skipped files with reasons) is printed at the end,
-  and progress is logged (python `logging`, INFO) per file and per chunk.
+  features, and `tfrecord_files` for the file names). Files that cannot be
+  read, and chunks whose features fail, are skipped, logged and listed in the
+  summary; the rest are processed. Truncated files (a header that declares
+  more audio than the file holds) are listed and counted, and read up to where
+  they end unless `skip_truncated`. A summary (files, seconds of audio,
+  examples per split, truncated and skipped files with reasons) is printed at
+  the end, and progress is logged (python `logging`, INFO) per file and per
+  chunk. The settings of the run are written beside the shards
+  (`tfrecord_files.read_dataset_settings` reads them back).
+
+  A run never mixes with an earlier one: when shards of this prefix exist it
+  refuses, unless `overwrite`, which first removes exactly those shards (and
+  the settings file) and nothing else.
 
   Args:
     input_audio_paths: list of str, audio files (WAV, FLAC, OGG, MP3, ...; any
@@ -542,7 +401,8 @@ def prepare_tfrecord(input_audio_paths,
     num_shards: int or None, shards per split; None lets the runner choose.
     sample_rate: int, Hz, rate of the written audio (16000 by default).
     frame_rate: int, feature frames per second (250 = hop of 64 samples at
-      16 kHz); the hop may be fractional (176.4 samples at 44.1 kHz).
+      16 kHz); the hop may be fractional (176.4 samples at 44.1 kHz). None or
+      0 computes no features: the examples hold 'audio' only.
     example_secs: float, seconds per example (4 s = 64000 samples at 16 kHz,
       1000 frames at 250 Hz); None or 0 writes each chunk as one example.
     hop_secs: float, seconds between the starts of consecutive examples (1 s
@@ -567,33 +427,70 @@ def prepare_tfrecord(input_audio_paths,
       `compute_f0`'s default ('tiny', installed with ddsp). The published
       library used 'full' (`pip install ddsp[crepe_all]`), which is more
       accurate on low notes and about 7 times slower.
+    overwrite: bool, remove the shards of an earlier run with this prefix
+      first (else a run into such a prefix raises `FileExistsError`).
+    skip_truncated: bool, skip truncated files instead of reading what they
+      hold (either way they are listed in the summary).
 
   Returns:
     A dict summarising the run: 'files_read', 'files_skipped',
-    'seconds_read' (seconds of audio read), 'chunks' (with features),
-    'chunks_skipped' (features failed), 'examples' ({split: count}, split
-    'all' without an eval split, else 'train' and 'eval'), 'file_patterns'
-    ({split: shard glob}) and 'skipped' ({path: reasons} for every file
-    skipped in whole or in part).
+    'files_truncated', 'seconds_read' (seconds of audio read), 'chunks'
+    (with features), 'chunks_skipped' (features failed), 'examples' ({split:
+    count}, split 'all' without an eval split, else 'train' and 'eval'),
+    'file_patterns' ({split: shard glob}), 'skipped' ({path: reasons} for
+    every file skipped in whole or in part), 'truncated' ({path: reason}) and
+    'settings_path'.
 
   Raises:
     ValueError: empty `input_audio_paths`, or settings that do not give whole
       numbers of samples and frames per example.
+    FileExistsError: shards of this prefix exist and `overwrite` is False.
+    PermissionError: the output folder cannot be written.
 
   Example:
     >>> prepare_tfrecord(['a.wav', 'b.flac'], '/tmp/data/train.tfrecord',
     ...                  num_shards=2)  # doctest: +SKIP
   """
+  input_audio_paths = _check_arguments(input_audio_paths, output_tfrecord_path,
+                                       num_shards, eval_split_fraction)
+  layout = ExampleLayout(sample_rate, frame_rate, example_secs, hop_secs,
+                         chunk_secs, center)
+  files = tfrecord_files.OutputFiles(output_tfrecord_path,
+                                     eval_split=bool(eval_split_fraction))
+  options, runner = _pipeline_options(pipeline_options)
+  _prepare_output_folder(files, overwrite)
+  logging.info('prepare_tfrecord: %d file(s) -> %s', len(input_audio_paths),
+               files.output_tfrecord_path)
+
+  pipeline = _build_pipeline(
+      input_audio_paths, layout, files, runner, options, num_shards,
+      eval_split_fraction, viterbi, crepe_model, skip_truncated)
+  result = pipeline.run()
+  result.wait_until_finish()
+  summary = _summarize(result, layout, files)
+  tfrecord_files.write_dataset_settings(files, _settings(
+      summary, layout, num_shards=num_shards, sample_rate=sample_rate,
+      frame_rate=layout.frame_rate, example_secs=example_secs or None,
+      hop_secs=hop_secs if example_secs else None, chunk_secs=chunk_secs,
+      center=layout.center, eval_split_fraction=eval_split_fraction,
+      viterbi=viterbi, crepe_model=crepe_model,
+      skip_truncated=skip_truncated))
+  print(format_summary(summary), flush=True)
+  return summary
+
+
+def _check_arguments(input_audio_paths, output_tfrecord_path, num_shards,
+                     eval_split_fraction):
+  """Checks the arguments the layout does not; returns the paths as str."""
   if isinstance(input_audio_paths, (str, bytes, os.PathLike)):
     input_audio_paths = [input_audio_paths]
-  input_audio_paths = [str(p) for p in input_audio_paths]
+  input_audio_paths = [os.fspath(p) for p in input_audio_paths]
   if not input_audio_paths:
     raise ValueError('`input_audio_paths` must list at least one audio file. '
                      'Received: input_audio_paths=[]')
   if not output_tfrecord_path:
     raise ValueError('`output_tfrecord_path` must be a path prefix. '
                      f'Received: output_tfrecord_path={output_tfrecord_path!r}')
-  output_tfrecord_path = str(output_tfrecord_path)
   validation.check_positive_int(num_shards, 'num_shards', allow_none=True)
   validation.check_in_range(eval_split_fraction, 'eval_split_fraction', 0.0,
                             1.0)
@@ -601,32 +498,59 @@ def prepare_tfrecord(input_audio_paths,
     raise ValueError('`eval_split_fraction` must be below 1 (some data must '
                      'be left to train on). Received: '
                      f'eval_split_fraction={eval_split_fraction}')
-  layout = ExampleLayout(sample_rate, frame_rate, example_secs, hop_secs,
-                         chunk_secs, center)
+  return input_audio_paths
+
+
+def _prepare_output_folder(files, overwrite):
+  """Creates the folder; refuses (or, with `overwrite`, removes) old shards."""
+  folder = files.folder
+  try:
+    if folder:
+      tf.io.gfile.makedirs(folder)
+    old = files.existing()
+    if old and not overwrite:
+      raise FileExistsError(
+          f'{files.output_tfrecord_path} already holds the output of an '
+          f'earlier run ({len(old)} file(s), e.g. {old[0]}); a new run beside '
+          'them would mix the two data sets. Pass overwrite=True '
+          '(--overwrite) to remove them first, or choose another '
+          '--output_tfrecord_path.')
+    for path in old:
+      logging.info('prepare_tfrecord: removing %s (overwrite).', path)
+      tf.io.gfile.remove(path)
+    if _is_local(folder or '.'):  # Fail now, not at the end of the run.
+      probe = os.path.join(folder or '.', '.ddsp_prepare_tfrecord_probe')
+      with open(probe, 'wb'):
+        pass
+      os.remove(probe)
+  except (PermissionError, tf.errors.PermissionDeniedError) as e:
+    where = getattr(e, 'filename', None)
+    raise PermissionError(
+        f'Cannot write the TFRecords in {folder or "."}: permission denied'
+        f'{f" ({where})" if where else ""}.') from e
+
+
+def _is_local(path):
+  return '://' not in str(path)
+
+
+def _build_pipeline(input_audio_paths, layout, files, runner, options,
+                    num_shards, eval_split_fraction, viterbi, crepe_model,
+                    skip_truncated):
+  """The Beam pipeline: read, chunk, features, split, examples, write."""
   import apache_beam as beam  # pylint: disable=g-import-not-at-top
-  options, runner = _pipeline_options(pipeline_options)
-
-  output_dir = os.path.dirname(output_tfrecord_path)
-  if output_dir:
-    tf.io.gfile.makedirs(output_dir)
-  if eval_split_fraction:
-    prefixes = {'train': f'{output_tfrecord_path}-train',
-                'eval': f'{output_tfrecord_path}-eval'}
-  else:
-    prefixes = {'all': output_tfrecord_path}
-  logging.info('prepare_tfrecord: %d file(s) -> %s', len(input_audio_paths),
-               output_tfrecord_path)
-
   pipeline = beam.Pipeline(runner=runner, options=options)
-  loaded = (
+  chunks = (
       pipeline
       | 'create' >> beam.Create(input_audio_paths)
-      | 'load_and_chunk' >> beam.FlatMap(_load_and_chunk, layout))
-  chunks = (
-      loaded
-      | 'spread_chunks' >> beam.Reshuffle()
-      | 'features' >> beam.FlatMap(_add_features, layout, viterbi,
-                                   crepe_model))
+      | 'load_and_chunk' >> beam.FlatMap(_load_and_chunk, layout,
+                                         skip_truncated)
+      | 'spread_chunks' >> beam.Reshuffle())
+  if layout.frame_rate:
+    chunks |= 'features' >> beam.FlatMap(_add_features, layout, viterbi,
+                                         crepe_model)
+  else:
+    chunks |= 'count_chunks' >> beam.Map(_count_chunk)
 
   if eval_split_fraction:
     keyed = chunks | 'key' >> beam.Map(_add_key)
@@ -649,14 +573,9 @@ def prepare_tfrecord(input_audio_paths,
         | f'shuffle_{split}' >> beam.Reshuffle()
         | f'tfexample_{split}' >> beam.Map(_to_tfexample)
         | f'write_{split}' >> beam.io.tfrecordio.WriteToTFRecord(
-            prefixes[split], num_shards=num_shards or 0,
+            files.prefixes[split], num_shards=num_shards or 0,
             coder=beam.coders.ProtoCoder(tf.train.Example)))
-
-  result = pipeline.run()
-  result.wait_until_finish()
-  summary = _summarize(result, layout, prefixes)
-  print(format_summary(summary), flush=True)
-  return summary
+  return pipeline
 
 
 def _pipeline_options(pipeline_options):
@@ -681,7 +600,7 @@ def _pipeline_options(pipeline_options):
   return pipeline_options, None
 
 
-def _summarize(result, layout, prefixes):
+def _summarize(result, layout, files):
   """Reads the Beam counters back into a summary dict."""
   from apache_beam.metrics.metric import MetricsFilter  # pylint: disable=g-import-not-at-top
 
@@ -689,26 +608,54 @@ def _summarize(result, layout, prefixes):
     committed = counter.committed
     return counter.attempted if committed is None else committed
 
+  def listed(namespace):
+    reasons = collections.defaultdict(list)
+    for c in result.metrics().query(
+        MetricsFilter().with_namespace(namespace))['counters']:
+      if value(c):
+        path, _, reason = c.key.metric.name.partition('\t')
+        reasons[path].append(reason)
+    return {p: ' | '.join(sorted(r)) for p, r in reasons.items()}
+
   counters = collections.Counter()
   for c in result.metrics().query(
       MetricsFilter().with_namespace(_NAMESPACE))['counters']:
     counters[c.key.metric.name] += value(c)
-  skipped = collections.defaultdict(list)
-  for c in result.metrics().query(
-      MetricsFilter().with_namespace(_SKIPPED_NAMESPACE))['counters']:
-    if value(c):
-      path, _, reason = c.key.metric.name.partition('\t')
-      skipped[path].append(reason)
   return {
       'files_read': counters['files_read'],
       'seconds_read': counters['samples_read'] / layout.sample_rate,
       'files_skipped': counters['files_skipped'],
+      'files_truncated': counters['files_truncated'],
       'chunks': counters['chunks_done'],
       'chunks_skipped': counters['chunks_skipped'],
-      'examples': {s: counters[f'examples_{s}'] for s in prefixes},
-      'file_patterns': {s: f'{p}-?????-of-?????' for s, p in prefixes.items()},
-      'skipped': {p: ' | '.join(sorted(r)) for p, r in skipped.items()},
+      'examples': {s: counters[f'examples_{s}'] for s in files.prefixes},
+      'file_patterns': dict(files.file_patterns),
+      'skipped': listed(_SKIPPED_NAMESPACE),
+      'truncated': listed(_TRUNCATED_NAMESPACE),
+      'settings_path': files.settings_path,
   }
+
+
+def _settings(summary, layout, **arguments):
+  """The settings file's content: the run's arguments, layout and counts."""
+  from ddsp import version  # pylint: disable=g-import-not-at-top
+  example_samples = getattr(layout, 'example_samples', None)
+  settings = dict(arguments)
+  settings.update(
+      ddsp_version=version.__version__,
+      features=list(layout.keys),
+      example_samples=example_samples,
+      example_frames=(layout.example_frames
+                      if example_samples and layout.frame_rate else None),
+      hop_samples=layout.hop_samples if example_samples else None,
+      frame_hop_samples=(layout.sample_rate / layout.frame_rate
+                         if layout.frame_rate else None),
+      files_read=summary['files_read'],
+      files_skipped=summary['files_skipped'],
+      files_truncated=summary['files_truncated'],
+      seconds_read=summary['seconds_read'],
+      splits={s: {'examples': n} for s, n in summary['examples'].items()})
+  return settings
 
 
 def format_summary(summary):
@@ -721,9 +668,17 @@ def format_summary(summary):
   for split, count in summary['examples'].items():
     lines.append(f'  {split + " examples:":17s} {count:<6d} -> '
                  f'{summary["file_patterns"][split]}')
+  truncated = summary.get('truncated', {})
+  if truncated:
+    lines.append(f'  files truncated:  {len(truncated)} (the header declares '
+                 'more audio than the file holds)')
+    for path, reason in sorted(truncated.items()):
+      lines.append(f'    {path}: {reason}')
   lines.append(f'  files skipped:    {summary["files_skipped"]}')
   if summary['chunks_skipped']:
     lines.append(f'  chunks skipped:   {summary["chunks_skipped"]}')
   for path, reason in sorted(summary['skipped'].items()):
     lines.append(f'    {path}: {reason}')
+  if summary.get('settings_path'):
+    lines.append(f'  settings:         {summary["settings_path"]}')
   return '\n'.join(lines)
