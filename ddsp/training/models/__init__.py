@@ -13,6 +13,9 @@ from ddsp import registration
 from ddsp.training.models.autoencoder import Autoencoder
 from ddsp.training.models.model import Model
 
+# The published research models (data-providers branch).
+from ddsp.training.models.inverse_synthesis import InverseSynthesis
+
 
 @registration.register('ddsp.training.models', configurable=True)
 def get_model(model=gin.REQUIRED):
