@@ -669,9 +669,10 @@ class BaseMultiProvider(DataProvider):
     super().__init__(data_providers[0].sample_rate,
                      data_providers[0].frame_rate)
     self._data_providers = data_providers
-    ratios = batch_size_ratios
-    ratios = [1.0] * len(data_providers) if ratios is None or not len(
-        ratios) else list(ratios)
+    self._ratios_given = batch_size_ratios is not None and bool(
+        len(batch_size_ratios))
+    ratios = (list(batch_size_ratios) if self._ratios_given
+              else [1.0] * len(data_providers))
     self._batch_size_ratios = self._check_ratios(ratios, batch_size_ratios)
 
   @property
@@ -702,8 +703,10 @@ class ZippedProvider(BaseMultiProvider):
     data_providers: list of DataProviders with one sample rate and frame rate.
     batch_size_ratios: list of numbers > 0, one per provider: in `get_batch`
       the batch is divided in these proportions (e.g. (2, 1): two thirds from
-      the first provider); empty gives equal shares. The first provider takes
-      any remainder of the rounding.
+      the first provider). The first provider takes any remainder of the
+      rounding. Empty (the default), as published: every provider gives a
+      whole batch of `batch_size`, so each element holds one batch per
+      provider.
 
   Example:
     >>> a = InMemoryProvider({'audio': np.zeros([4, 100])})
@@ -720,6 +723,8 @@ class ZippedProvider(BaseMultiProvider):
 
   def batch_sizes(self, batch_size):
     """Examples taken from each provider for a batch of `batch_size`."""
+    if not self._ratios_given:
+      return [batch_size] * len(self._data_providers)
     total = float(sum(self._batch_size_ratios))
     sizes = [int(batch_size * r / total) for r in self._batch_size_ratios]
     sizes[0] += batch_size - sum(sizes)

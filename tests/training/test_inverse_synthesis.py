@@ -293,7 +293,8 @@ def test_finetune_configs_zip_synthetic_notes_with_audio(tmp_path):
   assert model.loss_objs[0].mag_weight == 1.0
   assert model.harmonic_consistency_losses[0].dist_weight == 100.0
   assert model.filtered_noise_consistency_loss.weight == 100.0
-  assert outputs['audio'].shape == (2, N_SAMPLES)  # The real audio's half.
+  # Each provider gives a whole batch, as published: 4 real clips.
+  assert outputs['audio'].shape == (4, N_SAMPLES)
   assert float(losses['sin_spectral_loss']) > 0.0  # mag_weight = 1.
   assert {'ss_kde_consistency_loss', 'ss_harmonic_consistency_loss',
           'harm_spectral_loss', 'kde_consistency_loss'} <= set(losses)
