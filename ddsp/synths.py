@@ -258,8 +258,9 @@ class FilteredNoise(processors.Processor):
       128 taps (8 ms at 16 kHz) for the usual 65 bands.
     scale_fn: maps raw magnitudes to amplitudes (`exp_sigmoid`), or None to use
       them as given.
-    initial_bias: added to the raw magnitudes before `scale_fn`; -5.0 starts
-      the noise quiet (`exp_sigmoid(-5) = 2.0e-5`).
+    initial_bias: added to the raw magnitudes before `scale_fn` (not used
+      when `scale_fn` is None); -5.0 starts the noise quiet
+      (`exp_sigmoid(-5) = 2.0e-5`).
     name: name of the layer.
     seed: int >= 0 or None, seed of the noise; None draws one at construction
       (recorded in the config, so a copy of the layer makes the same noise).
@@ -308,7 +309,8 @@ class FilteredNoise(processors.Processor):
         linearly spaced from 0 Hz to Nyquist.
 
     Returns:
-      `{'magnitudes': scale_fn(magnitudes + initial_bias)}`.
+      `{'magnitudes': scale_fn(magnitudes + initial_bias)}`; with
+      `scale_fn=None` the magnitudes unchanged (no bias, as published).
 
     Raises:
       ValueError: if `magnitudes` is not rank 3, has no frames or no bands,
@@ -316,9 +318,8 @@ class FilteredNoise(processors.Processor):
     """
     magnitudes = _check_controls({'magnitudes': magnitudes},
                                  {})['magnitudes']
-    magnitudes += self.initial_bias
     if self.scale_fn is not None:
-      magnitudes = self.scale_fn(magnitudes)
+      magnitudes = self.scale_fn(magnitudes + self.initial_bias)
     return {'magnitudes': magnitudes}
 
   def get_signal(self, magnitudes):

@@ -37,6 +37,10 @@ CONFIGURABLE_FUNCTIONS = {'ddsp.training.eval_util.evaluate',
                           'ddsp.training.heuristics.segment_notes_batch',
                           'ddsp.training.models.get_model',
                           'ddsp.training.train_util.train'}
+# Entry points of the published research pieces (data-providers branch).
+CONFIGURABLE_FUNCTIONS |= {
+    'ddsp.training.data_preparation.synthetic_data.generate_examples',
+    'ddsp.training.trainers.get_trainer_class'}
 
 
 def _ddsp_configurables():

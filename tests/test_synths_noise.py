@@ -131,3 +131,17 @@ class TestFilteredNoise:
       noise(bad)
     with pytest.raises(ValueError, match='at least one frame'):
       synths.FilteredNoise(n_samples=None)(np.zeros([1, 0, 17], np.float32))
+
+
+def test_initial_bias_only_applies_with_a_scale_fn():
+  # As published: the bias shifts the input of scale_fn; with scale_fn=None
+  # the magnitudes are used exactly as given.
+  magnitudes = np.random.default_rng(3).uniform(0.1, 1.0, [1, 4, 5])
+  raw = synths.FilteredNoise(n_samples=64, scale_fn=None, seed=0)
+  np.testing.assert_allclose(
+      raw.get_controls(magnitudes)['magnitudes'], magnitudes, rtol=1e-6)
+  scaled = synths.FilteredNoise(n_samples=64, seed=0)
+  np.testing.assert_allclose(
+      scaled.get_controls(magnitudes)['magnitudes'],
+      2.0 / (1.0 + np.exp(-(magnitudes - 5.0))) ** np.log(10.0) + 1e-7,
+      rtol=1e-5)

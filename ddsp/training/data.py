@@ -32,13 +32,20 @@ from ddsp import registration
 from ddsp import validation
 
 __all__ = [
+    'BaseMultiProvider',
     'DataProvider',
+    'ExperimentalDataProvider',
     'InMemoryProvider',
+    'LegacyTFRecordProvider',
     'MixedProvider',
     'NSynthTfds',
     'RecordProvider',
+    'SyntheticNotes',
     'TFRecordProvider',
     'TfdsProvider',
+    'Urmp',
+    'UrmpMidi',
+    'UrmpMidiUnsegmented',
     'ZippedProvider',
 ]
 
@@ -246,12 +253,16 @@ class RecordProvider(DataProvider):
             f'sample_rate={self.sample_rate}, frame_rate={self.frame_rate}, '
             f'centered={self._centered})')
 
+  # What writes the records this provider reads (for error messages).
+  _WRITTEN_BY = 'ddsp_prepare_tfrecord'
+
   def _check_first_records(self, filenames):
     """Raises a clear ValueError if the records do not fit `features_dict`.
 
     Reads the first record of each of the first `_MAX_FILES_CHECKED` files;
     raises if all files are read and none holds a record.
     """
+    spec = self.features_dict
     n_empty = 0
     for filename in filenames[:_MAX_FILES_CHECKED]:
       try:
@@ -265,17 +276,21 @@ class RecordProvider(DataProvider):
         n_empty += 1  # An empty shard.
         continue
       example = tf.train.Example.FromString(records[0].numpy())
-      found = {k: len(f.float_list.value)
+      found = {k: len(getattr(f, f.WhichOneof('kind')).value)
+               if f.WhichOneof('kind') else 0
                for k, f in example.features.feature.items()}
-      missing = [k for k in _FEATURE_KEYS if k not in found]
+      missing = [k for k in spec if k not in found]
       if missing:
         raise ValueError(
             f'The records of {filename} lack the feature(s) {missing}; '
             f'they hold {sorted(found)}. {type(self).__name__} reads '
-            f'{list(_FEATURE_KEYS)} as written by ddsp_prepare_tfrecord.')
-      expected = {'audio': self._audio_length,
-                  **{k: self._feature_length for k in _FRAME_KEYS}}
-      if any(found[k] != expected[k] for k in _FEATURE_KEYS):
+            f'{list(spec)} as written by {self._WRITTEN_BY}.')
+      expected = {k: int(np.prod(f.shape)) for k, f in spec.items()
+                  if isinstance(f, tf.io.FixedLenFeature)}
+      wrong = [k for k in expected if found[k] != expected[k]]
+      if not wrong:
+        continue
+      if set(wrong) <= set(_FEATURE_KEYS) and self._audio_and_frames(spec):
         frames = sorted({found[k] for k in _FRAME_KEYS})
         frames = ' or '.join(str(f) for f in frames)
         raise ValueError(
@@ -286,11 +301,23 @@ class RecordProvider(DataProvider):
             f'settings expect {self._audio_length} samples and '
             f'{self._feature_length} frames. Pass the example_secs, '
             'sample_rate, frame_rate and center(ed) values that were given to '
-            'ddsp_prepare_tfrecord.')
+            f'{self._WRITTEN_BY}.')
+      detail = ', '.join(
+          f'{k!r} holds {found[k]} values, expected {expected[k]} '
+          f'(shape {list(spec[k].shape)})' for k in wrong)
+      raise ValueError(f'The examples in {filename} do not match '
+                       f'{self._settings()}: {detail}.')
     if n_empty == len(filenames):
       raise ValueError(
           f'The {n_empty} file(s) matching `file_pattern`='
           f'{self._file_pattern!r} hold no examples.')
+
+  def _audio_and_frames(self, spec):
+    """Whether `spec` reads the standard audio and frame features."""
+    want = {'audio': [self._audio_length],
+            **{k: [self._feature_length] for k in _FRAME_KEYS}}
+    return all(isinstance(spec.get(k), tf.io.FixedLenFeature)
+               and list(spec[k].shape) == v for k, v in want.items())
 
   def get_dataset(self, shuffle=True):
     """Examples parsed from the record files.
@@ -378,6 +405,101 @@ class TFRecordProvider(RecordProvider):
     super().__init__(file_pattern, example_secs, sample_rate, frame_rate,
                      tf.data.TFRecordDataset, centered=centered,
                      shuffle_buffer_size=shuffle_buffer_size, seed=seed)
+
+
+@registration.register('ddsp.training.data')
+class LegacyTFRecordProvider(TFRecordProvider):
+  """TFRecords with audio at one sample rate only (the published 3.x format).
+
+  The published library's later `TFRecordProvider` also read a 16 kHz copy of
+  the audio ('audio_16k'); its `LegacyTFRecordProvider` read records with
+  only 'audio', 'f0_hz', 'f0_confidence' and 'loudness_db', the format
+  `ddsp_prepare_tfrecord` writes. It takes the arguments of
+  `TFRecordProvider` and always reads exactly those four features, whatever
+  else a record holds.
+
+  Example:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'train.tfrecord')
+    >>> floats = lambda n: tf.train.Feature(
+    ...     float_list=tf.train.FloatList(value=[0.5] * n))
+    >>> record = tf.train.Example(features=tf.train.Features(feature={
+    ...     'audio': floats(16000), 'f0_hz': floats(250),
+    ...     'f0_confidence': floats(250), 'loudness_db': floats(250),
+    ...     'audio_16k': floats(16000)}))
+    >>> with tf.io.TFRecordWriter(path) as writer:
+    ...   writer.write(record.SerializeToString())
+    >>> provider = LegacyTFRecordProvider(path, example_secs=1)
+    >>> sorted(next(iter(provider.get_dataset(shuffle=False))))
+    ['audio', 'f0_confidence', 'f0_hz', 'loudness_db']
+  """
+
+  @property
+  def features_dict(self):
+    """The tf.io parsing spec: 'audio' and the three frame features."""
+    return {
+        'audio': tf.io.FixedLenFeature([self._audio_length], tf.float32),
+        **{k: tf.io.FixedLenFeature([self._feature_length], tf.float32)
+           for k in _FRAME_KEYS},
+    }
+
+
+# ----------------------------------------------------------------------------
+# tf.data snapshots.
+# ----------------------------------------------------------------------------
+@registration.register('ddsp.training.data')
+class ExperimentalDataProvider(DataProvider):
+  """A dataset saved with `tf.data.Dataset.save` (formerly `experimental.save`).
+
+  Args:
+    data_dir: str, the folder `tf.data.Dataset.save(dataset, data_dir)` wrote.
+    sample_rate: int, Hz, the rate of the saved audio.
+    frame_rate: int, frames per second of the saved features.
+    shuffle_buffer_size: int >= 0, examples in the shuffle buffer when
+      `get_dataset(shuffle=True)` (0: the saved order).
+    seed: int or None, seed of the shuffle.
+
+  Raises:
+    ValueError: (in `get_dataset`) nothing was saved in `data_dir`.
+
+  Example:
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> tf.data.Dataset.from_tensor_slices(
+    ...     {'audio': tf.zeros([3, 100])}).save(folder)
+    >>> provider = ExperimentalDataProvider(folder, 16000, 250)
+    >>> next(iter(provider.get_batch(2)))['audio'].shape
+    TensorShape([2, 100])
+  """
+
+  def __init__(self, data_dir, sample_rate=16000, frame_rate=250,
+               shuffle_buffer_size=0, seed=None):
+    super().__init__(sample_rate, frame_rate)
+    if not isinstance(data_dir, (str, bytes)) and not hasattr(
+        data_dir, '__fspath__'):
+      raise TypeError('`data_dir` must be the path of a folder written by '
+                      f'tf.data.Dataset.save. Received: data_dir={data_dir!r}')
+    self.data_dir = str(data_dir)
+    self._shuffle_buffer_size = validation.check_non_negative_int(
+        shuffle_buffer_size, 'shuffle_buffer_size')
+    self._seed = seed
+
+  def get_dataset(self, shuffle=True):
+    """The saved examples (shuffled through a buffer if asked).
+
+    Raises:
+      ValueError: `data_dir` does not hold a saved dataset.
+    """
+    if not tf.io.gfile.isdir(self.data_dir) or not tf.io.gfile.exists(
+        self.data_dir.rstrip('/') + '/dataset_spec.pb'):
+      raise ValueError(
+          f'`data_dir`={self.data_dir!r} holds no dataset saved with '
+          'tf.data.Dataset.save (no dataset_spec.pb there).')
+    dataset = tf.data.Dataset.load(self.data_dir)
+    if shuffle and self._shuffle_buffer_size:
+      dataset = dataset.shuffle(self._shuffle_buffer_size, seed=self._seed,
+                                reshuffle_each_iteration=True)
+    return dataset
 
 
 # ----------------------------------------------------------------------------
@@ -526,15 +648,65 @@ def _check_providers(data_providers, name):
 
 
 @registration.register('ddsp.training.data')
-class ZippedProvider(DataProvider):
+class BaseMultiProvider(DataProvider):
+  """Base class of providers that combine several providers.
+
+  Args:
+    data_providers: list of DataProviders with one sample rate and frame rate.
+    batch_size_ratios: list of numbers, one per provider: how much of a batch
+      (`ZippedProvider`) or of the draws (`MixedProvider`) comes from each;
+      they need not sum to 1 ((2, 1): two thirds from the first). Empty gives
+      equal shares.
+
+  Raises:
+    ValueError: `data_providers` is empty, holds something else than
+      DataProviders or providers with different rates, or the ratios do not
+      hold one valid number per provider.
+  """
+
+  def __init__(self, data_providers, batch_size_ratios=()):
+    data_providers = _check_providers(data_providers, 'data_providers')
+    super().__init__(data_providers[0].sample_rate,
+                     data_providers[0].frame_rate)
+    self._data_providers = data_providers
+    self._ratios_given = batch_size_ratios is not None and bool(
+        len(batch_size_ratios))
+    ratios = (list(batch_size_ratios) if self._ratios_given
+              else [1.0] * len(data_providers))
+    self._batch_size_ratios = self._check_ratios(ratios, batch_size_ratios)
+
+  @property
+  def data_providers(self):
+    """The combined providers, in order."""
+    return list(self._data_providers)
+
+  @property
+  def batch_size_ratios(self):
+    """The ratios normalized to sum 1, one per provider."""
+    total = float(sum(self._batch_size_ratios))
+    return [r / total for r in self._batch_size_ratios]
+
+  def _check_ratios(self, ratios, given, name='batch_size_ratios'):
+    if len(ratios) != len(self._data_providers) or not all(
+        validation.check_positive(r, name) for r in ratios):
+      raise ValueError(f'`{name}` must hold one positive number per '
+                       f'provider ({len(self._data_providers)}). Received: '
+                       f'{name}={given!r}')
+    return [float(r) for r in ratios]
+
+
+@registration.register('ddsp.training.data')
+class ZippedProvider(BaseMultiProvider):
   """Zips several providers: each element is a tuple, one entry per provider.
 
   Args:
     data_providers: list of DataProviders with one sample rate and frame rate.
     batch_size_ratios: list of numbers > 0, one per provider: in `get_batch`
       the batch is divided in these proportions (e.g. (2, 1): two thirds from
-      the first provider); empty gives equal shares. The first provider takes
-      any remainder of the rounding.
+      the first provider). The first provider takes any remainder of the
+      rounding. Empty (the default), as published: every provider gives a
+      whole batch of `batch_size`, so each element holds one batch per
+      provider.
 
   Example:
     >>> a = InMemoryProvider({'audio': np.zeros([4, 100])})
@@ -544,19 +716,6 @@ class ZippedProvider(DataProvider):
     (3, 1)
   """
 
-  def __init__(self, data_providers, batch_size_ratios=()):
-    data_providers = _check_providers(data_providers, 'data_providers')
-    super().__init__(data_providers[0].sample_rate,
-                     data_providers[0].frame_rate)
-    self._data_providers = data_providers
-    ratios = list(batch_size_ratios or [1] * len(data_providers))
-    if len(ratios) != len(data_providers) or not all(
-        validation.check_positive(r, 'batch_size_ratios') for r in ratios):
-      raise ValueError('`batch_size_ratios` must hold one positive number per '
-                       f'provider ({len(data_providers)}). Received: '
-                       f'batch_size_ratios={batch_size_ratios!r}')
-    self._batch_size_ratios = ratios
-
   def get_dataset(self, shuffle=True):
     """Tuples of one example from each provider."""
     return tf.data.Dataset.zip(
@@ -564,6 +723,8 @@ class ZippedProvider(DataProvider):
 
   def batch_sizes(self, batch_size):
     """Examples taken from each provider for a batch of `batch_size`."""
+    if not self._ratios_given:
+      return [batch_size] * len(self._data_providers)
     total = float(sum(self._batch_size_ratios))
     sizes = [int(batch_size * r / total) for r in self._batch_size_ratios]
     sizes[0] += batch_size - sum(sizes)
@@ -587,7 +748,7 @@ class ZippedProvider(DataProvider):
 
 
 @registration.register('ddsp.training.data')
-class MixedProvider(DataProvider):
+class MixedProvider(BaseMultiProvider):
   """Samples examples from several providers at random, with given weights.
 
   Each provider is repeated forever, so the mixed dataset is endless.
@@ -595,9 +756,12 @@ class MixedProvider(DataProvider):
   Args:
     data_providers: list of DataProviders with the same sample rate, frame
       rate and features (keys, dtypes and shapes).
-    weights: list of numbers >= 0 (not all 0), one per provider: the
-      probabilities of drawing from each (normalized); None is uniform.
+    batch_size_ratios: list of numbers >= 0 (not all 0), one per provider:
+      the probabilities of drawing from each (normalized), as published;
+      empty is uniform.
     seed: int or None, seed of the draws.
+    weights: the same as `batch_size_ratios` (give one of the two); None is
+      uniform.
 
   Example:
     >>> a = InMemoryProvider({'audio': np.zeros([4, 100])})
@@ -607,21 +771,32 @@ class MixedProvider(DataProvider):
     0.0
   """
 
-  def __init__(self, data_providers, weights=None, seed=None):
-    data_providers = _check_providers(data_providers, 'data_providers')
-    super().__init__(data_providers[0].sample_rate,
-                     data_providers[0].frame_rate)
-    self._data_providers = data_providers
-    if weights is not None:
-      weights = [float(w) for w in weights]
-      if (len(weights) != len(data_providers) or min(weights) < 0
-          or sum(weights) <= 0):
-        raise ValueError('`weights` must hold one number >= 0 per provider '
-                         f'({len(data_providers)}), not all zero. Received: '
-                         f'weights={weights}')
-      weights = [w / sum(weights) for w in weights]
-    self._weights = weights
+  def __init__(self, data_providers, batch_size_ratios=(), seed=None,
+               weights=None):
+    given_ratios = batch_size_ratios is not None and len(batch_size_ratios)
+    if weights is not None and given_ratios:
+      raise ValueError('Give `weights` or `batch_size_ratios` (the same '
+                       'thing), not both. Received: weights='
+                       f'{weights!r}, batch_size_ratios={batch_size_ratios!r}')
+    self._ratios_name = 'weights' if weights is not None else (
+        'batch_size_ratios')
+    super().__init__(data_providers,
+                     weights if weights is not None else batch_size_ratios)
+    self._weights = self.batch_size_ratios
     self._seed = seed
+
+  def _check_ratios(self, ratios, given, name=None):
+    name = self._ratios_name
+    try:
+      ratios = [float(w) for w in ratios]
+    except (TypeError, ValueError):
+      ratios = None
+    if (ratios is None or len(ratios) != len(self._data_providers)
+        or min(ratios) < 0 or sum(ratios) <= 0):
+      raise ValueError(f'`{name}` must hold one number >= 0 per provider '
+                       f'({len(self._data_providers)}), not all zero. '
+                       f'Received: {name}={given!r}')
+    return ratios
 
   def get_dataset(self, shuffle=True):
     """Endless examples drawn from the providers with `weights`.
@@ -653,3 +828,262 @@ def _describe(spec):
     return '{' + ', '.join(f'{k}: {v.dtype.name}{v.shape.as_list()}'
                            for k, v in sorted(spec.items())) + '}'
   return str(spec)
+
+
+# ----------------------------------------------------------------------------
+# Synthetic notes (self-supervision of InverseSynthesis).
+# ----------------------------------------------------------------------------
+@registration.register('ddsp.training.data')
+class SyntheticNotes(TFRecordProvider):
+  """Synth controls of random notes, written by ddsp_generate_synthetic_dataset.
+
+  EXPERIMENTAL (the pretraining data of `models.InverseSynthesis`). Each
+  example holds the controls of a harmonic-plus-noise synth, not audio (the
+  model renders the audio itself):
+
+  - 'f0_hz', 'harm_amp': [n_timesteps, 1] float32 (Hz; linear amplitude).
+  - 'harm_dist': [n_timesteps, n_harmonics] float32, normalized harmonic
+    distribution.
+  - 'sin_amps', 'sin_freqs': [n_timesteps, n_harmonics] float32, the same
+    harmonics as free sinusoids (linear amplitudes; Hz).
+  - 'noise_magnitudes': [n_timesteps, n_mags] float32, filtered-noise band
+    magnitudes.
+
+  Args:
+    n_timesteps: int, frames per example (125 in the ICML 2020 configs).
+    n_harmonics: int, harmonics (and sinusoids) per frame (100).
+    n_mags: int, noise bands per frame (65).
+    file_pattern: str or list of str, glob(s) of the TFRecords, e.g.
+      '/data/notes.tfrecord*'.
+    sample_rate: int, Hz, the rate at which the model renders them (16000).
+    shuffle_buffer_size: int, examples in the shuffle buffer (100).
+    seed: int or None, seed of the file and example shuffles.
+
+  Raises:
+    ValueError: a count is not a positive integer; (in `get_dataset`) no file
+      matches or the records hold other features or sizes.
+
+  Example:
+    >>> import os, tempfile
+    >>> from ddsp.training.data_preparation import prepare_tfrecord_lib
+    >>> from ddsp.training.data_preparation import synthetic_data
+    >>> path = os.path.join(tempfile.mkdtemp(), 'notes.tfrecord')
+    >>> controls = synthetic_data.generate_notes_v2(
+    ...     n_batch=1, n_timesteps=10, n_harmonics=4, n_mags=3, seed=0)
+    >>> example = prepare_tfrecord_lib.float_dict_to_tfexample(
+    ...     {k: v[0] for k, v in controls.items()})
+    >>> with tf.io.TFRecordWriter(path) as writer:
+    ...   writer.write(example.SerializeToString())
+    >>> provider = SyntheticNotes(10, 4, 3, file_pattern=path)
+    >>> ex = next(iter(provider.get_dataset(shuffle=False)))
+    >>> ex['f0_hz'].shape, ex['harm_dist'].shape, ex['noise_magnitudes'].shape
+    (TensorShape([10, 1]), TensorShape([10, 4]), TensorShape([10, 3]))
+  """
+
+  _WRITTEN_BY = 'ddsp_generate_synthetic_dataset'
+
+  def __init__(self, n_timesteps, n_harmonics, n_mags, file_pattern=None,
+               sample_rate=16000, shuffle_buffer_size=100, seed=None):
+    self.n_timesteps = validation.check_positive_int(n_timesteps,
+                                                     'n_timesteps')
+    self.n_harmonics = validation.check_positive_int(n_harmonics,
+                                                     'n_harmonics')
+    self.n_mags = validation.check_positive_int(n_mags, 'n_mags')
+    super().__init__(file_pattern=file_pattern, sample_rate=sample_rate,
+                     shuffle_buffer_size=shuffle_buffer_size, seed=seed)
+
+  @property
+  def default_file_pattern(self):
+    raise ValueError(
+        '`file_pattern` is required for SyntheticNotes: pass the glob of the '
+        'TFRecords written by ddsp_generate_synthetic_dataset, e.g. '
+        "SyntheticNotes.file_pattern='/data/notes.tfrecord*'. Received: "
+        'file_pattern=None')
+
+  def _settings(self):
+    return (f'SyntheticNotes(n_timesteps={self.n_timesteps}, n_harmonics='
+            f'{self.n_harmonics}, n_mags={self.n_mags})')
+
+  @property
+  def features_dict(self):
+    """The tf.io parsing spec of the synth controls."""
+    t, h = self.n_timesteps, self.n_harmonics
+    shapes = {'f0_hz': [t, 1], 'harm_amp': [t, 1], 'harm_dist': [t, h],
+              'sin_amps': [t, h], 'sin_freqs': [t, h],
+              'noise_magnitudes': [t, self.n_mags]}
+    return {k: tf.io.FixedLenFeature(v, tf.float32)
+            for k, v in shapes.items()}
+
+
+# ----------------------------------------------------------------------------
+# URMP (the published TFRecords of the URMP dataset).
+# ----------------------------------------------------------------------------
+# Instrument codes of URMP, in the order of the published `instrument_id`s.
+URMP_INSTRUMENTS = ('vn', 'va', 'vc', 'db', 'fl', 'ob', 'cl', 'sax', 'bn',
+                    'tpt', 'hn', 'tbn', 'tba')
+
+
+@registration.register('ddsp.training.data')
+class Urmp(LegacyTFRecordProvider):
+  """The URMP solo-instrument TFRecords (4 s at 16 kHz, features at 250 Hz).
+
+  Reads the files of the published URMP TFRecords (e.g. a local copy of
+  gs://magentadata/datasets/urmp/urmp_20210324) from `base_dir`:
+  'urmp_<instrument>_solo_ddsp_conditioning_<split><_suffix>.tfrecord*', or
+  'all_instruments_<split><_suffix>.tfrecord*' for `instrument_key='all'`.
+  Nothing is downloaded.
+
+  Args:
+    base_dir: str, folder of the TFRecords.
+    instrument_key: 'all' or one of `URMP_INSTRUMENTS` ('vn', 'va', 'vc',
+      'db', 'fl', 'ob', 'cl', 'sax', 'bn', 'tpt', 'hn', 'tbn', 'tba').
+    split: str, 'train' or 'test'.
+    suffix: None, or a suffix of the file names ('batched': 4 s segments,
+      'unbatched': whole recordings), added as '_<suffix>'.
+
+  Raises:
+    ValueError: an unknown `instrument_key`; (in `get_dataset`) no file
+      matches in `base_dir`.
+
+  Example:
+    >>> Urmp('/data/urmp', 'vn', 'test', suffix='batched').file_pattern
+    '/data/urmp/urmp_vn_solo_ddsp_conditioning_test_batched.tfrecord*'
+  """
+
+  def __init__(self, base_dir, instrument_key='tpt', split='train',
+               suffix=None):
+    self.instrument_key = validation.check_one_of(
+        instrument_key, 'instrument_key', ('all',) + URMP_INSTRUMENTS)
+    if not isinstance(split, str) or not split:
+      raise ValueError("`split` must be a split name such as 'train' or "
+                       f"'test'. Received: split={split!r}")
+    self.split = split
+    self.base_dir = str(base_dir)
+    self.suffix = '' if suffix is None else '_' + str(suffix)
+    super().__init__()
+
+  @property
+  def default_file_pattern(self):
+    if self.instrument_key == 'all':
+      name = f'all_instruments_{self.split}{self.suffix}.tfrecord*'
+    else:
+      name = (f'urmp_{self.instrument_key}_solo_ddsp_conditioning_'
+              f'{self.split}{self.suffix}.tfrecord*')
+    return self.base_dir.rstrip('/') + '/' + name
+
+  @property
+  def file_pattern(self):
+    """The glob of the files read."""
+    return self._file_pattern
+
+
+def _instrument_vocab():
+  return tf.lookup.StaticHashTable(
+      tf.lookup.KeyValueTensorInitializer(
+          list(URMP_INSTRUMENTS), tf.range(len(URMP_INSTRUMENTS),
+                                           dtype=tf.int64)), -1)
+
+
+def _add_note_features(ex, vocab, dense):
+  """The published reshaping of URMP MIDI features (in place, returns ex)."""
+  for key in ('note_active_frame_indices', 'note_active_velocities'):
+    ex[key] = tf.reshape(dense(ex[key]), [-1, 128])
+  ex['instrument_id'] = vocab.lookup(ex['instrument_id'])
+  ex['midi'] = tf.argmax(ex['note_active_frame_indices'], axis=-1)
+  ex['f0_hz'] = dense(ex['f0_hz'])[..., tf.newaxis]
+  ex['loudness_db'] = dense(ex['loudness_db'])[..., tf.newaxis]
+  for key, name in (('note_onsets', 'onsets'), ('note_offsets', 'offsets')):
+    total = tf.reduce_sum(tf.reshape(dense(ex[key]), [-1, 128]), axis=-1)
+    ex[name] = tf.cast(total > 0, tf.int64)
+  return ex
+
+
+@registration.register('ddsp.training.data')
+class UrmpMidi(Urmp):
+  """URMP 4 s segments with MIDI note labels (for `MidiAutoencoder`).
+
+  Reads, besides the `Urmp` features, 'power_db' [n_frames],
+  'note_active_velocities' and 'note_active_frame_indices' (each
+  [n_frames * 128], a piano roll), 'note_onsets' and 'note_offsets'
+  ([n_frames * 128]), 'instrument_id' and 'recording_id' (strings), and gives
+  each example as published:
+
+  - 'f0_hz', 'loudness_db': [n_frames, 1] float32 (a trailing axis added);
+    'f0_confidence', 'power_db': [n_frames] float32.
+  - 'note_active_velocities', 'note_active_frame_indices': [n_frames, 128].
+  - 'midi': [n_frames] int64, the active MIDI note (argmax of the roll; 0
+    where none).
+  - 'onsets', 'offsets': [n_frames] int64, 1 where a note starts / ends.
+  - 'instrument_id': int64 index in `URMP_INSTRUMENTS` (-1 if unknown);
+    'recording_id': string.
+
+  Args: as `Urmp`.
+
+  Example:
+    >>> provider = UrmpMidi('/data/urmp', 'fl', suffix='batched')
+    >>> provider.features_dict['note_onsets'].shape
+    [128000]
+  """
+
+  @property
+  def features_dict(self):
+    n = self._feature_length
+    spec = super().features_dict
+    spec.update({
+        'note_active_velocities': tf.io.FixedLenFeature([n * 128],
+                                                        tf.float32),
+        'note_active_frame_indices': tf.io.FixedLenFeature([n * 128],
+                                                           tf.float32),
+        'instrument_id': tf.io.FixedLenFeature([], tf.string),
+        'recording_id': tf.io.FixedLenFeature([], tf.string),
+        'power_db': tf.io.FixedLenFeature([n], tf.float32),
+        'note_onsets': tf.io.FixedLenFeature([n * 128], tf.float32),
+        'note_offsets': tf.io.FixedLenFeature([n * 128], tf.float32),
+    })
+    return spec
+
+  def get_dataset(self, shuffle=True):
+    vocab = _instrument_vocab()
+    return super().get_dataset(shuffle).map(
+        lambda ex: _add_note_features(ex, vocab, lambda x: x),
+        num_parallel_calls=_AUTOTUNE, deterministic=True)
+
+
+@registration.register('ddsp.training.data')
+class UrmpMidiUnsegmented(Urmp):
+  """Whole URMP recordings (not cut into 4 s) with MIDI note labels.
+
+  The features of `UrmpMidi`, read with variable lengths (each example is a
+  whole recording: audio [n_samples], frame features [n_frames], piano rolls
+  [n_frames, 128]); batch them with batch size 1 or pad them.
+
+  Args: as `Urmp` (usually `suffix='unbatched'`).
+
+  Example:
+    >>> provider = UrmpMidiUnsegmented('/data/urmp', 'vn', suffix='unbatched')
+    >>> type(provider.features_dict['audio']).__name__
+    'VarLenFeature'
+  """
+
+  @property
+  def features_dict(self):
+    var = lambda: tf.io.VarLenFeature(tf.float32)  # pylint: disable=unnecessary-lambda-assignment
+    spec = {k: var() for k in ('audio', 'f0_hz', 'f0_confidence',
+                                'loudness_db', 'note_active_velocities',
+                                'note_active_frame_indices', 'power_db',
+                                'note_onsets', 'note_offsets')}
+    spec['instrument_id'] = tf.io.FixedLenFeature([], tf.string)
+    spec['recording_id'] = tf.io.FixedLenFeature([], tf.string)
+    return spec
+
+  def get_dataset(self, shuffle=True):
+    vocab = _instrument_vocab()
+
+    def dense_features(ex):
+      ex = dict(ex)
+      for key in ('audio', 'f0_confidence', 'power_db'):
+        ex[key] = tf.sparse.to_dense(ex[key])
+      return _add_note_features(ex, vocab, tf.sparse.to_dense)
+
+    return super().get_dataset(shuffle).map(
+        dense_features, num_parallel_calls=_AUTOTUNE, deterministic=True)

@@ -199,7 +199,7 @@ def run():
                                        cluster_config=FLAGS.cluster_config)
     with strategy.scope():
       model = models.get_model()
-      trainer = trainers.Trainer(model, strategy=strategy)
+      trainer = trainers.get_trainer_class()(model, strategy=strategy)
     train_util.train(data_provider=gin.REQUIRED, trainer=trainer,
                      save_dir=save_dir, restore_dir=restore_dir,
                      early_stop_loss_value=FLAGS.early_stop_loss_value,

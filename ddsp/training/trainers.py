@@ -33,7 +33,8 @@ import tensorflow as tf
 from ddsp import registration
 from ddsp import validation
 
-__all__ = ['NonFiniteLossError', 'NonFiniteInputError', 'Trainer']
+__all__ = ['NonFiniteLossError', 'NonFiniteInputError', 'Trainer',
+           'get_trainer_class']
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -447,3 +448,35 @@ class Trainer:
                      latest)
     logging.info('Restoring took %.1f s.', time.time() - start)
     return latest
+
+
+# ----------------------------------------------------------------------------
+# The trainer class of ddsp_run (published 3.x name).
+# ----------------------------------------------------------------------------
+@registration.register('ddsp.training.trainers', configurable=True)
+def get_trainer_class(trainer_class=Trainer):
+  """The trainer class `ddsp_run` builds, set by gin.
+
+  A gin file picks another trainer with
+  `get_trainer_class.trainer_class = @trainers.MyTrainer` (a class, not an
+  instance); `ddsp_run` then builds `trainer_class(model, strategy=...)`.
+
+  Args:
+    trainer_class: a class taking `(model, strategy, ...)` like `Trainer`
+      (the default).
+
+  Returns:
+    The class.
+
+  Raises:
+    TypeError: `trainer_class` is not a class.
+
+  Example:
+    >>> get_trainer_class() is Trainer
+    True
+  """
+  if not isinstance(trainer_class, type):
+    raise TypeError('`trainer_class` must be a trainer class such as '
+                    '`trainers.Trainer` (in gin: @trainers.Trainer, without '
+                    f'parentheses). Received: trainer_class={trainer_class!r}')
+  return trainer_class

@@ -384,8 +384,11 @@ def test_zipped_provider_splits_the_batch_by_ratio():
   assert provider.batch_sizes(10) == [8, 2]
   a, b = next(iter(provider.get_dataset()))
   assert float(a['f0_hz'][0]) == 0.0 and float(b['f0_hz'][0]) == 100.0
-  equal = data.ZippedProvider([_constant(0.0), _constant(1.0)])
-  assert equal.batch_sizes(5) == [3, 2]
+  # Without ratios every provider gives a whole batch, as published.
+  whole = data.ZippedProvider([_constant(0.0), _constant(1.0)])
+  assert whole.batch_sizes(5) == [5, 5]
+  first, second = next(iter(whole.get_batch(4)))
+  assert first['audio'].shape == (4, 8) and second['audio'].shape == (4, 8)
 
 
 def test_zipped_provider_errors():

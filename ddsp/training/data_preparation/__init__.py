@@ -3,4 +3,8 @@
 `prepare_tfrecord_lib.prepare_tfrecord` is the Apache Beam pipeline and
 `ddsp_prepare_tfrecord` its command line. Apache Beam is imported only when the
 pipeline runs (`pip install ddsp[data_preparation]`).
+
+`synthetic_data` draws random synth controls of notes (the self-supervision of
+`models.InverseSynthesis`) and `ddsp_generate_synthetic_dataset` writes them
+to TFRecords with a Beam pipeline, read by `data.SyntheticNotes`.
 """

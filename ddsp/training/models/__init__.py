@@ -13,7 +13,8 @@ from ddsp import registration
 from ddsp.training.models.autoencoder import Autoencoder
 from ddsp.training.models.model import Model
 
-# Research models.
+# The published research models.
+from ddsp.training.models.inverse_synthesis import InverseSynthesis
 from ddsp.training.models.midi_autoencoder import MidiAutoencoder
 from ddsp.training.models.midi_autoencoder import ZMidiAutoencoder
 
