@@ -70,12 +70,19 @@ setuptools.setup(
         'notebooks': _NOTEBOOKS,
         # training.cloud: Cloud Storage downloads, hyperparameter tuning.
         'cloud': ['google-cloud-storage>=2.0', 'cloudml-hypertune>=0.1.0.dev6'],
+        # MIDI: note heuristics, transcription metrics, MidiAutoencoder eval.
+        'midi': [
+            'note-seq>=0.0.5',
+            'mir-eval>=0.7',
+        ],
         'test': [
             'pytest>=7',
             'pytest-xdist>=3',
             'librosa>=0.10',
             'apache-beam[tfrecord]>=2.55',
             'tensorflow-datasets>=4.9',
+            'note-seq>=0.0.5',
+            'mir-eval>=0.7',
         ] + _NOTEBOOKS,
     },
     entry_points={

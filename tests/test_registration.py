@@ -34,6 +34,7 @@ PACKAGE_DIR = pathlib.Path(ddsp.__file__).parent
 # Functions whose gin bindings apply to every call (entry points of ddsp_run).
 CONFIGURABLE_FUNCTIONS = {'ddsp.training.eval_util.evaluate',
                           'ddsp.training.eval_util.sample',
+                          'ddsp.training.heuristics.segment_notes_batch',
                           'ddsp.training.models.get_model',
                           'ddsp.training.train_util.train'}
 # Entry points of the published research pieces (data-providers branch).

@@ -20,3 +20,6 @@ from ddsp.training import preprocessing
 from ddsp.training import summaries
 from ddsp.training import train_util
 from ddsp.training import trainers
+# MIDI: note heuristics (note_seq and mir_eval are imported when used).
+from ddsp.training import heuristics
+from ddsp.training import note_util

@@ -20,8 +20,10 @@ import numpy as np
 import tensorflow as tf
 
 from ddsp import core
+from ddsp import losses as ddsp_losses
 from ddsp import registration
 from ddsp import validation
+from ddsp.training import heuristics
 from ddsp.training import metrics
 from ddsp.training import summaries
 
@@ -29,7 +31,10 @@ __all__ = [
     'BaseEvaluator',
     'BasicEvaluator',
     'F0LdEvaluator',
+    'MidiAutoencoderEvaluator',
+    'MidiHeuristicEvaluator',
     'SamplingEvaluator',
+    'TWMEvaluator',
 ]
 
 
@@ -265,3 +270,166 @@ class SamplingEvaluator(BaseEvaluator):
       summaries.spectrogram_summary(batch['audio'], audio, step, tag=tag,
                                     max_outputs=self._max_outputs,
                                     sample_rate=self.sample_rate)
+
+
+@registration.register('ddsp.training.evaluators')
+class TWMEvaluator(BaseEvaluator):
+  """f0 metrics of the f0 that Two-Way Mismatch picks from a model's sinusoids.
+
+  For models with a sinusoidal synthesizer (e.g. `models.InverseSynthesis`):
+  every sinusoid's frequency is an f0 candidate, and `losses.TWMLoss.
+  predict_f0` picks the best one per frame; it is scored against the input
+  f0 ('metrics/f0_twm/...', see `metrics.F0Metrics`) and plotted by `sample`
+  ('f0_midi/f0_twm_<i>').
+
+  Args:
+    sample_rate: Hz, of the audio.
+    frame_rate: frames per second of the features.
+    processor_name: name of the sinusoidal processor in the outputs, whose
+      'controls' hold 'frequencies' and 'amplitudes' [batch, n_frames,
+      n_sinusoids].
+    noisy: the controls also hold 'noise_ratios'; amplitudes are scaled by
+      (1 - noise_ratios).
+  """
+
+  def __init__(self, sample_rate, frame_rate, processor_name='sinusoidal',
+               noisy=False):
+    super().__init__(sample_rate, frame_rate)
+    self._processor_name = processor_name
+    self._noisy = bool(noisy)
+    self._f0_twm_metrics = metrics.F0Metrics(sample_rate, frame_rate,
+                                             name='f0_twm')
+    self._twm = ddsp_losses.TWMLoss(sample_rate=sample_rate)
+
+  def _compute_twm_f0(self, outputs):
+    key = f'{self._processor_name}/controls'
+    try:
+      controls = core.nested_lookup(key, outputs)
+    except (KeyError, ValueError) as e:
+      raise ValueError(f'TWMEvaluator needs the outputs of the processor '
+                       f'{self._processor_name!r} (outputs[{key!r}]); the '
+                       f'outputs have keys {sorted(outputs)}.') from e
+    freqs, amps = controls['frequencies'], controls['amplitudes']
+    if self._noisy:
+      amps = amps * (1.0 - controls['noise_ratios'])
+    # Every sinusoid is a candidate f0.
+    return self._twm.predict_f0(freqs, freqs, amps)
+
+  def evaluate(self, batch, outputs, losses):
+    del losses
+    self._f0_twm_metrics.update_state(batch, self._compute_twm_f0(outputs))
+
+  def sample(self, batch, outputs, step):
+    summaries.f0_summary(batch['f0_hz'], self._compute_twm_f0(outputs), step,
+                         name='f0_twm')
+
+  def flush(self, step):
+    return self._f0_twm_metrics.flush(step)
+
+
+@registration.register('ddsp.training.evaluators')
+class MidiAutoencoderEvaluator(BaseEvaluator):
+  """Note metrics and summaries of `models.MidiAutoencoder`.
+
+  `evaluate` scores the model's piano roll (outputs 'pianoroll') against the
+  true notes (outputs 'note_active_velocities', from the dataset) with
+  `metrics.MidiMetrics` (tag 'learned': 'metrics/midi/learned/...').
+  `sample` writes the input and generated audio ('midi_audio',
+  'synth_audio'), spectrograms and waveforms, the f0 plots, the piano roll,
+  and the synth parameters of both branches.
+
+  Args:
+    sample_rate: Hz, of the audio.
+    frame_rate: frames per second of the features.
+    db_key: loudness feature, 'loudness_db' or 'power_db'.
+    f0_key: f0 feature (Hz); the model outputs '<f0_key>_pred'.
+  """
+
+  def __init__(self, sample_rate, frame_rate, db_key='loudness_db',
+               f0_key='f0_hz'):
+    super().__init__(sample_rate, frame_rate)
+    self._midi_metrics = metrics.MidiMetrics(frames_per_second=frame_rate,
+                                             tag='learned')
+    self._db_key = db_key
+    self._f0_key = f0_key
+
+  def evaluate(self, batch, outputs, losses):
+    del batch, losses
+    self._midi_metrics.update_state(outputs, outputs['pianoroll'])
+
+  def sample(self, batch, outputs, step):
+    audio = batch['audio']
+    summaries.audio_summary(audio, step, self.sample_rate,
+                            name='audio_original')
+    for key in ('midi_audio', 'synth_audio', 'midi_audio2', 'synth_audio2'):
+      if outputs.get(key) is not None:
+        summaries.audio_summary(outputs[key], step, self.sample_rate,
+                                name=key)
+        summaries.spectrogram_summary(audio, outputs[key], step, tag=key,
+                                      sample_rate=self.sample_rate)
+        summaries.waveform_summary(audio, outputs[key], step, name=key)
+    summaries.f0_summary(batch[self._f0_key], outputs[f'{self._f0_key}_pred'],
+                         step, name='f0_hz_rec')
+    summaries.pianoroll_summary(outputs, step, 'pianoroll', self.frame_rate,
+                                'pianoroll')
+    summaries.midiae_f0_summary(batch[self._f0_key], outputs, step)
+    if f'{self._db_key}_rec' in outputs:
+      summaries.midiae_ld_summary(batch[self._db_key], outputs, step,
+                                  self._db_key)
+    summaries.midiae_sp_summary(outputs, step)
+
+  def flush(self, step):
+    return self._midi_metrics.flush(step)
+
+
+@registration.register('ddsp.training.evaluators')
+class MidiHeuristicEvaluator(BaseEvaluator):
+  """Note metrics of notes segmented from a model's controls by heuristics.
+
+  `heuristics.segment_notes_batch` turns the outputs' f0, harmonic
+  amplitudes and audio into notes (by default `heuristics.midi_heuristic`;
+  `eval/heuristic_power.gin` binds `midi_heuristic_power`), scored against
+  the true notes (outputs 'note_active_velocities') with
+  `metrics.MidiMetrics` (tag 'heuristic'). `sample` plots the notes
+  ('midi/heuristic_<i>', 'pianoroll/heuristic_<i>').
+
+  Args:
+    sample_rate: Hz, of the audio.
+    frame_rate: frames per second of the features.
+  """
+
+  def __init__(self, sample_rate, frame_rate):
+    super().__init__(sample_rate, frame_rate)
+    self._midi_metrics = metrics.MidiMetrics(tag='heuristic',
+                                             frames_per_second=frame_rate)
+
+  def _compute_heuristic_notes(self, outputs):
+    # Only the controls the heuristics read (the outputs may hold values
+    # that have no batch axis).
+    controls = {'f0_hz': outputs['f0_hz']}
+    if 'audio' in outputs:
+      controls['audio'] = outputs['audio']
+    try:
+      amps = core.nested_lookup('harmonic/controls/amplitudes', outputs)
+      controls['harmonic'] = {'controls': {'amplitudes': amps}}
+    except (KeyError, ValueError):
+      pass
+    return heuristics.segment_notes_batch(controls_batch=controls,
+                                          frame_rate=self.frame_rate)
+
+  def evaluate(self, batch, outputs, losses):
+    del batch, losses
+    self._midi_metrics.update_state(outputs,
+                                    self._compute_heuristic_notes(outputs))
+
+  def sample(self, batch, outputs, step):
+    del batch
+    controls = dict(outputs,
+                    heuristic_notes=self._compute_heuristic_notes(outputs))
+    summaries.midi_summary(controls, step, 'heuristic', self.frame_rate,
+                           'heuristic_notes')
+    summaries.pianoroll_summary(controls, step, 'heuristic', self.frame_rate,
+                                'heuristic_notes')
+
+  def flush(self, step):
+    return self._midi_metrics.flush(step)

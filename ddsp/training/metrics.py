@@ -15,9 +15,9 @@ published DDSP evaluation (Engel et al., ICLR 2020, table 1):
   pitch cannot be trusted. Otherwise the per-example distance is the mean,
   over the frames where the reference confidence is >= 0.85, of the absolute
   difference in cents between the reference f0 and the re-detected f0.
-  Averaged over the examples that are not outliers. (The published library
-  reported the same quantity in semitones, key 'f0_dist'; 1 semitone = 100
-  cents.)
+  Averaged over the examples that are not outliers. Key 'f0_dist' holds the
+  same quantity in semitones, as the published library reported it (1
+  semitone = 100 cents).
 * f0 outlier ratio (key 'outlier_ratio'), the published definition: an
   example with a confident reference is an outlier when its distance above
   exceeds `OUTLIER_CENTS` = 1200 cents (the published 12 semitones, one
@@ -33,12 +33,23 @@ published DDSP evaluation (Engel et al., ICLR 2020, table 1):
 `F0Metrics` computes the same f0 numbers for an f0 predicted by a model (e.g.
 an f0 encoder) instead of re-detected by CREPE.
 
+Note transcription metrics (`MidiMetrics`, for the MIDI autoencoder and the
+note heuristics), as `mir_eval.transcription`: notes are matched one to one
+with a pitch within 50 cents and an onset within 50 ms ('onset'), and for
+'full_note' also an offset within max(50 ms, 20 % of the reference note's
+length); 'frame' counts frames where some note sounds in both, one or the
+other (single-note audio). Each gives precision, recall and F1 from the
+summed true positive, false positive and false negative counts
+(`EvalCounts`). They need the optional `ddsp[midi]` packages (note_seq,
+mir_eval).
+
 Every metric object accumulates like a Keras metric: `update_state(...)` per
 batch, `result()` (a dict of floats; NaN where nothing was counted),
 `reset_state()`, and `flush(step)` which writes the results as TensorBoard
 scalars `metrics/<name>/<key>` and resets.
 """
 
+import dataclasses
 import logging
 import math
 
@@ -48,12 +59,19 @@ import tensorflow as tf
 from ddsp import core
 from ddsp import spectral_ops
 from ddsp import validation
+from ddsp.training import note_util
 
 __all__ = [
     'MIN_F0_CONFIDENCE',
     'OUTLIER_CENTS',
     'RPA_CENTS',
     'BaseMetrics',
+    'EvalCounts',
+    'MidiMetrics',
+    'compute_audio_features',
+    'compute_frame_metrics',
+    'compute_note_metrics',
+    'sequence2intervals',
     'F0CrepeMetrics',
     'F0Metrics',
     'LoudnessMetrics',
@@ -98,6 +116,43 @@ def is_outlier(ground_truth_f0_conf, threshold=MIN_F0_CONFIDENCE):
   The published name: such an example is left out of the f0 metrics.
   """
   return bool(np.max(squeeze(ground_truth_f0_conf)) < threshold)
+
+
+def compute_audio_features(audio, frame_rate=250, sample_rate=16000,
+                           crepe_model='tiny', viterbi=True):
+  """Loudness and CREPE f0 of audio, as a dataset's features.
+
+  Args:
+    audio: [n_samples] or [batch, n_samples] float audio at `sample_rate`.
+    frame_rate: feature frames per second ('center' framing:
+      n_samples * frame_rate // sample_rate + 1 frames).
+    sample_rate: Hz (the published function assumed 16 kHz).
+    crepe_model: CREPE size or weights (see `spectral_ops.compute_f0`).
+    viterbi: Viterbi-smooth the f0.
+
+  Returns:
+    Dict of numpy arrays: 'audio' (the input), 'loudness_db' (dB, A-weighted,
+    `spectral_ops.compute_loudness`), 'f0_hz' (Hz) and 'f0_confidence' (in
+    [0, 1]), each [n_frames] (or [batch, n_frames]) float32.
+
+  Example:
+    >>> t = np.arange(4000) / 16000
+    >>> feats = compute_audio_features(np.sin(2 * np.pi * 440 * t))
+    >>> feats['f0_hz'].shape, feats['loudness_db'].shape
+    ((63,), (63,))
+  """
+  audio = _numpy(audio).astype(np.float32)
+  if audio.ndim > 1:
+    audio = np.squeeze(audio)
+  validation.check_audio(audio, 'audio')
+  features = {'audio': audio}
+  features['loudness_db'] = np.asarray(spectral_ops.compute_loudness(
+      audio, sample_rate=sample_rate, frame_rate=frame_rate, use_tf=False),
+                                       np.float32)
+  features['f0_hz'], features['f0_confidence'] = spectral_ops.compute_f0(
+      audio, frame_rate, viterbi=viterbi, sample_rate=sample_rate,
+      crepe_model=crepe_model)
+  return features
 
 
 def cents_distance(f0_hz, f0_hz_gen):
@@ -390,6 +445,10 @@ class LoudnessMetrics(BaseMetrics):
 class F0Metrics(BaseMetrics):
   """f0 L1 (cents), outlier ratio and pitch accuracies of a given f0 track.
 
+  Keys: 'f0_dist_cents' (non-outlier examples), 'f0_dist' (semitones, every
+  example with a confident reference, as the published F0Metrics),
+  'outlier_ratio', 'raw_pitch_accuracy', 'raw_chroma_accuracy'.
+
   Compares `batch['f0_hz']` (the reference, scored where
   `batch['f0_confidence'] >= min_confidence`) with an f0 predicted by a model.
   A prediction with another number of frames is linearly resampled to the
@@ -404,6 +463,8 @@ class F0Metrics(BaseMetrics):
     rpa_tolerance: cents, tolerance of the raw pitch accuracy (50).
   """
 
+  f0_dist_counts_outliers = True
+
   def __init__(self, sample_rate, frame_rate, name='f0',
                min_confidence=MIN_F0_CONFIDENCE, outlier_cents=OUTLIER_CENTS,
                rpa_tolerance=RPA_CENTS):
@@ -414,8 +475,11 @@ class F0Metrics(BaseMetrics):
                                                    'outlier_cents')
     self.rpa_tolerance = validation.check_positive(rpa_tolerance,
                                                    'rpa_tolerance')
+    # 'f0_dist': the published key, in semitones; as published, F0Metrics
+    # averages it over every example with a confident reference, outliers
+    # included, and F0CrepeMetrics over the non-outliers ('f0_dist_cents').
     self.metrics = {k: Mean(k) for k in (
-        'f0_dist_cents', 'outlier_ratio', 'raw_pitch_accuracy',
+        'f0_dist_cents', 'f0_dist', 'outlier_ratio', 'raw_pitch_accuracy',
         'raw_chroma_accuracy')}
 
   def _reference(self, batch, batch_size=None):
@@ -443,6 +507,8 @@ class F0Metrics(BaseMetrics):
       self.metrics['outlier_ratio'].update_state(float(out['is_outlier']))
       if not out['is_outlier']:
         self.metrics['f0_dist_cents'].update_state(out['f0_dist_cents'])
+      if not out['is_outlier'] or self.f0_dist_counts_outliers:
+        self.metrics['f0_dist'].update_state(out['f0_dist_cents'] / 100.0)
       for key in ('raw_pitch_accuracy', 'raw_chroma_accuracy'):
         self.metrics[key].update_state(out[key])
       logging.debug('%s | example %d | f0 L1 (cents): %.1f%s', self.name, i,
@@ -489,6 +555,9 @@ def _padding_for(n_samples, sample_rate, frame_rate, n_frames):
 class F0CrepeMetrics(F0Metrics):
   """f0 metrics of generated audio, its f0 re-detected by CREPE.
 
+  As `F0Metrics`, but 'f0_dist' (semitones) leaves the outliers out, as the
+  published F0CrepeMetrics.
+
   CREPE (`spectral_ops.compute_f0`, Viterbi decoding by default) runs on the
   generated audio at `frame_rate`, framed like the reference ('same' or
   'center' padding, whichever gives the reference's number of frames). If the
@@ -507,6 +576,8 @@ class F0CrepeMetrics(F0Metrics):
     min_confidence, outlier_cents, rpa_tolerance: see `F0Metrics`.
   """
 
+  f0_dist_counts_outliers = False
+
   def __init__(self, sample_rate, frame_rate, name='f0_crepe',
                crepe_model='tiny', viterbi=True,
                min_confidence=MIN_F0_CONFIDENCE, outlier_cents=OUTLIER_CENTS,
@@ -519,12 +590,21 @@ class F0CrepeMetrics(F0Metrics):
     self.last_f0_gen = None
 
   def compute_f0(self, audio, n_frames=None):
-    """CREPE f0 (Hz) and confidence, [batch, n_frames] float32 each."""
+    """CREPE f0 (Hz) and confidence, [batch, n_frames] float32 each.
+
+    One `spectral_ops.compute_f0` call per example, as published (tests that
+    mock it return one example per call).
+    """
     padding = ('center' if n_frames is None else _padding_for(
         audio.shape[-1], self.sample_rate, self.frame_rate, n_frames))
-    return spectral_ops.compute_f0(
-        audio, self.frame_rate, viterbi=self.viterbi, padding=padding,
-        sample_rate=self.sample_rate, crepe_model=self.crepe_model)
+    f0s, confidences = [], []
+    for example in audio:
+      f0, confidence = spectral_ops.compute_f0(
+          example, self.frame_rate, viterbi=self.viterbi, padding=padding,
+          sample_rate=self.sample_rate, crepe_model=self.crepe_model)
+      f0s.append(np.asarray(f0, np.float32).reshape(-1))
+      confidences.append(np.asarray(confidence, np.float32).reshape(-1))
+    return np.stack(f0s), np.stack(confidences)
 
   def update_state(self, batch, audio_gen):
     """Adds the f0 metrics of each generated example.
@@ -547,3 +627,264 @@ class F0CrepeMetrics(F0Metrics):
     f0_gen, _ = self.compute_f0(audio_gen, n_frames=f0_ref.shape[1])
     self.last_f0_gen = f0_gen
     return self._update(np.asarray(f0_ref), np.asarray(conf_ref), f0_gen)
+
+
+# ------------------------------------------------------------------------------
+# Note transcription metrics.
+# ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class EvalCounts:
+  """True positive, false positive and false negative counts.
+
+  Example:
+    >>> counts = EvalCounts(tp=3, fp=1, fn=2)
+    >>> counts.add(EvalCounts(1, 0, 2))
+    >>> counts.precision, counts.recall, round(counts.f1, 4)
+    (0.8, 0.5, 0.6154)
+  """
+  tp: int
+  fp: int
+  fn: int
+
+  def add(self, other):
+    """Adds the counts of `other` (an EvalCounts) to these, in place."""
+    self.tp += other.tp
+    self.fp += other.fp
+    self.fn += other.fn
+
+  @property
+  def precision(self):
+    """tp / (tp + fp); 0 when nothing was predicted."""
+    return self.tp / max(self.tp + self.fp, 1)
+
+  @property
+  def recall(self):
+    """tp / (tp + fn); 0 when there was nothing to find."""
+    return self.tp / max(self.tp + self.fn, 1)
+
+  @property
+  def f1(self):
+    """Harmonic mean of precision and recall; 0 when both are 0."""
+    p, r = self.precision, self.recall
+    return 2.0 * p * r / (p + r) if p + r > 0 else 0.0
+
+
+def sequence2intervals(sequence):
+  """The notes of a NoteSequence as arrays (the `mir_eval` format).
+
+  Args:
+    sequence: a `note_seq.NoteSequence` (or any object with `.notes` having
+      `start_time`, `end_time` in seconds, `pitch`, `velocity`).
+
+  Returns:
+    intervals: [n_notes, 2] float64, (onset, offset) seconds.
+    pitches: [n_notes] float64, MIDI.
+    velocities: [n_notes] float64.
+  """
+  notes = list(sequence.notes)
+  intervals = np.array([[n.start_time, n.end_time] for n in notes],
+                       np.float64).reshape(-1, 2)
+  pitches = np.array([n.pitch for n in notes], np.float64)
+  velocities = np.array([n.velocity for n in notes], np.float64)
+  return intervals, pitches, velocities
+
+
+def compute_note_metrics(gt_sequence, pred_sequence):
+  """Onset and full-note matching counts of predicted against true notes.
+
+  Notes are matched one to one (`mir_eval.transcription.match_notes`, a
+  maximum bipartite matching) when their pitches are within 50 cents and
+  their onsets within 50 ms; for the full-note counts their offsets must
+  also be within max(50 ms, 0.2 * the true note's duration).
+
+  Args:
+    gt_sequence: the true notes, a `note_seq.NoteSequence`.
+    pred_sequence: the predicted notes, a `note_seq.NoteSequence`.
+
+  Returns:
+    (onset_counts, full_note_counts), two `EvalCounts`: tp = matched notes,
+    fp = unmatched predicted notes, fn = unmatched true notes.
+  """
+  mir_eval = note_util.import_mir_eval()
+  gt_intervals, gt_pitches, _ = sequence2intervals(gt_sequence)
+  pred_intervals, pred_pitches, _ = sequence2intervals(pred_sequence)
+  counts = []
+  for offset_ratio in (None, 0.2):
+    if gt_pitches.size and pred_pitches.size:
+      n_matched = len(mir_eval.transcription.match_notes(
+          gt_intervals, 440.0 * 2.0**((gt_pitches - 69.0) / 12.0),
+          pred_intervals, 440.0 * 2.0**((pred_pitches - 69.0) / 12.0),
+          offset_ratio=offset_ratio))
+    else:
+      n_matched = 0
+    counts.append(EvalCounts(tp=n_matched, fp=pred_pitches.size - n_matched,
+                             fn=gt_pitches.size - n_matched))
+  return tuple(counts)
+
+
+def compute_frame_metrics(gt_pianoroll, pred_pianoroll):
+  """Frame counts of note activity, assuming single-note (monophonic) audio.
+
+  A frame is active when any pitch of the piano roll is > 0; tp counts the
+  frames active in both, fp those active only in the prediction, fn those
+  active only in the truth (pitches are not compared).
+
+  Args:
+    gt_pianoroll: [n_frames, n_pitches] true piano roll.
+    pred_pianoroll: [n_frames, n_pitches] predicted piano roll.
+
+  Returns:
+    An `EvalCounts`.
+
+  Example:
+    >>> gt = np.zeros([6, 128]); gt[1:4, 60] = 1
+    >>> pred = np.zeros([6, 128]); pred[2:5, 62] = 1
+    >>> compute_frame_metrics(gt, pred)
+    EvalCounts(tp=2, fp=1, fn=1)
+  """
+  gt = np.asarray(gt_pianoroll).reshape(np.shape(gt_pianoroll)[0], -1)
+  pred = np.asarray(pred_pianoroll).reshape(np.shape(pred_pianoroll)[0], -1)
+  validation.check_same_shape({'gt_pianoroll': gt,
+                               'pred_pianoroll': pred})
+  gt_on, pred_on = gt.max(axis=1) > 0, pred.max(axis=1) > 0
+  return EvalCounts(tp=int(np.sum(gt_on & pred_on)),
+                    fp=int(np.sum(pred_on & ~gt_on)),
+                    fn=int(np.sum(gt_on & ~pred_on)))
+
+
+class MidiMetrics:
+  """Note and frame transcription metrics of predicted notes, accumulated.
+
+  `update_state` compares each example's predicted notes with the true
+  piano roll (`controls_batch[gt_key]`); `flush(step)` writes
+  'metrics/midi/<tag>/{onset,full_note,frame}/{f1,precision,recall}' scalars
+  from the summed counts and resets them.
+
+  Args:
+    frames_per_second: frame rate of the piano rolls.
+    tag: name in the summary tags (e.g. 'learned', 'heuristic').
+    align_midi_with_f0: before matching, move each true note's onset to the
+      first frame (from the previous note's offset) and its offset to the
+      last frame (up to the next note's onset) where the rounded f0 of
+      `controls_batch['f0_hz']` equals the note's pitch, so that score
+      timing is compared with what was played.
+  """
+
+  def __init__(self, frames_per_second, tag, align_midi_with_f0=True):
+    self._frames_per_second = validation.check_positive(frames_per_second,
+                                                        'frames_per_second')
+    self.tag = tag
+    self._align_midi_with_f0 = bool(align_midi_with_f0)
+    self.note_counts = EvalCounts(0, 0, 0)
+    self.note_offset_counts = EvalCounts(0, 0, 0)
+    self.frame_counts = EvalCounts(0, 0, 0)
+
+  def _to_sequence(self, notes):
+    if note_util.is_note_sequence(notes):
+      return notes
+    return note_util.pianoroll_to_note_sequence(_numpy(notes),
+                                                self._frames_per_second)
+
+  def _to_pianoroll(self, notes, n_frames):
+    if note_util.is_note_sequence(notes):
+      return note_util.note_sequence_to_pianoroll(
+          notes, self._frames_per_second, n_frames=n_frames)
+    return _numpy(notes)
+
+  def align_midi_with_f0(self, gt_sequence, f0):
+    """Aligns the true notes with the f0 (see the class doc), in place.
+
+    Args:
+      gt_sequence: a `note_seq.NoteSequence`.
+      f0: [n_frames(, 1)] f0 in Hz at `frames_per_second`.
+
+    Returns:
+      `gt_sequence`, its notes' times changed.
+    """
+    rate = self._frames_per_second
+    f0_midi = np.round(core.hz_to_midi(squeeze(_numpy(f0)), use_tf=False))
+    n = f0_midi.size
+    notes = gt_sequence.notes
+    frame = lambda seconds: int(round(seconds * rate))
+    for i, note in enumerate(notes):
+      lower = frame(notes[i - 1].end_time) if i > 0 else 0
+      upper = min(frame(note.end_time), n)
+      matches = np.flatnonzero(f0_midi[lower:upper] == note.pitch)
+      if matches.size:
+        note.start_time = float(lower + matches[0]) / rate
+      lower = frame(note.start_time)
+      upper = frame(notes[i + 1].start_time) if i < len(notes) - 1 else n - 1
+      upper = min(upper, n - 1)
+      # The last match in (lower, upper].
+      matches = np.flatnonzero(f0_midi[lower + 1:upper + 1] == note.pitch)
+      if matches.size:
+        note.end_time = float(lower + 1 + matches[-1]) / rate
+    return gt_sequence
+
+  def update_state(self, controls_batch, pred_seq_batch,
+                   gt_key='note_active_velocities', ch=None):
+    """Adds the counts of a batch.
+
+    Args:
+      controls_batch: dict with `gt_key`, the true piano rolls [batch,
+        n_frames, 128(, n_channels)], and 'f0_hz' [batch, n_frames(, 1)] (Hz)
+        when aligning.
+      pred_seq_batch: the predicted notes per example: a list of
+        `note_seq.NoteSequence`s or piano rolls [batch, n_frames, 128(,
+        n_channels)].
+      gt_key: key of the true piano rolls.
+      ch: channel of multi-channel piano rolls, or None.
+    """
+    if gt_key not in controls_batch:
+      raise ValueError(f'MidiMetrics needs the true piano rolls '
+                       f'controls_batch[{gt_key!r}]; the batch has keys '
+                       f'{sorted(controls_batch)}.')
+    gt_batch = _numpy(controls_batch[gt_key])
+    if len(pred_seq_batch) != gt_batch.shape[0]:
+      raise ValueError(f'`pred_seq_batch` has {len(pred_seq_batch)} examples '
+                       f'and controls_batch[{gt_key!r}] {gt_batch.shape[0]}.')
+    for i in range(gt_batch.shape[0]):
+      pred = pred_seq_batch[i]
+      gt_pianoroll = gt_batch[i]
+      if ch is not None:
+        pred, gt_pianoroll = pred[..., ch], gt_pianoroll[..., ch]
+      gt_sequence = self._to_sequence(gt_pianoroll)
+      pred_sequence = self._to_sequence(pred)
+      if self._align_midi_with_f0:
+        gt_sequence = self.align_midi_with_f0(
+            gt_sequence, _numpy(controls_batch['f0_hz'])[i])
+      onset, full_note = compute_note_metrics(gt_sequence, pred_sequence)
+      self.note_counts.add(onset)
+      self.note_offset_counts.add(full_note)
+      pred_pianoroll = self._to_pianoroll(pred, gt_pianoroll.shape[0])
+      self.frame_counts.add(compute_frame_metrics(gt_pianoroll,
+                                                  pred_pianoroll))
+
+  def result(self):
+    """Dict '<onset|full_note|frame>/<f1|precision|recall>' -> float."""
+    results = {}
+    for name, counts in (('onset', self.note_counts),
+                         ('full_note', self.note_offset_counts),
+                         ('frame', self.frame_counts)):
+      for key in ('f1', 'precision', 'recall'):
+        results[f'{name}/{key}'] = float(getattr(counts, key))
+    return results
+
+  def reset_state(self):
+    self.note_counts = EvalCounts(0, 0, 0)
+    self.note_offset_counts = EvalCounts(0, 0, 0)
+    self.frame_counts = EvalCounts(0, 0, 0)
+
+  def flush(self, step):
+    """Writes the scalars under the default summary writer and resets.
+
+    Returns:
+      Dict 'metrics/midi/<tag>/<kind>/<f1|precision|recall>' -> float.
+    """
+    results = {f'metrics/midi/{self.tag}/{k}': v
+               for k, v in self.result().items()}
+    logging.info(' | '.join(f'{k}: {v:0.3f}' for k, v in results.items()))
+    for name, value in results.items():
+      tf.summary.scalar(name, value, step=step)
+    self.reset_state()
+    return results

@@ -7,8 +7,13 @@ no writer is set (as `tf.summary` itself). Figures are made with `plotting`
 TensorBoard's image dashboard (as `tf.summary.image` writes them); audio with
 `tf.summary.audio` (WAV). Tags follow the published library:
 'audio_original', 'audio_generated', 'spectrogram/<name><i>',
-'waveform/<name>full_<i>', 'f0_midi/<name>_<i>' (i counting from 1).
-Summaries need the `tensorboard` package (a dependency of ddsp).
+'waveform/<name>full_<i>', 'f0_midi/<name>_<i>' (i counting from 1), and
+for MIDI models 'midi/<name>_<i>', 'pianoroll/<name>_<i>',
+'midiae_decoder_pitch/ex_<i>', 'midiae_decoder_ld/<db_key>_<i>',
+'amplitudes/amplitudes_<i>', 'harmonic_dist/harmonic_dist_<i>',
+'noise_mags/noise_mags_<i>'.
+Summaries need the `tensorboard` package (a dependency of ddsp); the MIDI
+ones that take NoteSequences need `ddsp[midi]`.
 """
 
 import numpy as np
@@ -17,6 +22,7 @@ import tensorflow as tf
 from ddsp import core
 from ddsp import spectral_ops
 from ddsp import validation
+from ddsp.training import note_util
 from ddsp.training import plotting
 
 __all__ = [
@@ -25,6 +31,11 @@ __all__ = [
     'fig_summary',
     'get_spectrogram',
     'image_summary',
+    'midi_summary',
+    'midiae_f0_summary',
+    'midiae_ld_summary',
+    'midiae_sp_summary',
+    'pianoroll_summary',
     'spectrogram_summary',
     'waveform_summary',
 ]
@@ -246,4 +257,290 @@ def f0_summary(f0_hz, f0_hz_predict, step, name='f0_midi', tag='f0_midi',
   for i in range(n):
     fig = plotting.plot_f0(f0_midi[i], f0_midi_predict[i])
     fig_summary(f'{tag}/{name}_{i + 1}', fig, step)
+  return n
+
+
+# ------------------------------------------------------------------------------
+# MIDI summaries.
+# ------------------------------------------------------------------------------
+def _example(x, i):
+  """Example i of a batched value, squeezed to 1-D or 2-D numpy."""
+  return np.squeeze(_numpy(x[i]))
+
+
+def _lookup(outputs, key, summary):
+  try:
+    return core.nested_lookup(key, outputs)
+  except (KeyError, ValueError) as e:
+    raise ValueError(f'{summary} needs outputs[{key!r}]; the outputs have '
+                     f'keys {sorted(outputs)}.') from e
+
+
+def midi_summary(controls, step, name, frame_rate, notes_key,
+                 max_outputs=None):
+  """Plots segmented notes over the amplitudes and f0 they came from.
+
+  Args:
+    controls: dict with 'f0_hz' [batch, n_frames(, 1)] (Hz), the harmonic
+      amplitudes at 'harmonic/controls/amplitudes' [batch, n_frames(, 1)] and
+      `notes_key`: one `note_seq.NoteSequence` per example.
+    step: int, the training step.
+    name: tags are 'midi/<name>_<i>'.
+    frame_rate: frames per second of the controls.
+    notes_key: key of the notes in `controls`.
+    max_outputs: at most this many examples.
+
+  Returns:
+    Number of plots written.
+  """
+  f0_hz = _numpy(_lookup(controls, 'f0_hz', 'midi_summary'))
+  amps = _lookup(controls, 'harmonic/controls/amplitudes', 'midi_summary')
+  sequences = _lookup(controls, notes_key, 'midi_summary')
+  n = _count(f0_hz.shape[0], max_outputs)
+  for i in range(n):
+    amps_i = _example(amps, i)
+    f0_midi = core.hz_to_midi(_example(f0_hz, i), use_tf=False)
+    notes_f0, notes_amps = np.zeros_like(f0_midi), np.zeros_like(amps_i)
+    onsets = []
+    for note in sequences[i].notes:
+      start = int(round(note.start_time * frame_rate))
+      stop = int(round(note.end_time * frame_rate))
+      notes_f0[start:stop] = note.pitch
+      notes_amps[start:stop] = note.velocity / 1e3
+      onsets.append(min(start, f0_midi.size - 1))
+    fig = plotting.new_figure((6.0, 4.0))
+    ax_amps, ax_f0 = fig.subplots(2, 1)
+    ax_amps.semilogy(amps_i, label='controls')
+    ax_amps.plot(notes_amps, '-d', label='notes', markevery=onsets)
+    ax_amps.set_title('Amps')
+    ax_f0.plot(f0_midi, label='controls')
+    ax_f0.plot(notes_f0, '-d', label='notes', markevery=onsets)
+    ax_f0.set_title('f0')
+    for ax in (ax_amps, ax_f0):
+      ax.legend()
+    fig_summary(f'midi/{name}_{i + 1}', fig, step)
+  return n
+
+
+def _f0_plot_limits(f0_midi, max_spike=5.0, min_midi_value=5.0, pad=6.0):
+  """(min, max) MIDI of an f0 plot ignoring spikes and near-silent values."""
+  f0_midi = np.asarray(f0_midi, np.float64)
+  diff = np.insert(np.diff(f0_midi), 0, 0.0)
+  keep = (np.abs(diff) <= max_spike) & (f0_midi >= min_midi_value)
+  if not keep.any():
+    return 0.0, 127.0
+  return (float(np.floor(f0_midi[keep].min() - pad)),
+          float(np.ceil(f0_midi[keep].max() + pad)))
+
+
+def _midiae_f0_plot(q_pitch, f0_midi, curve, tag, label, step):
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
+  fig, ax, piano_ax = plotting.pianoroll_plot_setup(figsize=(6.0, 4.0))
+  piano_ax.set_ylabel('MIDI Note Value')
+  ax.step(np.arange(q_pitch.size), q_pitch, 'r', linewidth=1.0,
+          label='q_pitch')
+  ax.plot(f0_midi, 'dodgerblue', linewidth=1.5, label='input f0')
+  ax.plot(curve, 'darkgreen', linewidth=1.25, label=label)
+  ax.set_xlim(0, f0_midi.size)
+  ax.set_ylim(*_f0_plot_limits(f0_midi))
+  ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+  ax.legend()
+  fig_summary(tag, fig, step)
+
+
+def midiae_f0_summary(f0_hz, outputs, step, max_outputs=None):
+  """Plots the MIDI autoencoder's pitch: input f0, quantized pitch, decoded.
+
+  Writes 'midiae_decoder_pitch/ex_<i>' (outputs 'q_pitch' and
+  'f0_midi_pred'), 'midiae_decoder_pitch2/ex_<i>' if 'f0_midi_pred2' is
+  there, and 'midiae_encoder_pitch/ex_<i>' for the unquantized encoder pitch
+  ('pitch', or 'z_pitch').
+
+  Args:
+    f0_hz: [batch, n_frames(, 1)] input f0, Hz.
+    outputs: the MidiAutoencoder's outputs dict.
+    step: int, the training step.
+    max_outputs: at most this many examples.
+
+  Returns:
+    Number of examples plotted.
+  """
+  f0_hz = _numpy(f0_hz)
+  q_pitch = _lookup(outputs, 'q_pitch', 'midiae_f0_summary')
+  f0_rec = _lookup(outputs, 'f0_midi_pred', 'midiae_f0_summary')
+  pitch_key = next((k for k in ('pitch', 'z_pitch') if k in outputs), None)
+  n = _count(f0_hz.shape[0], max_outputs)
+  for i in range(n):
+    f0_midi = core.hz_to_midi(_example(f0_hz, i), use_tf=False)
+    q = _example(q_pitch, i)
+    _midiae_f0_plot(q, f0_midi, _example(f0_rec, i),
+                    f'midiae_decoder_pitch/ex_{i + 1}', 'rec_f0', step)
+    if 'f0_midi_pred2' in outputs:
+      _midiae_f0_plot(q, f0_midi, _example(outputs['f0_midi_pred2'], i),
+                      f'midiae_decoder_pitch2/ex_{i + 1}', 'rec_f0_2', step)
+    if pitch_key is not None:
+      _midiae_f0_plot(q, f0_midi, _example(outputs[pitch_key], i),
+                      f'midiae_encoder_pitch/ex_{i + 1}', 'z_pitch', step)
+  return n
+
+
+def _midiae_ld_plot(ld_input, ld_rec, curve, tag, label, step):
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
+  fig = plotting.new_figure((6.0, 4.0))
+  ax = fig.add_subplot(111)
+  ax.plot(ld_input, linewidth=1.5, label='input ld')
+  ax.plot(ld_rec, 'g', linewidth=1.25, label='rec ld')
+  ax.step(np.arange(curve.size), curve, 'r', linewidth=0.75, label=label)
+  ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+  ax.legend()
+  fig_summary(tag, fig, step)
+
+
+def midiae_ld_summary(ld_feat, outputs, step, db_key='loudness_db',
+                      max_outputs=None):
+  """Plots the MIDI autoencoder's loudness against its velocity.
+
+  Writes 'midiae_decoder_ld/<db_key>_<i>' (outputs '<db_key>_rec' and
+  'velocity_quant'), 'midiae_decoder_ld2/...' if '<db_key>_rec2' is there
+  and 'midiae_encoder_ld/...' if 'velocity' is.
+
+  Args:
+    ld_feat: [batch, n_frames(, 1)] input loudness (or power), dB.
+    outputs: the model's outputs dict.
+    step: int, the training step.
+    db_key: 'loudness_db' or 'power_db'.
+    max_outputs: at most this many examples.
+
+  Returns:
+    Number of examples plotted.
+  """
+  ld_feat = _numpy(ld_feat)
+  ld_rec = _lookup(outputs, f'{db_key}_rec', 'midiae_ld_summary')
+  vel_quant = _lookup(outputs, 'velocity_quant', 'midiae_ld_summary')
+  n = _count(ld_feat.shape[0], max_outputs)
+  for i in range(n):
+    ld_input, rec, q_vel = (_example(ld_feat, i), _example(ld_rec, i),
+                            _example(vel_quant, i))
+    _midiae_ld_plot(ld_input, rec, q_vel, f'midiae_decoder_ld/{db_key}_{i + 1}',
+                    'q_vel', step)
+    if f'{db_key}_rec2' in outputs:
+      _midiae_ld_plot(ld_input, _example(outputs[f'{db_key}_rec2'], i), q_vel,
+                      f'midiae_decoder_ld2/{db_key}_{i + 1}', 'q_vel', step)
+    if 'velocity' in outputs:
+      _midiae_ld_plot(ld_input, rec, _example(outputs['velocity'], i),
+                      f'midiae_encoder_ld/{db_key}_{i + 1}', 'vel', step)
+  return n
+
+
+def _synth_params_plot(values, titles, tag, step, image):
+  fig = plotting.new_figure((8.0, 4.0 * len(values)))
+  axes = fig.subplots(len(values), 1, squeeze=False)[:, 0]
+  for ax, value, title in zip(axes, values, titles):
+    if image:
+      im = ax.imshow(value.T, aspect='auto', origin='lower')
+      fig.colorbar(im, ax=ax)
+    else:
+      ax.plot(value)
+    ax.set_title(title)
+    ax.label_outer()
+  fig_summary(tag, fig, step)
+
+
+def midiae_sp_summary(outputs, step, max_outputs=None):
+  """Plots the synth parameters of both branches of the MIDI autoencoder.
+
+  For 'amps' (dB), 'hd' (harmonic distribution, plotted as log) and 'noise'
+  (noise magnitudes, dB), [batch, n_frames, channels], writes
+  'amplitudes/amplitudes_<i>', 'harmonic_dist/harmonic_dist_<i>' and
+  'noise_mags/noise_mags_<i>'; with the MIDI branch's 'amps_pred',
+  'hd_pred', 'noise_pred' each plot has three rows: synthcoder, MIDI
+  decoder, difference.
+
+  Args:
+    outputs: the MidiAutoencoder's outputs dict.
+    step: int, the training step.
+    max_outputs: at most this many examples.
+
+  Returns:
+    Number of examples plotted.
+  """
+  have_pred = 'amps_pred' in outputs
+  n = _count(np.shape(_lookup(outputs, 'amps', 'midiae_sp_summary'))[0],
+             max_outputs)
+  specs = (('amps', 'amplitudes/amplitudes', 'Amplitudes', False, None),
+           ('hd', 'harmonic_dist/harmonic_dist', 'Harmonic Distribution (log)',
+            True, lambda x: np.log(x + 1e-8)),
+           ('noise', 'noise_mags/noise_mags', 'Noise mags', True, None))
+  for i in range(n):
+    for key, tag, title, image, transform in specs:
+      transform = transform or (lambda x: x)
+      values = [transform(_example(_lookup(outputs, key, 'midiae_sp_summary'),
+                                   i))]
+      titles = [f'{title} - synth_params']
+      if have_pred:
+        pred = transform(_example(_lookup(outputs, f'{key}_pred',
+                                          'midiae_sp_summary'), i))
+        values += [pred, values[0] - pred]
+        titles += [f'{title} - pred', f'{title} - diff']
+      _synth_params_plot(values, titles, f'{tag}_{i + 1}', step, image)
+  return n
+
+
+def pianoroll_summary(batch, step, name, frame_rate, pred_key,
+                      gt_key='note_active_velocities', ch=None,
+                      threshold=0.0, max_outputs=None):
+  """Plots the true piano roll (green) against the predicted notes (blue).
+
+  Overlap shows cyan; cells where neither exceeds `threshold` are
+  transparent.
+
+  Args:
+    batch: dict with `gt_key` [batch, n_frames, 128(, n_channels)] (true
+      piano rolls) and `pred_key`: piano rolls of the same shape or one
+      `note_seq.NoteSequence` per example.
+    step: int, the training step.
+    name: tags are 'pianoroll/<name>_<i>'.
+    frame_rate: frames per second of the piano rolls.
+    pred_key: key of the predictions.
+    gt_key: key of the true piano rolls.
+    ch: channel of multi-channel piano rolls, or None.
+    threshold: cells above it are drawn.
+    max_outputs: at most this many examples.
+
+  Returns:
+    Number of plots written.
+  """
+  from matplotlib import patches  # pylint: disable=g-import-not-at-top
+  from matplotlib import ticker  # pylint: disable=g-import-not-at-top
+  gt_batch = _lookup(batch, gt_key, 'pianoroll_summary')
+  pred_batch = _lookup(batch, pred_key, 'pianoroll_summary')
+  n = _count(np.shape(gt_batch)[0], max_outputs)
+  green, blue = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
+  for i in range(n):
+    gt = _numpy(gt_batch[i])
+    pred = pred_batch[i]
+    if ch is not None:
+      gt, pred = gt[..., ch], pred[..., ch]
+    if note_util.is_note_sequence(pred):
+      pred = note_util.note_sequence_to_pianoroll(pred, frame_rate,
+                                                  n_frames=gt.shape[0])
+    pred = _numpy(pred).astype(np.float64)
+    validation.check_same_shape({gt_key: gt, pred_key: pred})
+    img = np.zeros([gt.shape[1], gt.shape[0], 4])
+    img[..., 1] = np.clip(gt.T, 0.0, 1.0) if gt.max() <= 1 else gt.T > 0
+    img[..., 2] = np.clip(pred.T, 0.0, 1.0) if pred.max() <= 1 else pred.T > 0
+    img[..., 3] = (gt.T > threshold) | (pred.T > threshold)
+    notes = np.concatenate([np.argmax(gt, axis=1), np.argmax(pred, axis=1)])
+    notes = notes[notes > 0]
+    lower, upper = (notes.min(), notes.max()) if notes.size else (0, 127)
+    fig, ax, _ = plotting.pianoroll_plot_setup(figsize=(6.0, 4.0),
+                                               xlim=[0, img.shape[1]])
+    ax.imshow(img, origin='lower', aspect='auto', interpolation='nearest')
+    ax.set_ylim(max(lower - 5, 0), min(upper + 5, 127))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    fig.legend(handles=[
+        patches.Patch(label='GT MIDI', color=green),
+        patches.Patch(label='Pred MIDI', color=blue),
+        patches.Patch(label='Overlap', color=green + blue)])
+    fig_summary(f'pianoroll/{name}_{i + 1}', fig, step)
   return n

@@ -240,3 +240,36 @@ def test_doctests():
   results = doctest.testmod(metrics, optionflags=doctest.ELLIPSIS)
   assert results.attempted > 0
   assert results.failed == 0
+
+
+def test_published_f0_dist_key_and_per_example_crepe_calls(monkeypatch):
+  """'f0_dist' in semitones, with the published outlier handling; CREPE is
+  called once per example (the published tests mock it that way)."""
+  n = 20
+  ref = {'f0_hz': np.full([2, n], 440.0), 'f0_confidence': np.ones([2, n])}
+  f0_metrics = metrics.F0Metrics(SR, FRAME_RATE)
+  # 100 cents, and 1900 cents (an outlier).
+  f0_metrics.update_state(ref, np.stack([np.full(n, 440.0 * 2**(1 / 12)),
+                                         np.full(n, 440.0 * 3.0)]))
+  result = f0_metrics.result()
+  assert result['f0_dist_cents'] == pytest.approx(100.0)
+  # The published F0Metrics averages over outliers too.
+  assert result['f0_dist'] == pytest.approx((1.0 + 19.0196) / 2, abs=1e-3)
+  calls = []
+
+  def fake_compute_f0(audio, frame_rate, **kwargs):
+    del frame_rate, kwargs
+    calls.append(np.shape(audio))
+    scale = [2**(2 / 12), 3.0][len(calls) - 1]
+    return np.full(n, 440.0 * scale), np.ones(n)
+
+  monkeypatch.setattr(metrics.spectral_ops, 'compute_f0', fake_compute_f0)
+  crepe = metrics.F0CrepeMetrics(SR, FRAME_RATE)
+  audio = np.zeros([2, (n - 1) * SR // FRAME_RATE], np.float32)
+  crepe.update_state(ref, audio)
+  assert calls == [audio.shape[1:]] * 2
+  result = crepe.result()
+  # The outlier is left out of both distances, counted in the ratio.
+  assert result['f0_dist'] == pytest.approx(2.0)
+  assert result['f0_dist_cents'] == pytest.approx(200.0)
+  assert result['outlier_ratio'] == pytest.approx(0.5)

@@ -13,8 +13,10 @@ from ddsp import registration
 from ddsp.training.models.autoencoder import Autoencoder
 from ddsp.training.models.model import Model
 
-# The published research models (data-providers branch).
+# The published research models.
 from ddsp.training.models.inverse_synthesis import InverseSynthesis
+from ddsp.training.models.midi_autoencoder import MidiAutoencoder
+from ddsp.training.models.midi_autoencoder import ZMidiAutoencoder
 
 
 @registration.register('ddsp.training.models', configurable=True)
