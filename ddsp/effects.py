@@ -664,7 +664,8 @@ class _RecursiveFilter(processors.Processor):
       x, _ = _check_control(x, name, 3, ('frame', 'channel'))
       validation.check_shape(x, name, [None, None, n_channels])
       checked[name] = x
-    n_frames = validation.check_same_dim(checked, 1, 'frame')
+    validation.check_same_dim(checked, 1, 'frame')
+    n_frames = next(iter(checked.values())).shape[1]
     n_samples = int(audio.shape[1])
     if n_frames is not None and (n_frames > n_samples or n_samples % n_frames):
       raise ValueError(

@@ -102,6 +102,18 @@ def _companion_powers(a, length):
   return powers[:, :length + 1]
 
 
+def _small_matmul(x, y):
+  """x @ y for stacks of small matrices, elementwise (TensorFlow's batched
+  matmul is slow for many tiny matrices)."""
+  return tf.reduce_sum(x[..., :, :, tf.newaxis] * y[..., tf.newaxis, :, :],
+                       axis=-2)
+
+
+def _small_matvec(x, v):
+  """x @ v for stacks of small matrices and vectors, elementwise."""
+  return tf.reduce_sum(x * v[..., tf.newaxis, :], axis=-1)
+
+
 def _chunk_scan(contributions, transfer, constant):
   """End states of every chunk: E_c = A_c E_{c-1} + W_c, E_{-1} = 0.
 
@@ -127,12 +139,12 @@ def _chunk_scan(contributions, transfer, constant):
       ends = ends + tf.matmul(earlier, transfer, transpose_b=True)
       transfer = tf.matmul(transfer, transfer)
     else:
-      ends = ends + tf.einsum('bcij,bcj->bci', transfer, earlier)
+      ends = ends + _small_matvec(transfer, earlier)
       identity = tf.eye(order, batch_shape=[1, step], dtype=transfer.dtype)
       identity = tf.broadcast_to(
           identity, [tf.shape(transfer)[0], step, order, order])
       earlier_transfer = tf.concat([identity, transfer[:, :-step]], axis=1)
-      transfer = tf.matmul(transfer, earlier_transfer)
+      transfer = _small_matmul(transfer, earlier_transfer)
     step *= 2
   return ends
 
@@ -209,23 +221,28 @@ def _all_pole_varying(v, a, chunk):
   a = tf.reshape(a, [-1, n_chunks, chunk, order])
   batch = tf.shape(chunks)[0]
   # Channel 0: the chunk's input from a zero state; channel j >= 1: no input,
-  # start state e_{j-1}. g[i]: [batch, n_chunks, 1 + order].
+  # start state e_{j-1}. g[i]: [batch, n_chunks, 1 + order]. The samples of
+  # a chunk are unstacked along a leading axis (contiguous slices, whose
+  # gradient is one stack rather than a padded copy per sample).
   basis = np.eye(order, 1 + order, k=1)
   g = [tf.broadcast_to(tf.constant(basis[i], v.dtype),
                        [batch, n_chunks, 1 + order]) for i in range(order)]
   input_channel = tf.constant(np.eye(1, 1 + order)[0], v.dtype)
+  inputs = tf.unstack(tf.transpose(chunks, [2, 0, 1]), axis=0)
+  feedback = tf.unstack(tf.transpose(a, [2, 3, 0, 1]), axis=0)
   outputs = []
   for m in range(chunk):
-    y_m = g[0] + chunks[:, :, m, tf.newaxis] * input_channel
+    y_m = g[0] + inputs[m][..., tf.newaxis] * input_channel
     outputs.append(y_m)
-    coefficients = a[:, :, m, :, tf.newaxis]  # [batch, n_chunks, N, 1]
-    g = [g[i + 1] - coefficients[:, :, i] * y_m for i in range(order - 1)] + [
-        -coefficients[:, :, order - 1] * y_m]
+    coefficients = [c[..., tf.newaxis] for c in tf.unstack(feedback[m])]
+    g = [g[i + 1] - coefficients[i] * y_m for i in range(order - 1)] + [
+        -coefficients[order - 1] * y_m]
   outputs = tf.stack(outputs, axis=2)  # [batch, n_chunks, L, 1 + N]
   ends = tf.cast(tf.stack(g, axis=2), tf.float64)  # [batch, n_chunks, N, 1+N]
   ends = _chunk_scan(ends[..., 0], ends[..., 1:], constant=False)
   starts = tf.cast(tf.pad(ends[:, :-1], [[0, 0], [1, 0], [0, 0]]), v.dtype)
-  y = outputs[..., 0] + tf.einsum('bcln,bcn->bcl', outputs[..., 1:], starts)
+  y = outputs[..., 0] + tf.reduce_sum(outputs[..., 1:]
+                                      * starts[:, :, tf.newaxis], axis=-1)
   return tf.reshape(y, [batch, n_chunks * chunk])[:, :n]
 
 
@@ -323,6 +340,14 @@ def lfilter(audio, b, a, zi=None, return_state=False, *, chunk_size=None):
     >>> [round(float(v), 4) for v in y]
     [1.0, 2.5, 4.25, 6.125]
   """
+  return _lfilter(audio, b, a, zi, return_state, chunk_size)
+
+
+# Not converted by autograph (no tensor-dependent Python control flow):
+# tracing stays fast inside tf.function.
+@tf.autograph.experimental.do_not_convert
+def _lfilter(audio, b, a, zi, return_state, chunk_size):
+  """Implementation of `lfilter`."""
   dtype = _dtype_of(audio)
   audio = _cast(audio, 'audio', dtype)
   shape = validation.check_rank(audio, 'audio', (1, 2))
@@ -469,6 +494,15 @@ def biquad_coefficients(filter_type, frequency_hz, q=0.7071067811865476,
     >>> b.shape, a.shape
     (TensorShape([3]), TensorShape([3]))
   """
+  return _biquad_coefficients(filter_type, frequency_hz, q, gain_db,
+                              sample_rate)
+
+
+# Not converted by autograph (no tensor-dependent Python control flow):
+# tracing stays fast inside tf.function.
+@tf.autograph.experimental.do_not_convert
+def _biquad_coefficients(filter_type, frequency_hz, q, gain_db, sample_rate):
+  """Implementation of `biquad_coefficients`."""
   validation.check_one_of(filter_type, 'filter_type', BIQUAD_TYPES)
   validation.check_positive(sample_rate, 'sample_rate')
   dtype = _dtype_of(frequency_hz)
@@ -552,31 +586,38 @@ def _linear_recurrence(transitions, inputs, initial, chunk):
   transitions = tf.reshape(transitions, [-1, n_chunks, chunk, order, order])
   inputs = tf.reshape(inputs, [-1, n_chunks, chunk, order])
   batch = tf.shape(inputs)[0]
+  dtype = inputs.dtype
   # Channel 0: from a zero state with the inputs; channel j: from e_{j-1}.
-  state = tf.broadcast_to(tf.constant(np.eye(order, 1 + order, k=1),
-                                      inputs.dtype),
-                          [batch, n_chunks, order, 1 + order])
+  # state[i]: [batch, n_chunks, 1 + N]; samples unstacked along a leading
+  # axis (see `_all_pole_varying`).
+  basis = np.eye(order, 1 + order, k=1)
+  state = [tf.broadcast_to(tf.constant(basis[i], inputs.dtype),
+                           [batch, n_chunks, 1 + order]) for i in range(order)]
   input_channel = tf.constant(np.eye(1, 1 + order)[0], inputs.dtype)
+  transitions = tf.unstack(tf.transpose(transitions, [2, 3, 4, 0, 1]), axis=0)
+  inputs = tf.unstack(tf.transpose(inputs, [2, 3, 0, 1]), axis=0)
   states = []
   for m in range(chunk):
-    states.append(state)
-    state = (tf.reduce_sum(transitions[:, :, m, :, :, tf.newaxis]
-                           * state[:, :, tf.newaxis], axis=3)
-             + inputs[:, :, m, :, tf.newaxis] * input_channel)
+    states.append(tf.stack(state, axis=2))
+    rows = tf.unstack(transitions[m][..., tf.newaxis], axis=0)
+    inputs_m = tf.unstack(inputs[m][..., tf.newaxis], axis=0)
+    state = [tf.add_n([rows[i][j] * state[j] for j in range(order)])
+             + inputs_m[i] * input_channel for i in range(order)]
   states = tf.stack(states, axis=2)  # [batch, n_chunks, L, N, 1 + N]
+  state = tf.stack(state, axis=2)
   state = tf.cast(state, tf.float64)
   contributions, transfer = state[..., 0], state[..., 1:]
   initial = tf.cast(initial, tf.float64)
-  first = contributions[:, :1] + tf.linalg.matvec(transfer[:, :1],
-                                                  initial[:, tf.newaxis])
+  first = contributions[:, :1] + _small_matvec(transfer[:, :1],
+                                               initial[:, tf.newaxis])
   contributions = tf.concat([first, contributions[:, 1:]], axis=1)
   ends = _chunk_scan(contributions, transfer, constant=False)
   starts = tf.concat([initial[:, tf.newaxis], ends[:, :-1]], axis=1)
-  starts = tf.cast(starts, inputs.dtype)
-  states = states[..., 0] + tf.einsum('bclij,bcj->bcli', states[..., 1:],
-                                      starts)
+  starts = tf.cast(starts, dtype)
+  states = states[..., 0] + _small_matvec(states[..., 1:],
+                                          starts[:, :, tf.newaxis])
   states = tf.reshape(states, [batch, n_chunks * chunk, order])[:, :n]
-  return states, tf.cast(ends[:, -1], inputs.dtype)
+  return states, tf.cast(ends[:, -1], dtype)
 
 
 def state_variable_filter(audio, frequency_hz, q, sample_rate=16000,
@@ -627,6 +668,16 @@ def state_variable_filter(audio, frequency_hz, q, sample_rate=16000,
     >>> out.shape
     TensorShape([1, 100, 3])
   """
+  return _state_variable_filter(audio, frequency_hz, q, sample_rate,
+                                initial_state, return_state, chunk_size)
+
+
+# Not converted by autograph (no tensor-dependent Python control flow):
+# tracing stays fast inside tf.function.
+@tf.autograph.experimental.do_not_convert
+def _state_variable_filter(audio, frequency_hz, q, sample_rate, initial_state,
+                           return_state, chunk_size):
+  """Implementation of `state_variable_filter`."""
   validation.check_positive(sample_rate, 'sample_rate')
   dtype = _dtype_of(audio)
   audio = _cast(audio, 'audio', dtype)

@@ -144,7 +144,7 @@ def test_lfilter_time_varying_matches_direct_form():
 def test_lfilter_gradients_match_finite_differences(varying):
   rng = np.random.default_rng(5)
   b, a = _stable_filter(rng, 3, 0.9)
-  n = 24  # Three chunks of 8: the scan over chunks is differentiated too.
+  n = 14  # Four chunks of 4: the scan over chunks is differentiated too.
   if varying:
     b = b + 0.05 * rng.normal(size=(1, n, 4))
     a = a + 0.02 * rng.normal(size=(1, n, 4))
@@ -157,7 +157,7 @@ def test_lfilter_gradients_match_finite_differences(varying):
 
   @tf.function  # Traced once: the many finite-difference calls run fast.
   def loss(audio, b, a, zi):
-    y, zf = core.lfilter(audio, b, a, zi=zi, return_state=True, chunk_size=8)
+    y, zf = core.lfilter(audio, b, a, zi=zi, return_state=True, chunk_size=4)
     return tf.reduce_sum(y * weights) + tf.reduce_sum(zf * weights_zf)
 
   args = [tf.constant(x, tf.float64) for x in (audio, b, a, zi)]
@@ -300,3 +300,107 @@ def test_biquad_bad_inputs():
   with pytest.raises(ValueError, match='must broadcast'):
     core.biquad_coefficients('lowpass', [100.0, 200.0], [1.0, 2.0, 3.0], 0.0,
                              16000)
+
+
+# ------------------------------------------------------------------------------
+# State-variable filter.
+# ------------------------------------------------------------------------------
+def _svf_reference(audio, frequency_hz, q, sample_rate, state=(0.0, 0.0)):
+  """The trapezoidal SVF sample by sample in float64 numpy."""
+  s1, s2 = state
+  out = np.zeros(audio.shape + (3,))
+  for n, x in enumerate(audio):
+    g = np.tan(np.pi * frequency_hz[n] / sample_rate)
+    damping = 1 / (2 * q[n])
+    hp = (x - (2 * damping + g) * s1 - s2) / (1 + 2 * damping * g + g * g)
+    bp = g * hp + s1
+    lp = g * bp + s2
+    s1, s2 = 2 * bp - s1, 2 * lp - s2
+    out[n] = lp, bp, hp
+  return out, np.array([s1, s2])
+
+
+def test_state_variable_filter_matches_sample_by_sample_reference():
+  rng = np.random.default_rng(7)
+  n = 150
+  audio = rng.normal(size=(2, n))
+  frequency = np.exp(rng.uniform(np.log(30), np.log(7500), size=(2, n)))
+  q = rng.uniform(0.2, 10.0, size=(2, n))  # Modulated at every sample.
+  state = rng.normal(size=(2, 2))
+  out, final = core.state_variable_filter(audio, frequency, q, 16000,
+                                          initial_state=state,
+                                          return_state=True, chunk_size=16)
+  for row in range(2):
+    expected, expected_final = _svf_reference(audio[row], frequency[row],
+                                              q[row], 16000, state[row])
+    np.testing.assert_allclose(out[row], expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(final[row], expected_final, rtol=1e-10,
+                               atol=1e-10)
+  # float32, default chunks: still close to the float64 reference.
+  out32 = core.state_variable_filter(audio.astype(np.float32), frequency, q,
+                                     16000)
+  expected, _ = _svf_reference(audio[0], frequency[0], q[0], 16000)
+  assert _relative_error(out32[0], expected) < 1e-5
+
+
+def test_state_variable_filter_steady_state_matches_analytic_response():
+  sample_rate, cutoff, q = 16000, 1000.0, 3.0
+  tones = np.array([100.0, 500.0, 900.0, 1000.0, 1200.0, 3000.0, 7000.0])
+  t = np.arange(4000) / sample_rate
+  audio = np.sin(2 * np.pi * tones[:, None] * t)
+  out = core.state_variable_filter(audio.astype(np.float32), cutoff, q,
+                                   sample_rate).numpy().astype(np.float64)
+  # Amplitude of each tone in the last 2000 samples (the transient is gone):
+  # a least-squares fit of a sine and a cosine.
+  tail = slice(2000, None)
+  tan_ratio = np.tan(np.pi * tones / sample_rate) / np.tan(
+      np.pi * cutoff / sample_rate)
+  s = 1j * tan_ratio  # The bilinear map of e^{jw} with prewarping.
+  denominator = s**2 + s / q + 1
+  analytic = np.abs(np.stack([1 / denominator, s / denominator,
+                              s**2 / denominator], axis=-1))
+  for i, tone in enumerate(tones):
+    basis = np.stack([np.sin(2 * np.pi * tone * t[tail]),
+                      np.cos(2 * np.pi * tone * t[tail])], axis=1)
+    coefficients, *_ = np.linalg.lstsq(basis, out[i, tail], rcond=None)
+    measured = np.sqrt(np.sum(coefficients**2, axis=0))
+    np.testing.assert_allclose(measured, analytic[i], rtol=1e-3, atol=1e-5)
+  # At the cutoff (s = j) all three outputs have gain q.
+  np.testing.assert_allclose(analytic[3], [q, q, q], rtol=1e-6)
+
+
+def test_state_variable_filter_gradients_match_finite_differences():
+  rng = np.random.default_rng(8)
+  n = 14
+  weights = tf.constant(rng.normal(size=(1, n, 3)))
+
+  @tf.function
+  def loss(audio, frequency, q, state):
+    out, final = core.state_variable_filter(audio, frequency, q, 16000,
+                                            initial_state=state,
+                                            return_state=True, chunk_size=4)
+    return tf.reduce_sum(out * weights) + tf.reduce_sum(final)
+
+  args = [tf.constant(x) for x in (
+      rng.normal(size=(1, n)), rng.uniform(200, 4000, size=(1, n)),
+      rng.uniform(0.5, 4.0, size=(1, n)), rng.normal(size=(1, 2)))]
+  theoretical, numerical = tf.test.compute_gradient(loss, args, delta=1e-5)
+  for got, expected in zip(theoretical, numerical):
+    assert np.any(got != 0)
+    np.testing.assert_allclose(got, expected, rtol=1e-4,
+                               atol=1e-6 * np.abs(expected).max())
+
+
+def test_state_variable_filter_bad_inputs():
+  audio = np.zeros([2, 10])
+  with pytest.raises(ValueError, match=r'`frequency_hz` must be in \(0, '):
+    core.state_variable_filter(audio, 8000.0, 1.0, 16000)
+  with pytest.raises(ValueError, match='`q` must be positive'):
+    core.state_variable_filter(audio, 100.0, -1.0, 16000)
+  with pytest.raises(ValueError, match='`audio` must have rank 2'):
+    core.state_variable_filter(np.zeros(10), 100.0, 1.0, 16000)
+  with pytest.raises(ValueError, match='`initial_state` must have shape'):
+    core.state_variable_filter(audio, 100.0, 1.0, 16000,
+                               initial_state=np.zeros([2, 3]))
+  with pytest.raises(ValueError, match='must broadcast'):
+    core.state_variable_filter(audio, np.ones([2, 7]) * 100, 1.0, 16000)
