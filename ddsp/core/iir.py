@@ -219,31 +219,36 @@ def _all_pole_varying(v, a, chunk):
   n_pad = n_chunks * chunk - n
   a = tf.pad(a, [[0, 0], [0, n_pad], [0, 0]])
   a = tf.reshape(a, [-1, n_chunks, chunk, order])
-  batch = tf.shape(chunks)[0]
-  # Channel 0: the chunk's input from a zero state; channel j >= 1: no input,
-  # start state e_{j-1}. g[i]: [batch, n_chunks, 1 + order]. The samples of
-  # a chunk are unstacked along a leading axis (contiguous slices, whose
+  # Per chunk, the response to its inputs from a zero state (`zero`, each
+  # [batch, n_chunks]) and the free responses from the basis start states
+  # (`free`, each [N, batch, n_chunks]: row j starts from e_j). The samples
+  # of a chunk are unstacked along a leading axis (contiguous slices, whose
   # gradient is one stack rather than a padded copy per sample).
-  basis = np.eye(order, 1 + order, k=1)
-  g = [tf.broadcast_to(tf.constant(basis[i], v.dtype),
-                       [batch, n_chunks, 1 + order]) for i in range(order)]
-  input_channel = tf.constant(np.eye(1, 1 + order)[0], v.dtype)
   inputs = tf.unstack(tf.transpose(chunks, [2, 0, 1]), axis=0)
   feedback = tf.unstack(tf.transpose(a, [2, 3, 0, 1]), axis=0)
-  outputs = []
+  zero = [tf.zeros_like(inputs[0])] * order
+  basis = np.eye(order)
+  free = [tf.constant(basis[i], v.dtype)[:, tf.newaxis, tf.newaxis]
+          + tf.zeros_like(inputs[0]) for i in range(order)]
+  zero_outputs, free_outputs = [], []
   for m in range(chunk):
-    y_m = g[0] + inputs[m][..., tf.newaxis] * input_channel
-    outputs.append(y_m)
-    coefficients = [c[..., tf.newaxis] for c in tf.unstack(feedback[m])]
-    g = [g[i + 1] - coefficients[i] * y_m for i in range(order - 1)] + [
-        -coefficients[order - 1] * y_m]
-  outputs = tf.stack(outputs, axis=2)  # [batch, n_chunks, L, 1 + N]
-  ends = tf.cast(tf.stack(g, axis=2), tf.float64)  # [batch, n_chunks, N, 1+N]
-  ends = _chunk_scan(ends[..., 0], ends[..., 1:], constant=False)
+    y_zero, y_free = zero[0] + inputs[m], free[0]
+    zero_outputs.append(y_zero)
+    free_outputs.append(y_free)
+    c = tf.unstack(feedback[m])
+    zero = [zero[i + 1] - c[i] * y_zero for i in range(order - 1)] + [
+        -c[order - 1] * y_zero]
+    free = [free[i + 1] - c[i] * y_free for i in range(order - 1)] + [
+        -c[order - 1] * y_free]
+  contributions = tf.cast(tf.stack(zero, axis=-1), tf.float64)  # [B, C, N]
+  transfer = tf.transpose(tf.cast(tf.stack(free), tf.float64), [2, 3, 0, 1])
+  ends = _chunk_scan(contributions, transfer, constant=False)
   starts = tf.cast(tf.pad(ends[:, :-1], [[0, 0], [1, 0], [0, 0]]), v.dtype)
-  y = outputs[..., 0] + tf.reduce_sum(outputs[..., 1:]
-                                      * starts[:, :, tf.newaxis], axis=-1)
-  return tf.reshape(y, [batch, n_chunks * chunk])[:, :n]
+  y = tf.stack(zero_outputs, axis=-1)  # [batch, n_chunks, L]
+  free_outputs = tf.stack(free_outputs, axis=-1)  # [N, batch, n_chunks, L]
+  y += tf.add_n([free_outputs[j] * starts[..., j, tf.newaxis]
+                 for j in range(order)])
+  return tf.reshape(y, [-1, n_chunks * chunk])[:, :n]
 
 
 def _state_selection(order):
@@ -306,6 +311,10 @@ def lfilter(audio, b, a, zi=None, return_state=False, *, chunk_size=None):
   sensitive to rounding), which keeps float32 results within about 1e-5 of
   float64 scipy, relative to the peak, for stable filters of orders 1-8
   with poles up to radius 0.99 (closer than scipy's own float32 path).
+  Time-varying feedback coefficients stay float64 (and the recursion runs
+  in float64) when given in float64; float32 ones (as from a network) run
+  in the audio's dtype, with the rounding of float32 coefficients (about
+  1e-4 relative error for order 8 at radius 0.99, 1e-6 for biquads).
 
   Args:
     audio: [batch, n_samples] or [n_samples] float, the input signal;
@@ -361,7 +370,13 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
   b = _coefficients(b, 'b', dtype)
   # The feedback coefficients stay in float64 (as given, when given in
   # float64): poles near the unit circle are sensitive to their rounding.
-  a = _coefficients(a, 'a', tf.float64)
+  # Time-varying ones are too when given in float64, else the recursion runs
+  # in the audio's dtype (at every sample, float64 would double its cost).
+  a_rank = len(validation.static_shape(a) or ())
+  a_dtype = tf.float64
+  if (a_rank == 3 or len(b.shape) == 3) and _dtype_of(a) != tf.float64:
+    a_dtype = dtype
+  a = _coefficients(a, 'a', a_dtype)
   order = max(b.shape[-1], a.shape[-1]) - 1
   varying = len(b.shape) == 3 or len(a.shape) == 3
   for name, x in (('b', b), ('a', a)):
@@ -415,8 +430,8 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
   if order == 0:
     y = v
   elif varying:
-    y = _all_pole_varying(v, tf.cast(a[..., 1:], dtype),
-                          chunk_size or _TV_CHUNK)
+    y = tf.cast(_all_pole_varying(tf.cast(v, a.dtype), a[..., 1:],
+                                  chunk_size or _TV_CHUNK), dtype)
   else:
     y = _all_pole_constant(v, a[:, 1:], chunk_size or _CHUNK)
   if not return_state:
@@ -428,8 +443,9 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
     zf = tf.zeros_like(y[:, :0])
   else:
     def last(x):  # The last `order` samples (zeros before the first).
-      return tf.pad(x, [[0, 0], [order, 0]] + [[0, 0]] * (len(x.shape) - 2)
-                    )[:, -order:]
+      lead = max(order - n, 0)
+      return tf.pad(x[:, -order:],
+                    [[0, 0], [lead, 0]] + [[0, 0]] * (len(x.shape) - 2))
     if varying:
       b_last, a_last = last(b), last(a)
     else:
@@ -585,28 +601,31 @@ def _linear_recurrence(transitions, inputs, initial, chunk):
   inputs = tf.pad(inputs, [[0, 0], [0, n_pad], [0, 0]])
   transitions = tf.reshape(transitions, [-1, n_chunks, chunk, order, order])
   inputs = tf.reshape(inputs, [-1, n_chunks, chunk, order])
-  batch = tf.shape(inputs)[0]
   dtype = inputs.dtype
-  # Channel 0: from a zero state with the inputs; channel j: from e_{j-1}.
-  # state[i]: [batch, n_chunks, 1 + N]; samples unstacked along a leading
+  # Per chunk, the states from a zero start with the inputs (`zero`, each
+  # [batch, n_chunks]) and from the basis start states without inputs
+  # (`free`, each [N, batch, n_chunks]); samples unstacked along a leading
   # axis (see `_all_pole_varying`).
-  basis = np.eye(order, 1 + order, k=1)
-  state = [tf.broadcast_to(tf.constant(basis[i], inputs.dtype),
-                           [batch, n_chunks, 1 + order]) for i in range(order)]
-  input_channel = tf.constant(np.eye(1, 1 + order)[0], inputs.dtype)
   transitions = tf.unstack(tf.transpose(transitions, [2, 3, 4, 0, 1]), axis=0)
   inputs = tf.unstack(tf.transpose(inputs, [2, 3, 0, 1]), axis=0)
-  states = []
+  like = inputs[0][0]
+  zero = [tf.zeros_like(like)] * order
+  basis = np.eye(order)
+  free = [tf.constant(basis[i], dtype)[:, tf.newaxis, tf.newaxis]
+          + tf.zeros_like(like) for i in range(order)]
+  zero_states, free_states = [], []
   for m in range(chunk):
-    states.append(tf.stack(state, axis=2))
-    rows = tf.unstack(transitions[m][..., tf.newaxis], axis=0)
-    inputs_m = tf.unstack(inputs[m][..., tf.newaxis], axis=0)
-    state = [tf.add_n([rows[i][j] * state[j] for j in range(order)])
-             + inputs_m[i] * input_channel for i in range(order)]
-  states = tf.stack(states, axis=2)  # [batch, n_chunks, L, N, 1 + N]
-  state = tf.stack(state, axis=2)
-  state = tf.cast(state, tf.float64)
-  contributions, transfer = state[..., 0], state[..., 1:]
+    zero_states.append(zero)
+    free_states.append(free)
+    rows = tf.unstack(transitions[m])
+    rows = [tf.unstack(row) for row in rows]
+    inputs_m = tf.unstack(inputs[m])
+    zero = [tf.add_n([rows[i][j] * zero[j] for j in range(order)])
+            + inputs_m[i] for i in range(order)]
+    free = [tf.add_n([rows[i][j] * free[j] for j in range(order)])
+            for i in range(order)]
+  contributions = tf.cast(tf.stack(zero, axis=-1), tf.float64)  # [B, C, N]
+  transfer = tf.transpose(tf.cast(tf.stack(free), tf.float64), [2, 3, 0, 1])
   initial = tf.cast(initial, tf.float64)
   first = contributions[:, :1] + _small_matvec(transfer[:, :1],
                                                initial[:, tf.newaxis])
@@ -614,9 +633,14 @@ def _linear_recurrence(transitions, inputs, initial, chunk):
   ends = _chunk_scan(contributions, transfer, constant=False)
   starts = tf.concat([initial[:, tf.newaxis], ends[:, :-1]], axis=1)
   starts = tf.cast(starts, dtype)
-  states = states[..., 0] + _small_matvec(states[..., 1:],
-                                          starts[:, :, tf.newaxis])
-  states = tf.reshape(states, [batch, n_chunks * chunk, order])[:, :n]
+  states = []
+  for i in range(order):  # State i at every sample: [batch, n_chunks, L].
+    zero_i = tf.stack([zero_states[m][i] for m in range(chunk)], axis=-1)
+    free_i = tf.stack([free_states[m][i] for m in range(chunk)], axis=-1)
+    states.append(zero_i + tf.add_n([free_i[j] * starts[..., j, tf.newaxis]
+                                     for j in range(order)]))
+  states = tf.reshape(tf.stack(states, axis=-1), [-1, n_chunks * chunk, order])
+  states = states[:, :n]
   return states, tf.cast(ends[:, -1], dtype)
 
 
