@@ -420,6 +420,11 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
   # FIR part, and the initial state.
   if varying:
     v = tf.add_n([_shift(b[..., k] * audio, k) for k in range(order + 1)])
+  elif b.shape[0] == 1 and order:
+    # One causal convolution (cross-correlation with the reversed taps).
+    padded = tf.pad(audio, [[0, 0], [order, 0]])[..., tf.newaxis]
+    taps = tf.reverse(b[0], axis=[0])[:, tf.newaxis, tf.newaxis]
+    v = tf.nn.conv1d(padded, taps, stride=1, padding='VALID')[..., 0]
   else:
     v = tf.add_n([b[:, k:k + 1] * _shift(audio, k) for k in range(order + 1)])
   if zi is not None and order:
