@@ -204,14 +204,47 @@ def _all_pole_constant(v, a, chunk):
   return tf.reshape(y, [batch, n_chunks * chunk])[:, :n]
 
 
+def _shift_left(x, k):
+  """x advanced by k samples along axis 1 (zeros shifted in at the end)."""
+  return tf.concat([x[:, k:], tf.zeros_like(x[:, :k])], axis=1)
+
+
 def _all_pole_varying(v, a, chunk):
   """y[n] = v[n] - sum_k a_k[n-k] y[n-k] from a zero state.
+
+  Its gradient is the adjoint recursion run backwards in time: with
+  `lam = dL/dv`, `lam[m] = dy[m] - sum_k a_k[m] lam[m+k]` (the same kind of
+  recursion on the reversed signals, coefficients shifted by k) and
+  `dL/da_k[m] = -lam[m+k] y[m]`; cheaper than differentiating the chunks.
 
   Args:
     v: [batch, n] input.
     a: [batch, n, N] per-sample feedback coefficients a_1 ... a_N.
     chunk: samples per chunk.
   """
+  order = a.shape[-1]
+
+  @tf.custom_gradient
+  def run(v, a):
+    y = _all_pole_varying_forward(v, a, chunk)
+
+    def grad(dy):
+      reversed_a = tf.reverse(a, axis=[1])
+      adjoint_a = tf.stack([_shift_left(reversed_a[..., k - 1], k)
+                            for k in range(1, order + 1)], axis=-1)
+      lam = tf.reverse(_all_pole_varying_forward(
+          tf.reverse(dy, axis=[1]), adjoint_a, chunk), axis=[1])
+      da = tf.stack([-_shift_left(lam, k) * y for k in range(1, order + 1)],
+                    axis=-1)
+      return lam, da
+
+    return y, grad
+
+  return run(v, a)
+
+
+def _all_pole_varying_forward(v, a, chunk):
+  """`_all_pole_varying` without its custom gradient."""
   n = v.shape[1]
   order = a.shape[-1]
   chunk = min(chunk, max(n, 1))
