@@ -615,7 +615,7 @@ class ModDelay(processors.Processor):
 # Recursive (IIR) filters.
 # ------------------------------------------------------------------------------
 def _log_range(x, low, high):
-  """Raw network output -> [low, high], log-spaced (low * (high/low)**sigmoid)."""
+  """Raw network output -> [low, high]: low * (high / low) ** sigmoid(x)."""
   return low * (high / low) ** tf.sigmoid(x)
 
 

@@ -30,7 +30,9 @@ whose coefficients are applied when a sample enters the filter:
 `y[n] = sum_k b_k[n-k] x[n-k] - sum_{k>=1} a_k[n-k] y[n-k]` (each sample's
 coefficients divided by its own `a_0`). Its state is `zi` / `zf` exactly as
 for constant coefficients, so block-by-block filtering with `zi` equals
-filtering the whole clip.
+filtering the whole clip. Its gradient is the adjoint recursion, run by the
+same method backwards in time (a custom gradient: cheaper than
+differentiating through the chunks).
 
 `state_variable_filter` is the topology-preserving-transform (trapezoidal)
 state-variable filter, a linear time-varying state-space system with two
