@@ -238,6 +238,8 @@ def _all_pole_varying(v, a, chunk):
           tf.reverse(dy, axis=[1]), adjoint_a, chunk), axis=[1])
       da = tf.stack([-_shift_left(lam, k) * y for k in range(1, order + 1)],
                     axis=-1)
+      if a.shape[0] == 1:  # Coefficients broadcast against the batch.
+        da = tf.reduce_sum(da, axis=0, keepdims=True)
       return lam, da
 
     return y, grad

@@ -404,3 +404,27 @@ def test_state_variable_filter_bad_inputs():
                                initial_state=np.zeros([2, 3]))
   with pytest.raises(ValueError, match='must broadcast'):
     core.state_variable_filter(audio, np.ones([2, 7]) * 100, 1.0, 16000)
+
+
+def test_lfilter_unknown_batch_in_graph_broadcasts_coefficients():
+  rng = np.random.default_rng(9)
+  b = tf.constant(np.tile([0.2, 0.3, 0.1], (1, 100, 1)), tf.float32)
+  a = tf.constant(np.tile([1.0, -0.5, 0.2], (1, 100, 1)), tf.float32)
+  audio = tf.constant(rng.normal(size=(3, 100)), tf.float32)
+
+  def value_and_gradients(audio):
+    with tf.GradientTape() as tape:
+      tape.watch([audio, b, a])
+      y = core.lfilter(audio, b, a)
+      loss = tf.reduce_sum(y**2)
+    return y, tape.gradient(loss, [audio, b, a])
+
+  graph = tf.function(value_and_gradients, input_signature=[
+      tf.TensorSpec([None, 100], tf.float32)])
+  y, grads = graph(audio)
+  expected = scipy.signal.lfilter([0.2, 0.3, 0.1], [1.0, -0.5, 0.2], audio)
+  np.testing.assert_allclose(y, expected, rtol=0, atol=1e-5)
+  for got, eager in zip(grads, value_and_gradients(audio)[1]):
+    assert got.shape == eager.shape
+    np.testing.assert_allclose(got, eager, rtol=1e-4,
+                               atol=1e-4 * np.abs(eager).max())
