@@ -679,9 +679,12 @@ class _RecursiveFilter(processors.Processor):
     """(audio, state) of one block; `state` None or a previous block's."""
     n_samples = int(audio.shape[1])
     previous = {} if state is None else state
-    at_audio_rate = {
-        name: _ramp(x, previous.get(name), n_samples)
-        for name, x in controls.items()}
+    if state is None and all(x.shape[1] == 1 for x in controls.values()):
+      at_audio_rate = controls  # Constant: [batch, 1, channels] broadcasts.
+    else:
+      at_audio_rate = {
+          name: _ramp(x, previous.get(name), n_samples)
+          for name, x in controls.items()}
     signal, filter_state = self._filter(
         audio, at_audio_rate, None if state is None else state['filter'])
     new_state = {name: x[:, -1:] for name, x in controls.items()}
@@ -746,6 +749,12 @@ class BiquadFilter(_RecursiveFilter):
   outside those ranges are clipped to them (no gradient beyond the clip).
   Every design with a frequency in (0, Nyquist) and q > 0 has its poles
   inside the unit circle.
+
+  Precision: controls of one frame (a static filter) are designed in
+  float64 and filtered by the constant-coefficient path of `core.lfilter`;
+  time-varying ones use float32 coefficients, whose rounding gives errors up
+  to about 1e-4 of the output's peak for low, sharp sections (tens of Hz,
+  high q), as for any float32 direct-form biquad.
 
   Args:
     n_biquads: int > 0, sections in the cascade.
@@ -863,13 +872,21 @@ class BiquadFilter(_RecursiveFilter):
   def _filter(self, audio, controls, filter_state):
     """Runs the cascade on audio-rate controls [batch, n_samples, n_biquads]."""
     states = []
+    # Controls of one frame (constant) give one set of coefficients per
+    # example: the faster constant-coefficient path of `core.lfilter`.
+    constant = controls['frequency_hz'].shape[1] == 1
+    if constant:  # Designed in float64 (cheap for one set per example).
+      controls = {name: tf.cast(x, tf.float64) for name, x in controls.items()}
     for k, kind in enumerate(self._types):
       gain = controls['gain_db'][..., k] if 'gain_db' in controls else 0.0
       b, a = core.biquad_coefficients(
           kind, controls['frequency_hz'][..., k], controls['q'][..., k], gain,
           self.sample_rate)
+      if constant:
+        b, a = b[:, 0], a[:, 0]
       zi = None if filter_state is None else filter_state[:, k]
-      audio, zf = core.lfilter(audio, b, a, zi=zi, return_state=True)
+      audio, zf = core.lfilter(audio, tf.cast(b, audio.dtype), a, zi=zi,
+                               return_state=True)
       states.append(zf)
     return audio, tf.stack(states, axis=1)
 
@@ -987,6 +1004,7 @@ class StateVariableFilter(_RecursiveFilter):
 
   def _filter(self, audio, controls, filter_state):
     """The SVF on audio-rate controls [batch, n_samples, channels]."""
+    # Controls [batch, n_samples] (or [batch, 1] when constant, broadcast).
     outputs, state = core.state_variable_filter(
         audio, controls['frequency_hz'][..., 0], controls['q'][..., 0],
         self.sample_rate, initial_state=filter_state, return_state=True)

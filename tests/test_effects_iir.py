@@ -29,14 +29,16 @@ def _lowpass_np(frequency_hz, q):
   return b / a[0], a / a[0]
 
 
-def test_biquad_static_controls_equal_scipy_butterworth_cascade():
+@pytest.mark.parametrize('n_frames', [1, 4])
+def test_biquad_static_controls_equal_scipy_butterworth_cascade(n_frames):
   rng = np.random.default_rng(0)
   audio = rng.normal(size=(2, 800)).astype(np.float32)
   layer = effects.BiquadFilter(n_biquads=2,
                                filter_type=['lowpass', 'highpass'],
                                scale_controls=False)
-  frequency = np.broadcast_to([3000.0, 200.0], (2, 4, 2)).astype(np.float32)
-  q = np.full((2, 4, 2), 1 / np.sqrt(2), np.float32)
+  frequency = np.broadcast_to([3000.0, 200.0], (2, n_frames, 2)).astype(
+      np.float32)
+  q = np.full((2, n_frames, 2), 1 / np.sqrt(2), np.float32)
   got = layer(audio, frequency, q)
   sos = np.concatenate([
       scipy.signal.butter(2, 3000.0, 'low', fs=_SAMPLE_RATE, output='sos'),

@@ -4,28 +4,28 @@
 `scipy.signal.lfilter` (`a[0] y[n] = sum_k b[k] x[n-k] - sum_{k>=1} a[k]
 y[n-k]`, with the same initial and final state `zi` / `zf` of the
 transposed direct form II), for a batch and any order, without a loop over
-samples. The method:
+samples. The method, a chunked recursion in state-space form:
 
-1. The FIR part `v[n] = sum_k b[k] x[n-k]` is a sum of shifted copies of
-   the audio; the initial state `zi` adds to its first `order` samples (the
-   zero-input response of the state `zi` equals the all-pole filter's
-   response to the sequence `zi`).
-2. The all-pole part `y[n] = v[n] - sum_k a[k] y[n-k]` runs as a chunked
-   recursion in state-space form. The state `g` (the `order` pending
-   feedback sums) evolves as `g <- M g - a v`, `y = g[0] + v`, with `M` the
-   companion matrix. Within a chunk of `L` samples (64 by default) the
-   output is a matrix product: the chunk's inputs times the `L x L` Toeplitz
-   matrix of the impulse response, plus the free response of the chunk's
-   start state. The state at the end of each chunk is `M^L` times that at
-   its start plus the chunk's own contribution; this linear recursion over
-   chunks runs as a parallel (Hillis-Steele) associative scan of
-   `log2(n_chunks)` steps. All powers of `M` come from repeated squaring.
+* Constant coefficients: the transposed-direct-form-II state `z` (the
+  `order` values of scipy's `zi`) evolves as `z <- M z + d x`, `y = z[0] +
+  b[0] x`, with `M` the companion matrix of `a` and `d = b[1:] - a[1:]
+  b[0]`. Within a chunk of `L` samples (64 by default) the output is a
+  matrix product, the chunk's samples times the `L x L` Toeplitz matrix of
+  the impulse response, plus the free response of the chunk's start state.
+  The state at the end of each chunk is `M^L` times that at its start plus
+  the chunk's own contribution; this linear recursion over chunks runs as a
+  parallel (Hillis-Steele) associative scan of `log2(n_chunks)` steps, from
+  `zi`. All powers of `M` come from repeated squaring.
+* Time-varying coefficients (one set per sample, `[batch, n_samples,
+  order + 1]`): the FIR part `v[n] = sum_k b_k[n-k] x[n-k]` is a sum of
+  shifted products (`zi` adds to its first `order` samples: the free
+  response of a state equals the all-pole filter's response to it), and
+  the all-pole part uses the same chunks and scan, each chunk's responses
+  built by an `L`-step recursion vectorized over every chunk and the state
+  basis at once (`L` = 32), so the Python loop runs over the samples of one
+  chunk, not the clip.
 
-Time-varying coefficients (one set per sample, `[batch, n_samples,
-order + 1]`) use the same chunks and scan, with each chunk's responses built
-by an `L`-step recursion vectorized over every chunk and the state basis at
-once (`L` = 32), so the Python loop runs over the samples of one chunk, not
-the clip. The difference equation is then the transposed-direct-form-II one
+For time-varying coefficients the difference equation is the transposed-direct-form-II one
 whose coefficients are applied when a sample enters the filter:
 `y[n] = sum_k b_k[n-k] x[n-k] - sum_{k>=1} a_k[n-k] y[n-k]` (each sample's
 coefficients divided by its own `a_0`). Its state is `zi` / `zf` exactly as
@@ -159,36 +159,42 @@ def _to_chunks(v, chunk):
   return tf.reshape(v, [-1, n_chunks, chunk]), n_chunks
 
 
-def _all_pole_constant(v, a, chunk):
-  """y[n] = v[n] - sum_k a_k y[n-k] from a zero state.
+def _constant_filter(x, b, a, zi, chunk):
+  """The whole filter, constant coefficients, transposed direct form II.
+
+  In state-space form `z[n+1] = M z[n] + d x[n]`, `y[n] = z[n][0] + b_0
+  x[n]` with `d = b[1:] - a[1:] b_0` and `M` the companion matrix of `a`;
+  `zi` is the start state `z[0]` (scipy's convention). Per chunk: the
+  Toeplitz matrix of the impulse response times the chunk's samples, plus
+  the free response of the chunk's start state; the start states come from
+  a scan over chunks. The powers of `M`, the impulse response and the scan
+  are float64 (they are small; high-order companion matrices are
+  ill-conditioned), the products with the audio in the audio's dtype.
 
   Args:
-    v: [batch, n] input.
-    a: [batch or 1, N] float64 feedback coefficients a_1 ... a_N.
+    x: [batch, n] input.
+    b, a: [batch or 1, N + 1] float64 coefficients, a[:, 0] = 1, N >= 1.
+    zi: None or [batch or 1, N] start state.
     chunk: samples per chunk.
-
-  The powers of the companion matrix, the impulse response and the scan over
-  chunks are computed in float64 (they are small; high-order companion
-  matrices are ill-conditioned), the products with the audio in its dtype.
   """
-  n = v.shape[1]
-  order = a.shape[-1]
+  n = x.shape[1]
+  order = a.shape[-1] - 1
   chunk = min(chunk, max(n, 1))
-  powers = _companion_powers(a, chunk)  # [Bc, L + 1, N, N]
-  # u_k = M^k (-a): the state k samples after a unit input.
-  u = tf.linalg.matvec(powers, -a[:, tf.newaxis, :])  # [Bc, L + 1, N]
-  ones = tf.ones_like(a[:, :1])
-  impulse = tf.concat([ones, u[:, :chunk - 1, 0]], axis=1)  # [Bc, L]
+  powers = _companion_powers(a[:, 1:], chunk)  # [Bc, L + 1, N, N]
+  # u_k = M^k d: the state k + 1 samples after a unit input.
+  d = b[:, 1:] - a[:, 1:] * b[:, :1]
+  u = tf.linalg.matvec(powers, d[:, tf.newaxis, :])  # [Bc, L + 1, N]
+  impulse = tf.concat([b[:, :1], u[:, :chunk - 1, 0]], axis=1)  # [Bc, L]
   lags = np.subtract.outer(np.arange(chunk), np.arange(chunk))
   mask = tf.constant(lags >= 0, tf.float64)
   toeplitz = tf.gather(impulse, np.maximum(lags, 0), axis=1) * mask
   free = powers[:, :chunk, 0, :]  # [Bc, L, N]: output from a start state.
   to_state = tf.reverse(u[:, :chunk], axis=[1])  # [Bc, L, N]
   transfer = powers[:, chunk]  # [Bc, N, N] = M^L.
-  toeplitz, free, to_state = [tf.cast(x, v.dtype)
-                              for x in (toeplitz, free, to_state)]
+  toeplitz, free, to_state = [tf.cast(t, x.dtype)
+                              for t in (toeplitz, free, to_state)]
 
-  chunks, n_chunks = _to_chunks(v, chunk)
+  chunks, n_chunks = _to_chunks(x, chunk)
   batch = tf.shape(chunks)[0]
   if a.shape[0] == 1:
     flat = tf.reshape(chunks, [-1, chunk])
@@ -199,10 +205,18 @@ def _all_pole_constant(v, a, chunk):
   else:
     y = tf.matmul(chunks, toeplitz, transpose_b=True)
     contributions = tf.matmul(chunks, to_state)
-  ends = _chunk_scan(tf.cast(contributions, tf.float64), transfer,
-                     constant=True)
-  starts = tf.pad(ends[:, :-1], [[0, 0], [1, 0], [0, 0]])
-  y += tf.matmul(tf.cast(starts, v.dtype), free, transpose_b=True)
+  contributions = tf.cast(contributions, tf.float64)
+  if zi is None:
+    start = tf.zeros_like(contributions[:, :1])
+  else:
+    start = tf.cast(zi, tf.float64)[:, tf.newaxis] + tf.zeros_like(
+        contributions[:, :1])
+    first = contributions[:, :1] + tf.matmul(start, transfer,
+                                             transpose_b=True)
+    contributions = tf.concat([first, contributions[:, 1:]], axis=1)
+  ends = _chunk_scan(contributions, transfer, constant=True)
+  starts = tf.concat([start, ends[:, :-1]], axis=1)
+  y += tf.matmul(tf.cast(starts, x.dtype), free, transpose_b=True)
   return tf.reshape(y, [batch, n_chunks * chunk])[:, :n]
 
 
@@ -404,16 +418,16 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
   if n is None:
     raise ValueError('The number of samples of `audio` must be statically '
                      f'known. Received: audio.shape={tuple(audio.shape)}')
-  b = _coefficients(b, 'b', dtype)
-  # The feedback coefficients stay in float64 (as given, when given in
-  # float64): poles near the unit circle are sensitive to their rounding.
-  # Time-varying ones are too when given in float64, else the recursion runs
-  # in the audio's dtype (at every sample, float64 would double its cost).
-  a_rank = len(validation.static_shape(a) or ())
-  a_dtype = tf.float64
-  if (a_rank == 3 or len(b.shape) == 3) and _dtype_of(a) != tf.float64:
-    a_dtype = dtype
-  a = _coefficients(a, 'a', a_dtype)
+  # Constant coefficients stay in float64 (as given, when given in float64):
+  # poles near the unit circle are sensitive to their rounding. Time-varying
+  # ones too when `a` is given in float64, else the recursion runs in the
+  # audio's dtype (at every sample, float64 would double its cost).
+  ranks = [len(validation.static_shape(x) or ()) for x in (b, a)]
+  coefficient_dtype = tf.float64
+  if 3 in ranks and _dtype_of(a) != tf.float64:
+    coefficient_dtype = dtype
+  b = _coefficients(b, 'b', coefficient_dtype)
+  a = _coefficients(a, 'a', coefficient_dtype)
   order = max(b.shape[-1], a.shape[-1]) - 1
   varying = len(b.shape) == 3 or len(a.shape) == 3
   for name, x in (('b', b), ('a', a)):
@@ -447,35 +461,27 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
   if tf.executing_eagerly() and np.any(a0.numpy() == 0):
     raise ValueError('`a[0]` must be non-zero (the coefficients are divided '
                      f'by it). Received: a[..., 0]={a0.numpy()[..., 0]}')
-  b, a = b / tf.cast(a0, dtype), a / a0
+  b, a = b / a0, a / a0
   if batch not in (None, 1) and audio.shape[0] == 1:
     audio = tf.repeat(audio, batch, axis=0)
   if batch not in (None, 1) and varying:
     b, a = [tf.repeat(x, batch, axis=0) if x.shape[0] == 1 else x
             for x in (b, a)]
 
-  # FIR part, and the initial state.
-  if varying:
-    v = tf.add_n([_shift(b[..., k] * audio, k) for k in range(order + 1)])
-  elif b.shape[0] == 1 and order:
-    # One causal convolution (cross-correlation with the reversed taps).
-    padded = tf.pad(audio, [[0, 0], [order, 0]])[..., tf.newaxis]
-    taps = tf.reverse(b[0], axis=[0])[:, tf.newaxis, tf.newaxis]
-    v = tf.nn.conv1d(padded, taps, stride=1, padding='VALID')[..., 0]
-  else:
-    v = tf.add_n([b[:, k:k + 1] * _shift(audio, k) for k in range(order + 1)])
-  if zi is not None and order:
-    lead = min(order, n)
-    v += tf.pad(zi[:, :lead], [[0, 0], [0, n - lead]])
-
-  # All-pole part.
   if order == 0:
-    y = v
+    y = tf.cast(b[..., 0], dtype) * audio
   elif varying:
-    y = tf.cast(_all_pole_varying(tf.cast(v, a.dtype), a[..., 1:],
-                                  chunk_size or _TV_CHUNK), dtype)
+    # FIR part (the initial state adds to its first samples), then the
+    # all-pole recursion.
+    x = tf.cast(audio, b.dtype)
+    v = tf.add_n([_shift(b[..., k] * x, k) for k in range(order + 1)])
+    if zi is not None:
+      lead = min(order, n)
+      v += tf.pad(tf.cast(zi[:, :lead], v.dtype), [[0, 0], [0, n - lead]])
+    y = tf.cast(_all_pole_varying(v, a[..., 1:], chunk_size or _TV_CHUNK),
+                dtype)
   else:
-    y = _all_pole_constant(v, a[:, 1:], chunk_size or _CHUNK)
+    y = _constant_filter(audio, b, a, zi, chunk_size or _CHUNK)
   if not return_state:
     return y[0] if vector else y
 
@@ -492,11 +498,11 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
       b_last, a_last = last(b), last(a)
     else:
       b_last, a_last = b[:, tf.newaxis], a[:, tf.newaxis]
-    a_last = tf.cast(a_last, dtype)
-    products = (last(audio)[..., tf.newaxis] * b_last
-                - last(y)[..., tf.newaxis] * a_last)
+    products = (tf.cast(last(audio), b.dtype)[..., tf.newaxis] * b_last
+                - tf.cast(last(y), b.dtype)[..., tf.newaxis] * a_last)
     products = tf.reshape(products, [-1, order * (order + 1)])
-    zf = tf.matmul(products, tf.constant(_state_selection(order), dtype))
+    zf = tf.matmul(products, tf.constant(_state_selection(order), b.dtype))
+    zf = tf.cast(zf, dtype)
     if zi is not None and n < order:
       zf += tf.pad(zi[:, n:], [[0, 0], [0, n]])
   if vector:
