@@ -25,8 +25,8 @@ samples. The method, a chunked recursion in state-space form:
   basis at once (`L` = 32), so the Python loop runs over the samples of one
   chunk, not the clip.
 
-For time-varying coefficients the difference equation is the transposed-direct-form-II one
-whose coefficients are applied when a sample enters the filter:
+For time-varying coefficients the difference equation is the transposed-
+direct-form-II one whose coefficients apply when a sample enters the filter:
 `y[n] = sum_k b_k[n-k] x[n-k] - sum_{k>=1} a_k[n-k] y[n-k]` (each sample's
 coefficients divided by its own `a_0`). Its state is `zi` / `zf` exactly as
 for constant coefficients, so block-by-block filtering with `zi` equals
