@@ -18,6 +18,13 @@ one exists. Cases:
   (The published method upsamples the tables to [16, 64000, 2048], about
   8 GB per tensor; it runs only when it fits in --max-gb.)
 
+* `lfilter order K`: `ddsp.core.lfilter` with one stable order-K filter
+  shared by the batch, on white noise; `scipy lfilter order K` filters the
+  same data with `scipy.signal.lfilter` (float64 numpy, compiled per-sample
+  loop; forward only), the reference of the accuracy column.
+* `BiquadFilter`: `ddsp.effects.BiquadFilter` with 2 biquads (lowpass,
+  peak), controls per frame; `StateVariableFilter`: one bandpass SVF.
+
 More cases are added by appending `(name, build_fn)` to `CASES` (see `Case`
 and the existing builders); e.g. FilteredNoise and Reverb.
 
@@ -38,6 +45,7 @@ import time
 from typing import Callable, Dict, Optional
 
 import numpy as np
+import scipy.signal
 import tensorflow as tf
 
 import ddsp
@@ -340,6 +348,79 @@ def build_reverb(op):
               reference=reference)
 
 
+def _stable_coefficients(order):
+  """b, a of a fixed stable order-`order` filter (poles of radius 0.9-0.98)."""
+  rng = np.random.default_rng(order)
+  radii = np.linspace(0.9, 0.98, (order + 1) // 2)
+  angles = np.linspace(0.2, 2.5, (order + 1) // 2)
+  poles = radii * np.exp(1j * angles)
+  poles = np.concatenate([poles, np.conj(poles)])[:order]
+  if order % 2:
+    poles[-1] = 0.95
+  return rng.normal(size=order + 1), np.real(np.poly(poles))
+
+
+def _lfilter_inputs(op, order):
+  b, a = _stable_coefficients(order)
+  return {'audio': tf.random.stateless_uniform([op.batch, op.n_samples],
+                                               [9, 0], -1.0, 1.0),
+          'b': tf.constant(b, tf.float32), 'a': tf.constant(a, tf.float32)}
+
+
+def _scipy_lfilter(audio, b, a):
+  return scipy.signal.lfilter(b, a, audio)
+
+
+def build_lfilter(order):
+  def build(op):
+    inputs = _lfilter_inputs(op, order)
+    b, a = _stable_coefficients(order)
+    return Case(
+        fn=lambda audio, b, a: ddsp.core.lfilter(audio, b, a), inputs=inputs,
+        reference=lambda: _scipy_lfilter(
+            inputs['audio'][0].numpy().astype(np.float64), b, a))
+  return build
+
+
+def build_scipy_lfilter(order):
+  def build(op):
+    inputs = _lfilter_inputs(op, order)
+    b, a = _stable_coefficients(order)
+    audio = inputs['audio'].numpy().astype(np.float64)
+
+    def fn():  # The same data, in float64 numpy as scipy users call it.
+      return tf.numpy_function(lambda: _scipy_lfilter(audio, b, a), [],
+                               tf.float64)
+    return Case(fn=fn, inputs={}, backward=False)
+  return build
+
+
+def build_biquad_filter(op):
+  layer = ddsp.effects.BiquadFilter(
+      n_biquads=2, filter_type=['lowpass', 'peak'], sample_rate=op.sample_rate)
+  inputs = {
+      'audio': tf.random.stateless_uniform([op.batch, op.n_samples], [10, 0],
+                                           -1.0, 1.0),
+      'frequency': _normal([op.batch, op.n_frames, 2], 11),
+      'q': _normal([op.batch, op.n_frames, 2], 12),
+      'gain': _normal([op.batch, op.n_frames, 2], 13)}
+  return Case(fn=lambda audio, frequency, q, gain: layer(audio, frequency, q,
+                                                         gain),
+              inputs=inputs)
+
+
+def build_state_variable_filter(op):
+  layer = ddsp.effects.StateVariableFilter(filter_type='bandpass',
+                                           sample_rate=op.sample_rate)
+  inputs = {
+      'audio': tf.random.stateless_uniform([op.batch, op.n_samples], [14, 0],
+                                           -1.0, 1.0),
+      'frequency': _normal([op.batch, op.n_frames, 1], 15),
+      'q': _normal([op.batch, op.n_frames, 1], 16)}
+  return Case(fn=lambda audio, frequency, q: layer(audio, frequency, q),
+              inputs=inputs)
+
+
 # (name, build_fn): build_fn(op) returns a Case, or a string saying why the
 # case is skipped. Append new cases here.
 CASES = [
@@ -352,6 +433,12 @@ CASES = [
     ('FilteredNoise (training)', build_filtered_noise_training),
     ('FilteredNoise (published)', build_published_filtered_noise),
     ('Reverb (3 s IR)', build_reverb),
+    ('lfilter order 2', build_lfilter(2)),
+    ('scipy lfilter order 2', build_scipy_lfilter(2)),
+    ('lfilter order 8', build_lfilter(8)),
+    ('scipy lfilter order 8', build_scipy_lfilter(8)),
+    ('BiquadFilter', build_biquad_filter),
+    ('StateVariableFilter', build_state_variable_filter),
 ]
 
 
@@ -488,6 +575,21 @@ def main():
           f'{memory[(ours, "fwd+bwd")] / memory[(theirs, "fwd+bwd")]:.2f} of '
           f'theirs; max error {error.get(ours, np.nan):.1e} vs '
           f'{error.get(theirs, np.nan):.1e}.')
+  for order in (2, 8):
+    ours, theirs = f'lfilter order {order}', f'scipy lfilter order {order}'
+    if ours in built and theirs in built:
+      print(f'{ours} / {theirs} (forward): '
+            f'{median[(ours, "fwd")] / median[(theirs, "fwd")]:.2f}x (goal '
+            f'<= 3); forward+backward / scipy forward: '
+            f'{median[(ours, "fwd+bwd")] / median[(theirs, "fwd")]:.2f}x '
+            '(goal <= 10).')
+  for name in ('BiquadFilter', 'StateVariableFilter'):
+    if name in built and 'Harmonic' in built:
+      print(f'{name} / Harmonic: forward '
+            f'{median[(name, "fwd")] / median[("Harmonic", "fwd")]:.2f}x, '
+            f'forward+backward '
+            f'{median[(name, "fwd+bwd")] / median[("Harmonic", "fwd+bwd")]:.2f}'
+            'x (goal <= 3).')
   print('RTF: seconds of audio rendered per second of compute. MB: allocator '
         'peak above the inputs. max|err|: vs float64 numpy, example 0.')
 

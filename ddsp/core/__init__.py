@@ -8,7 +8,8 @@ the gin module `ddsp.core`; registering leaves them plain functions.
 
 Topics: `utils` (conversions, nested dicts, noise), `units` (dB, MIDI, Hz and
 scale functions), `resampling`, `oscillators` (and `wavetables`), `filtering`
-(convolution, FIR design), `framing` (frame counts, fractional hops, padding,
+(convolution, FIR design), `iir` (recursive filters: `lfilter`, biquad
+designs), `framing` (frame counts, fractional hops, padding,
 TensorFlow and numpy framing).
 """
 
@@ -19,3 +20,4 @@ from ddsp.core.resampling import *
 from ddsp.core.oscillators import *
 from ddsp.core.filtering import *
 from ddsp.core.framing import *
+from ddsp.core.iir import *
