@@ -19,3 +19,6 @@ from ddsp.core.resampling import *
 from ddsp.core.oscillators import *
 from ddsp.core.filtering import *
 from ddsp.core.framing import *
+from ddsp.core.physical import *
+from ddsp.core.fm import *
+from ddsp.core.granular import *
