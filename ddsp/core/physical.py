@@ -138,6 +138,9 @@ def _audio_rate(x, name):
   return validation.check_finite(x, name)
 
 
+# No Python control flow on tensors inside (the loop is an explicit
+# tf.while_loop): autograph conversion would only slow down tracing.
+@tf.autograph.experimental.do_not_convert
 def plucked_string(excitation, f0_hz, t60, brightness, sample_rate=16000,
                    min_f0_hz=20.0, initial_state=None, return_state=False):
   """Karplus-Strong plucked string driven by an excitation (see the module).
