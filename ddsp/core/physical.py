@@ -200,11 +200,22 @@ def plucked_string(excitation, f0_hz, t60, brightness, sample_rate=16000,
     state = tf.zeros([batch, history])
   else:
     state = controls['initial_state']
+  y = _string_loop(x, taps, delay, state)
+  y = tf.ensure_shape(y, x.shape)
+  if not return_state:
+    return y
+  full = tf.concat([state, y], axis=1)
+  return y, tf.ensure_shape(full[:, -history:], [x.shape[0], history])
+
+
+def _blocking(delay):
+  """(block, n_blocks, pad, to_blocks) for a loop over blocks of min(D)."""
+  batch, n_samples = tf.shape(delay)[0], tf.shape(delay)[1]
   block = tf.reduce_min(delay)  # >= 3: f0 <= sample_rate / 4.
   n_blocks = (n_samples + block - 1) // block
   pad = n_blocks * block - n_samples
 
-  def blocks(v, fill=0):
+  def to_blocks(v, fill=0):
     """[batch, n_samples, ...] -> [n_blocks, batch, block, ...], padded."""
     paddings = [[0, 0], [0, pad]] + [[0, 0]] * (v.shape.rank - 2)
     v = tf.pad(v, paddings, constant_values=fill)
@@ -213,34 +224,122 @@ def plucked_string(excitation, f0_hz, t60, brightness, sample_rate=16000,
     perm = [1, 0] + list(range(2, v.shape.rank))
     return tf.transpose(v, perm)
 
-  # y[n - D - m] for sample j of a block is at position history + j - D - m
-  # of the history (the last `history` samples before the block). Padding
-  # samples get the delay `block`, which reads inside the history.
-  offsets = history + tf.range(block)[:, tf.newaxis] - tf.range(4)
-  inputs = [tf.TensorArray(v.dtype, size=n_blocks).unstack(blocks(v, fill))
-            for v, fill in ((x, 0), (taps, 0), (delay, block))]
-  outputs = tf.TensorArray(tf.float32, size=n_blocks)
+  return block, n_blocks, to_blocks
 
-  def body(k, state, outputs):
+
+def _from_blocks(array, batch, n_samples):
+  """TensorArray of [batch, block] blocks -> [batch, n_samples]."""
+  y = tf.reshape(tf.transpose(array.stack(), [1, 0, 2]), [batch, -1])
+  return y[:, :n_samples]
+
+
+@tf.custom_gradient
+def _string_loop_grad(x, taps, delay, state):
+  """`_string_loop` with the gradient of its adjoint (time-reversed) loop.
+
+  The output is linear in x and the state: y = L^-1 (x + state terms) with L
+  lower-triangular. The adjoint lam = L^-T g runs backwards over the same
+  blocks (each block of lam depends only on later blocks); then
+  d/dx = lam, d/dtaps[n, m] = lam[n] z[n - D_n - m] (z: state then y) and
+  d/dstate collects the contributions that fall before sample 0. This keeps
+  no per-block intermediates for the backward pass.
+  """
+  history = state.shape[1]
+  batch, n_samples = tf.shape(x)[0], tf.shape(x)[1]
+  block, n_blocks, to_blocks = _blocking(delay)
+  offsets = history + tf.range(block)[:, tf.newaxis] - tf.range(4)
+  inputs = [tf.TensorArray(v.dtype, size=n_blocks, clear_after_read=False)
+            .unstack(to_blocks(v, fill))
+            for v, fill in ((x, 0), (taps, 0), (delay, block))]
+
+  def body(k, window, outputs):
     x_k, taps_k, delay_k = (array.read(k) for array in inputs)
     index_k = offsets - delay_k[..., tf.newaxis]  # [batch, block, 4]
-    past = tf.gather(state, index_k, batch_dims=1)  # [batch, block, 4]
+    past = tf.gather(window, index_k, batch_dims=1)  # [batch, block, 4]
     y_k = x_k + tf.reduce_sum(taps_k * past, axis=-1)
-    state = tf.ensure_shape(tf.concat([state[:, block:], y_k], axis=1),
-                            [None, history])
-    return k + 1, state, outputs.write(k, y_k)
+    window = tf.ensure_shape(tf.concat([window[:, block:], y_k], axis=1),
+                             [None, history])
+    return k + 1, window, outputs.write(k, y_k)
 
   _, _, outputs = tf.while_loop(
-      lambda k, *_: k < n_blocks, body, (0, state, outputs),
+      lambda k, *_: k < n_blocks, body,
+      (0, state, tf.TensorArray(tf.float32, size=n_blocks)),
       shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, history]),
                         tf.TensorShape(None)))
-  y = tf.reshape(tf.transpose(outputs.stack(), [1, 0, 2]), [batch, -1])
-  y = y[:, :n_samples]
-  y = tf.ensure_shape(y, x.shape)
-  if not return_state:
-    return y
-  full = tf.concat([state, y], axis=1)
-  return y, tf.ensure_shape(full[:, -history:], [x.shape[0], history])
+  y = _from_blocks(outputs, batch, n_samples)
+
+  def grad(g):
+    width = history + block
+    rows = tf.range(batch)[:, tf.newaxis, tf.newaxis] * width
+    g_blocks = tf.TensorArray(tf.float32, size=n_blocks).unstack(
+        to_blocks(g))
+
+    def back_step(k, acc, lams):
+      taps_k, delay_k = inputs[1].read(k), inputs[2].read(k)
+      lam_k = g_blocks.read(k) + acc[:, history:]
+      index_k = offsets - delay_k[..., tf.newaxis]  # In [0, history).
+      values = taps_k * lam_k[..., tf.newaxis]
+      scattered = tf.math.unsorted_segment_sum(
+          tf.reshape(values, [-1]), tf.reshape(rows + index_k, [-1]),
+          batch * width)
+      scattered = tf.reshape(scattered, [batch, width])[:, :history]
+      # Window of block k - 1: B new samples in front, then what block k's
+      # window held before its own block, plus the new contributions.
+      acc = tf.concat([tf.zeros([batch, block]),
+                       acc[:, :history] + scattered], axis=1)
+      acc = tf.ensure_shape(acc, [None, None])
+      return k - 1, acc, lams.write(k, lam_k)
+
+    _, acc, lams = tf.while_loop(
+        lambda k, *_: k >= 0, back_step,
+        (n_blocks - 1, tf.zeros([batch, width]),
+         tf.TensorArray(tf.float32, size=n_blocks)),
+        shape_invariants=(tf.TensorShape([]), tf.TensorShape([None, None]),
+                          tf.TensorShape(None)))
+    lam = _from_blocks(lams, batch, n_samples)
+    z = tf.concat([state, y], axis=1)
+    n = tf.range(n_samples)[tf.newaxis, :, tf.newaxis]
+    index = history + n - delay[..., tf.newaxis] - tf.range(4)
+    grad_taps = lam[..., tf.newaxis] * tf.gather(z, index, batch_dims=1)
+    return lam, grad_taps, None, acc[:, block:]
+
+  return y, grad
+
+
+def _string_loop(x, taps, delay, state):
+  """y[n] = x[n] + sum_m taps[n, m] y[n - D_n - m], y before 0 from state."""
+  return _string_loop_grad(x, taps, delay, state)
+
+
+# Samples per block of the modal bank's separable form.
+_MODAL_BLOCK = 256
+
+
+def _damped_sines(f, decay, gain, n_samples, sample_rate):
+  """sum_k gain_k exp(-ln(1000) n / (sr decay_k)) sin(2 pi f_k n / sr).
+
+  Separable form: with n = q * H + r (blocks of H samples), the angle
+  addition formula and exp(-a (qH + r)) = exp(-a q H) exp(-a r) make the
+  [batch, Q, H] output two matrix products over modes,
+  `P[q, k] U[r, k] + Q[q, k] V[r, k]`, instead of [batch, n_samples, n_modes]
+  sines and exponentials. The block phases are computed in float64 and
+  wrapped before the cast.
+  """
+  block = _MODAL_BLOCK
+  n_blocks = -(-n_samples // block)
+  rate = _LN_1000 / (decay * sample_rate)  # Per sample, [batch, n_modes].
+  q = tf.range(n_blocks, dtype=tf.float64)[:, tf.newaxis] * block
+  cycles = tf.math.floormod(
+      tf.cast(f, tf.float64)[:, tf.newaxis, :] * q / sample_rate, 1.0)
+  a = tf.cast(cycles, tf.float32) * (2.0 * np.pi)  # [batch, Q, n_modes]
+  start = gain[:, tf.newaxis, :] * tf.exp(
+      -rate[:, tf.newaxis, :] * tf.cast(q, tf.float32))
+  r = tf.range(block, dtype=tf.float32)[:, tf.newaxis]
+  b = (2.0 * np.pi / sample_rate) * f[:, tf.newaxis, :] * r  # [batch, H, k]
+  within = tf.exp(-rate[:, tf.newaxis, :] * r)
+  h = (tf.matmul(start * tf.sin(a), within * tf.cos(b), transpose_b=True)
+       + tf.matmul(start * tf.cos(a), within * tf.sin(b), transpose_b=True))
+  return tf.reshape(h, [tf.shape(h)[0], -1])[:, :n_samples]
 
 
 def modal_synthesis(frequencies, t60, gains, n_samples, sample_rate=16000,
@@ -295,14 +394,7 @@ def modal_synthesis(frequencies, t60, gains, n_samples, sample_rate=16000,
   audible = tf.logical_and(f >= 0.0, f < sample_rate / 2.0)
   gain = tf.where(audible, gain, tf.zeros_like(gain))
   decay = tf.maximum(decay, 1.0 / sample_rate)
-  n = tf.range(n_samples, dtype=tf.float64)[tf.newaxis, :, tf.newaxis]
-  cycles = tf.math.floormod(
-      tf.cast(f, tf.float64)[:, tf.newaxis, :] * n / sample_rate, 1.0)
-  phase = tf.cast(cycles, tf.float32) * (2.0 * np.pi)
-  time = tf.cast(n, tf.float32) / sample_rate
-  envelope = tf.exp(-_LN_1000 * time / decay[:, tf.newaxis, :])
-  h = tf.reduce_sum(gain[:, tf.newaxis, :] * envelope * tf.sin(phase),
-                    axis=-1)
+  h = _damped_sines(f, decay, gain, n_samples, sample_rate)
   if excitation is None:
     return h
   excitation = tf_float32(excitation)
