@@ -8,6 +8,10 @@
   as magnitudes per frame ("neural wah-wah").
 * `ModDelay` reads the audio through a delay line modulated at audio rate
   (chorus, flanger, vibrato).
+* `BiquadFilter` (a cascade of audio-EQ-cookbook biquads) and
+  `StateVariableFilter` (a resonant lowpass/bandpass/highpass) are recursive
+  (IIR) filters with controls per frame; both have a `stream` method that
+  carries their state from block to block.
 
 All are `ddsp.processors.Processor`s: calling one maps raw network outputs to
 controls (`get_controls`) and renders the signal (`get_signal`). The reverbs
@@ -42,6 +46,8 @@ __all__ = [
     'FilteredNoiseReverb',
     'FIRFilter',
     'ModDelay',
+    'BiquadFilter',
+    'StateVariableFilter',
 ]
 
 
@@ -602,4 +608,396 @@ class ModDelay(processors.Processor):
         'gain_scale_fn': processors.serialize_fn(self.gain_scale_fn),
         'phase_scale_fn': processors.serialize_fn(self.phase_scale_fn),
         'add_dry': self.add_dry})
+    return config
+
+
+# ------------------------------------------------------------------------------
+# Recursive (IIR) filters.
+# ------------------------------------------------------------------------------
+def _log_range(x, low, high):
+  """Raw network output -> [low, high], log-spaced: low * (high/low)**sigmoid."""
+  return low * (high / low) ** tf.sigmoid(x)
+
+
+def _ramp(frames, previous, n_samples):
+  """Frame-rate controls -> audio rate, ramping linearly from frame to frame.
+
+  Sample j of hop i goes linearly from frame i - 1 (exclusive) to frame i
+  (reached at the hop's last sample); the hop before the first frame holds
+  it, or ramps from `previous` (the last frame of the previous block). This
+  causal interpolation is what makes block-by-block streaming equal
+  whole-clip processing.
+
+  Args:
+    frames: [batch, n_frames, channels].
+    previous: None or [batch, 1, channels].
+    n_samples: a multiple of n_frames.
+
+  Returns:
+    [batch, n_samples, channels].
+  """
+  n_frames, channels = frames.shape[1], frames.shape[2]
+  hop = n_samples // n_frames
+  if previous is None:
+    previous = frames[:, :1]
+  earlier = tf.concat([previous + 0.0 * frames[:, :1], frames[:, :-1]], axis=1)
+  ramp = tf.constant((np.arange(hop) + 1.0) / hop, frames.dtype)
+  samples = (earlier[:, :, tf.newaxis] + (frames - earlier)[:, :, tf.newaxis]
+             * ramp[:, tf.newaxis])
+  return tf.reshape(samples, [-1, n_samples, channels])
+
+
+class _RecursiveFilter(processors.Processor):
+  """Shared checks, interpolation and streaming of the IIR filter effects.
+
+  Subclasses set `_control_names`, implement `_scale(name, x)` and
+  `_filter(audio, controls, filter_state) -> (audio, filter_state)` on
+  audio-rate controls.
+  """
+
+  _control_names = ()
+
+  def _check_controls(self, audio, controls, n_channels):
+    audio = _check_audio(audio)
+    checked = {}
+    for name, x in controls.items():
+      x, _ = _check_control(x, name, 3, ('frame', 'channel'))
+      validation.check_shape(x, name, [None, None, n_channels])
+      checked[name] = x
+    n_frames = validation.check_same_dim(checked, 1, 'frame')
+    n_samples = int(audio.shape[1])
+    if n_frames is not None and (n_frames > n_samples or n_samples % n_frames):
+      raise ValueError(
+          f'The number of frames of the controls must divide the number of '
+          f'samples of `audio` ({n_samples}). Received: {n_frames} frames')
+    validation.check_broadcastable_dim({'audio': audio, **checked}, 0,
+                                       'batch')
+    return audio, checked
+
+  def _render(self, audio, controls, state):
+    """(audio, state) of one block; `state` None or a previous block's."""
+    n_samples = int(audio.shape[1])
+    previous = {} if state is None else state
+    at_audio_rate = {
+        name: _ramp(x, previous.get(name), n_samples)
+        for name, x in controls.items()}
+    signal, filter_state = self._filter(
+        audio, at_audio_rate, None if state is None else state['filter'])
+    new_state = {name: x[:, -1:] for name, x in controls.items()}
+    new_state['filter'] = filter_state
+    return signal, new_state
+
+  def get_signal(self, audio, **controls):
+    """Filters `audio` [batch, n_samples] with frame-rate controls.
+
+    Args:
+      audio: [batch, n_samples] float32.
+      **controls: the controls returned by `get_controls`, [batch, n_frames,
+        channels] each, in physical units.
+
+    Returns:
+      [batch, n_samples] float32. Differentiable with respect to the audio
+      and every control.
+    """
+    return self._render(audio, controls, None)[0]
+
+  def stream(self, *inputs, state=None):
+    """Filters one block of a stream, carrying the filter state.
+
+    Calling `stream` block after block, each with its own audio and the
+    controls of its frames (the same hop), passing the returned state to the
+    next call, gives the same audio as one call on the whole clip.
+
+    Args:
+      *inputs: the inputs of a call (audio and raw controls) for one block.
+      state: None for the first block, else the state returned by the
+        previous call.
+
+    Returns:
+      (audio, state): the filtered block [batch, n_samples] and the state to
+      pass to the next call (a dict of tensors: the filter's internal state
+      under 'filter' and each control's last frame).
+    """
+    controls = self.get_controls(*inputs)
+    audio = controls.pop('audio')
+    return self._render(audio, controls, state)
+
+
+@registration.register('ddsp.effects')
+class BiquadFilter(_RecursiveFilter):
+  """A cascade of time-varying biquad filters (audio EQ cookbook designs).
+
+  Each of the `n_biquads` sections is a `core.biquad_coefficients` design
+  of its `filter_type` whose cutoff or centre frequency, q and (for 'peak'
+  and the shelves) gain are controls per frame. The controls are ramped
+  linearly from frame to frame to audio rate (the ramp of a hop ends on its
+  frame, see `stream`), the coefficients are recomputed at every sample and
+  the audio goes through `core.lfilter` with time-varying coefficients, so
+  the response changes smoothly: no clicks at frame edges.
+
+  Stable parameterization: with `scale_controls=True` (the default) the
+  inputs are raw network outputs mapped to the stable range:
+  `frequency_hz = min_frequency_hz * (max_frequency_hz /
+  min_frequency_hz) ** sigmoid(frequency)` (log-spaced, raw 0 = their
+  geometric mean), `q = min_q * (max_q / min_q) ** sigmoid(q)` (raw 0 = 0.707
+  for the defaults) and `gain_db = max_gain_db * tanh(gain)`. With
+  `scale_controls=False` they are taken in Hz, as q and in dB, and values
+  outside those ranges are clipped to them (no gradient beyond the clip).
+  Every design with a frequency in (0, Nyquist) and q > 0 has its poles
+  inside the unit circle.
+
+  Args:
+    n_biquads: int > 0, sections in the cascade.
+    filter_type: one of `core.BIQUAD_TYPES` ('lowpass', 'highpass',
+      'bandpass', 'notch', 'peak', 'lowshelf', 'highshelf') for every
+      section, or a list of `n_biquads` of them.
+    sample_rate: samples per second of the audio.
+    min_frequency_hz, max_frequency_hz: the frequency range, 0 <
+      min < max < sample_rate / 2; None for max means 0.45 * sample_rate.
+    min_q, max_q: the q range, 0 < min_q < max_q.
+    max_gain_db: float > 0, the largest boost or cut of 'peak' and shelves.
+    scale_controls: whether the inputs are raw network outputs (True) or
+      physical values (False), see above.
+    name: name of the layer.
+
+  Example:
+    >>> biquad = BiquadFilter(n_biquads=2, filter_type='lowpass')
+    >>> audio = tf.ones([1, 800])
+    >>> controls = tf.zeros([1, 10, 2])
+    >>> biquad(audio, controls, controls).shape
+    TensorShape([1, 800])
+  """
+
+  def __init__(self, n_biquads=1, filter_type='lowpass', sample_rate=16000,
+               min_frequency_hz=20.0, max_frequency_hz=None, min_q=0.1,
+               max_q=5.0, max_gain_db=24.0, scale_controls=True,
+               name='biquad_filter', **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.n_biquads = validation.check_positive_int(n_biquads, 'n_biquads')
+    if isinstance(filter_type, str):
+      types = (filter_type,) * self.n_biquads
+      self.filter_type = filter_type
+    else:
+      types = tuple(filter_type)
+      self.filter_type = list(types)
+      if len(types) != self.n_biquads:
+        raise ValueError('`filter_type` must be one type or a list of '
+                         f'n_biquads={self.n_biquads} types. Received: '
+                         f'filter_type={filter_type!r}')
+    for kind in types:
+      validation.check_one_of(kind, 'filter_type', core.BIQUAD_TYPES)
+    self._types = types
+    self._uses_gain = any(kind in ('peak', 'lowshelf', 'highshelf')
+                          for kind in types)
+    self.sample_rate = validation.check_positive(sample_rate, 'sample_rate')
+    nyquist = sample_rate / 2.0
+    if max_frequency_hz is None:
+      max_frequency_hz = 0.45 * sample_rate
+    self.min_frequency_hz = float(validation.check_in_range(
+        min_frequency_hz, 'min_frequency_hz', low=0.0, high=nyquist))
+    self.max_frequency_hz = float(validation.check_in_range(
+        max_frequency_hz, 'max_frequency_hz', low=0.0, high=nyquist))
+    if not 0 < self.min_frequency_hz < self.max_frequency_hz < nyquist:
+      raise ValueError(
+          'The frequency range must satisfy 0 < min_frequency_hz < '
+          'max_frequency_hz < sample_rate / 2. Received: min_frequency_hz='
+          f'{min_frequency_hz}, max_frequency_hz={max_frequency_hz}, '
+          f'sample_rate={sample_rate}')
+    self.min_q = float(validation.check_positive(min_q, 'min_q'))
+    self.max_q = float(validation.check_positive(max_q, 'max_q'))
+    if not self.min_q < self.max_q:
+      raise ValueError('`min_q` must be below `max_q`. Received: '
+                       f'min_q={min_q}, max_q={max_q}')
+    self.max_gain_db = float(validation.check_positive(max_gain_db,
+                                                       'max_gain_db'))
+    self.scale_controls = bool(scale_controls)
+
+  def get_controls(self, audio, frequency, q, gain=None):
+    """Maps the inputs to frequencies, qs and gains per frame.
+
+    Args:
+      audio: [batch, n_samples] float32 audio to filter.
+      frequency: [batch, n_frames, n_biquads] float32, raw (or Hz when not
+        `scale_controls`); n_frames must divide n_samples (n_frames ==
+        n_samples gives per-sample control).
+      q: [batch, n_frames, n_biquads] float32, raw (or q).
+      gain: [batch, n_frames, n_biquads] float32, raw (or dB); required
+        when a section is 'peak' or a shelf, refused otherwise. A batch of 1
+        (of any input) is broadcast.
+
+    Returns:
+      `{'audio', 'frequency_hz', 'q'}` (and `'gain_db'`), the controls
+      [batch, n_frames, n_biquads] in Hz, as q and in dB.
+
+    Raises:
+      ValueError: on bad shapes, a frame count that does not divide the
+        samples, mismatched batches, non-finite values, or a `gain` missing
+        or given when no section uses it.
+    """
+    if self._uses_gain and gain is None:
+      raise ValueError(f'`gain` is required by the filter types {self._types}'
+                       ' ([batch, n_frames, n_biquads]).')
+    if not self._uses_gain and gain is not None:
+      raise ValueError(f'`gain` is not used by the filter types '
+                       f'{self._types}; do not pass it.')
+    controls = {'frequency': frequency, 'q': q}
+    if gain is not None:
+      controls['gain'] = gain
+    audio, controls = self._check_controls(audio, controls, self.n_biquads)
+    f_range = (self.min_frequency_hz, self.max_frequency_hz)
+    q_range = (self.min_q, self.max_q)
+    if self.scale_controls:
+      out = {'frequency_hz': _log_range(controls['frequency'], *f_range),
+             'q': _log_range(controls['q'], *q_range)}
+      if gain is not None:
+        out['gain_db'] = self.max_gain_db * tf.tanh(controls['gain'])
+    else:
+      out = {'frequency_hz': tf.clip_by_value(controls['frequency'], *f_range),
+             'q': tf.clip_by_value(controls['q'], *q_range)}
+      if gain is not None:
+        out['gain_db'] = tf.clip_by_value(controls['gain'], -self.max_gain_db,
+                                          self.max_gain_db)
+    return {'audio': audio, **out}
+
+  def _filter(self, audio, controls, filter_state):
+    """Runs the cascade on audio-rate controls [batch, n_samples, n_biquads]."""
+    states = []
+    for k, kind in enumerate(self._types):
+      gain = controls['gain_db'][..., k] if 'gain_db' in controls else 0.0
+      b, a = core.biquad_coefficients(
+          kind, controls['frequency_hz'][..., k], controls['q'][..., k], gain,
+          self.sample_rate)
+      zi = None if filter_state is None else filter_state[:, k]
+      audio, zf = core.lfilter(audio, b, a, zi=zi, return_state=True)
+      states.append(zf)
+    return audio, tf.stack(states, axis=1)
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({
+        'n_biquads': self.n_biquads, 'filter_type': self.filter_type,
+        'sample_rate': self.sample_rate,
+        'min_frequency_hz': self.min_frequency_hz,
+        'max_frequency_hz': self.max_frequency_hz, 'min_q': self.min_q,
+        'max_q': self.max_q, 'max_gain_db': self.max_gain_db,
+        'scale_controls': self.scale_controls})
+    return config
+
+
+@registration.register('ddsp.effects')
+class StateVariableFilter(_RecursiveFilter):
+  """Resonant state-variable filter with time-varying cutoff and q.
+
+  The "neural wah-wah": `core.state_variable_filter` (a trapezoidal SVF,
+  stable under fast modulation) driven by a cutoff and a q per frame, ramped
+  linearly to audio rate as in `BiquadFilter`. The output is its lowpass,
+  bandpass or highpass response, or a per-frame mix of the three.
+
+  Controls: with `scale_controls=True` (the default) the inputs are raw
+  network outputs, `frequency_hz = min_frequency_hz * (max_frequency_hz /
+  min_frequency_hz) ** sigmoid(frequency)`, `q = min_q * (max_q / min_q) **
+  sigmoid(q)` and, for 'mix', the weights are a softmax of `mix`. With
+  `scale_controls=False` they are Hz, q and weights, frequency and q clipped
+  to their ranges (no gradient beyond the clip).
+
+  Args:
+    filter_type: 'lowpass', 'bandpass' (gain q at the cutoff), 'highpass'
+      or 'mix' (weights of the three outputs, in that order, per frame).
+    sample_rate: samples per second of the audio.
+    min_frequency_hz, max_frequency_hz: the cutoff range, 0 < min < max <
+      sample_rate / 2; None for max means 0.45 * sample_rate.
+    min_q, max_q: the q range, 0 < min_q < max_q (raw 0 = 0.707 for the
+      defaults; 0.5 is critically damped, large values ring).
+    scale_controls: whether the inputs are raw network outputs.
+    name: name of the layer.
+
+  Example:
+    >>> svf = StateVariableFilter(filter_type='bandpass')
+    >>> svf(tf.ones([1, 800]), tf.zeros([1, 10, 1]), tf.zeros([1, 10, 1])
+    ...     ).shape
+    TensorShape([1, 800])
+  """
+
+  _OUTPUTS = ('lowpass', 'bandpass', 'highpass')
+
+  def __init__(self, filter_type='lowpass', sample_rate=16000,
+               min_frequency_hz=20.0, max_frequency_hz=None, min_q=0.1,
+               max_q=5.0, scale_controls=True, name='state_variable_filter',
+               **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.filter_type = validation.check_one_of(
+        filter_type, 'filter_type', self._OUTPUTS + ('mix',))
+    # The same ranges and checks as BiquadFilter.
+    ranges = BiquadFilter(sample_rate=sample_rate,
+                          min_frequency_hz=min_frequency_hz,
+                          max_frequency_hz=max_frequency_hz, min_q=min_q,
+                          max_q=max_q)
+    self.sample_rate = ranges.sample_rate
+    self.min_frequency_hz = ranges.min_frequency_hz
+    self.max_frequency_hz = ranges.max_frequency_hz
+    self.min_q, self.max_q = ranges.min_q, ranges.max_q
+    self.scale_controls = bool(scale_controls)
+
+  def get_controls(self, audio, frequency, q, mix=None):
+    """Maps the inputs to a cutoff, a q (and mix weights) per frame.
+
+    Args:
+      audio: [batch, n_samples] float32 audio to filter.
+      frequency: [batch, n_frames, 1] float32, raw (or Hz when not
+        `scale_controls`); n_frames must divide n_samples.
+      q: [batch, n_frames, 1] float32, raw (or q).
+      mix: [batch, n_frames, 3] float32 raw weights of the lowpass,
+        bandpass and highpass outputs (softmax), only for 'mix'.
+
+    Returns:
+      `{'audio', 'frequency_hz', 'q'}` (and `'mix'` for 'mix'), controls
+      [batch, n_frames, channels].
+
+    Raises:
+      ValueError: on bad shapes, a frame count that does not divide the
+        samples, mismatched batches, non-finite values, or `mix` missing for
+        'mix' or given otherwise.
+    """
+    if (mix is None) == (self.filter_type == 'mix'):
+      raise ValueError('`mix` ([batch, n_frames, 3]) is required for '
+                       "filter_type='mix' and refused otherwise. Received: "
+                       f'filter_type={self.filter_type!r}, mix '
+                       f'{"missing" if mix is None else "given"}')
+    audio, controls = self._check_controls(audio, {'frequency': frequency,
+                                                   'q': q}, 1)
+    if mix is not None:
+      _, checked = self._check_controls(audio, {'mix': mix}, 3)
+      validation.check_same_dim({'frequency': frequency, 'mix': mix}, 1,
+                                'frame')
+      mix = checked['mix']
+    f_range = (self.min_frequency_hz, self.max_frequency_hz)
+    q_range = (self.min_q, self.max_q)
+    if self.scale_controls:
+      out = {'frequency_hz': _log_range(controls['frequency'], *f_range),
+             'q': _log_range(controls['q'], *q_range)}
+      if mix is not None:
+        out['mix'] = tf.nn.softmax(mix, axis=-1)
+    else:
+      out = {'frequency_hz': tf.clip_by_value(controls['frequency'], *f_range),
+             'q': tf.clip_by_value(controls['q'], *q_range)}
+      if mix is not None:
+        out['mix'] = mix
+    return {'audio': audio, **out}
+
+  def _filter(self, audio, controls, filter_state):
+    """The SVF on audio-rate controls [batch, n_samples, channels]."""
+    outputs, state = core.state_variable_filter(
+        audio, controls['frequency_hz'][..., 0], controls['q'][..., 0],
+        self.sample_rate, initial_state=filter_state, return_state=True)
+    if self.filter_type == 'mix':
+      return tf.reduce_sum(outputs * controls['mix'], axis=-1), state
+    return outputs[..., self._OUTPUTS.index(self.filter_type)], state
+
+  def get_config(self):
+    config = super().get_config()
+    config.update({
+        'filter_type': self.filter_type, 'sample_rate': self.sample_rate,
+        'min_frequency_hz': self.min_frequency_hz,
+        'max_frequency_hz': self.max_frequency_hz, 'min_q': self.min_q,
+        'max_q': self.max_q, 'scale_controls': self.scale_controls})
     return config

@@ -218,6 +218,19 @@ def _registry():
           lambda: effects.ModDelay(sample_rate=_SAMPLE_RATE),
           lambda rng, b: [_audio(rng, b), _normal(rng, b, _N_SAMPLES, 1),
                           _normal(rng, b, _N_SAMPLES, 1)]),
+      'BiquadFilter': Case(
+          lambda: effects.BiquadFilter(n_biquads=2,
+                                       filter_type=['lowpass', 'peak'],
+                                       sample_rate=_SAMPLE_RATE),
+          lambda rng, b: [_audio(rng, b), _normal(rng, b, _N_FRAMES, 2),
+                          _normal(rng, b, _N_FRAMES, 2),
+                          _normal(rng, b, _N_FRAMES, 2)]),
+      'StateVariableFilter': Case(
+          lambda: effects.StateVariableFilter(filter_type='mix',
+                                              sample_rate=_SAMPLE_RATE),
+          lambda rng, b: [_audio(rng, b), _normal(rng, b, _N_FRAMES, 1),
+                          _normal(rng, b, _N_FRAMES, 1),
+                          _normal(rng, b, _N_FRAMES, 3)]),
   }
   registry = {}
   for name, case in cases.items():
