@@ -10,12 +10,12 @@ coordinate, so they do not interact). Parameters are optimized as logs
 of its start.
 
 Cases (what is recovered; the rest is known):
-* `string`: `PluckedString` f0 and t60 (damping) from a pluck. Start: f0
-  within +-20 cents, t60 within x/2.
+* `string`: `PluckedString` f0 and t60 (damping) from a pluck (196 Hz,
+  brightness 0.3). Start: f0 within +-10 cents, t60 within x/2.
 * `modal`: `Modal` frequencies and t60 of 3 modes from a struck sound
   (impulse). Start: frequencies within +-30 cents, t60 within x/2.
-* `fm`: `FrequencyModulation` ('pair') modulator ratio and index from a
-  tone. Start: ratio within +-20 cents, index within x/1.6.
+* `fm`: `FrequencyModulation` ('pair') modulator ratio (1.5) and index
+  from a 220 Hz tone. Start: ratio within +-20 cents, index within x/1.6.
 * `granular`: `Granular` pitch ratio and amplitude of a grain cloud over a
   harmonic source. Start: ratio within +-30 cents, amplitude within x/2.
 * `biquad`: `ddsp.effects.BiquadFilter` (one resonant lowpass) cutoff and
@@ -92,11 +92,11 @@ def string_problem(n_samples):
   def render(p):
     batch = tf.shape(p['f0_hz'])[0]
     return layer(_frames(p['f0_hz'], n_frames), _frames(p['t60'], n_frames),
-                 0.6 * tf.ones([batch, n_frames, 1]),
+                 0.3 * tf.ones([batch, n_frames, 1]),
                  tf.tile(burst, [batch, 1]))
 
   return Problem(render, {'f0_hz': np.array(196.0), 't60': np.array(0.5)},
-                 {'f0_hz': ('cents', 20.0), 't60': ('ratio', 2.0)},
+                 {'f0_hz': ('cents', 10.0), 't60': ('ratio', 2.0)},
                  ('f0_hz',))
 
 
@@ -127,7 +127,9 @@ def fm_problem(n_samples):
     return layer(220.0 * tf.ones([batch, n_frames, 1]),
                  _frames(amps, n_frames), _frames(ratios, n_frames))
 
-  return Problem(render, {'ratio': np.array(2.0), 'index': np.array(1.5)},
+  # Ratio 1.5: no sideband folds (through 0 Hz) onto another one, whose
+  # beating would make the magnitudes depend on the phases.
+  return Problem(render, {'ratio': np.array(1.5), 'index': np.array(1.5)},
                  {'ratio': ('cents', 20.0), 'index': ('ratio', 1.6)},
                  ('ratio',))
 
