@@ -419,6 +419,85 @@ def build_state_variable_filter(op):
       'q': _normal([op.batch, op.n_frames, 1], 16)}
   return Case(fn=lambda audio, frequency, q: layer(audio, frequency, q),
               inputs=inputs)
+# ------------------------------------------------------------------------------
+# Physical models, FM and granular synthesis (issue 11). Goal: forward +
+# backward within 3x of Harmonic's in the same run (printed below the table).
+# ------------------------------------------------------------------------------
+def _frames(op, value, seed=None, spread=0.0):
+  """[batch, n_frames, 1]: `value`, times 1 +- spread per example."""
+  x = value * np.ones([op.batch, op.n_frames, 1])
+  if seed is not None:
+    x *= 1.0 + spread * np.random.default_rng(seed).uniform(
+        -1, 1, [op.batch, 1, 1])
+  return tf.constant(x, tf.float32)
+
+
+def build_plucked_string(op):
+  """Plucks at the benchmark's f0 curves (110-440 Hz), 1 s T60."""
+  layer = ddsp.synths.PluckedString(n_samples=op.n_samples,
+                                    sample_rate=op.sample_rate, seed=0)
+  inputs = {'f0_hz': _f0_hz(op), 't60': _frames(op, 1.0, 11, 0.5),
+            'brightness': _frames(op, 0.5, 12, 0.5)}
+  return Case(fn=layer, inputs=inputs)
+
+
+def build_modal(op, n_modes=16):
+  """16 modes, 200-6000 Hz, T60 0.2-2 s, struck by an impulse."""
+  layer = ddsp.synths.Modal(n_samples=op.n_samples,
+                            sample_rate=op.sample_rate)
+  rng = np.random.default_rng(13)
+  inputs = {
+      'frequencies': tf.constant(rng.uniform(200, 6000, [op.batch, n_modes]),
+                                 tf.float32),
+      't60': tf.constant(rng.uniform(0.2, 2.0, [op.batch, n_modes]),
+                         tf.float32),
+      'gains': _normal([op.batch, n_modes], 14),
+  }
+  return Case(fn=layer, inputs=inputs)
+
+
+def build_frequency_modulation(op):
+  """Six operators, DX7 algorithm 5 (three pairs), per-frame levels."""
+  layer = ddsp.synths.FrequencyModulation(n_samples=op.n_samples,
+                                          sample_rate=op.sample_rate,
+                                          algorithm='dx7_5')
+  ratios = np.array([1.0, 2.0, 1.0, 3.5, 2.0, 7.0])
+  inputs = {'f0_hz': _f0_hz(op),
+            'amplitudes': tf.abs(_normal([op.batch, op.n_frames, 6], 15)),
+            'ratios': tf.constant(ratios * np.ones([op.batch, op.n_frames, 6]),
+                                  tf.float32)}
+  return Case(fn=layer, inputs=inputs)
+
+
+def build_granular(op):
+  """50 +- 25 grains/s of 50 +- 25 ms from a 1 s source, spray 0.05.
+
+  The cost is set by the caps (grain slots x samples per slot): 80 grains/s
+  of at most 80 ms.
+  """
+  layer = ddsp.synths.Granular(n_samples=op.n_samples,
+                               sample_rate=op.sample_rate, max_density=80.0,
+                               max_grain_size=0.08, spray=0.05, seed=0)
+  positions = np.linspace(0.0, 1.0, op.n_frames)[None, :, None]
+  inputs = {
+      'positions': tf.constant(positions * np.ones([op.batch, 1, 1]),
+                               tf.float32),
+      'grain_sizes': _frames(op, 0.05, 16, 0.5),
+      'densities': _frames(op, 50.0, 17, 0.5),
+      'pitch_ratios': _frames(op, 1.0, 18, 0.3),
+      'amplitudes': _frames(op, 0.5),
+      'source': tf.random.stateless_uniform([op.batch, op.sample_rate],
+                                            [19, 0], -1.0, 1.0),
+  }
+  return Case(fn=layer, inputs=inputs)
+
+
+NEW_PROCESSOR_CASES = [
+    ('PluckedString', build_plucked_string),
+    ('Modal (16 modes)', build_modal),
+    ('FrequencyModulation (6 ops)', build_frequency_modulation),
+    ('Granular (50 grains/s)', build_granular),
+]
 
 
 # (name, build_fn): build_fn(op) returns a Case, or a string saying why the
@@ -439,7 +518,7 @@ CASES = [
     ('scipy lfilter order 8', build_scipy_lfilter(8)),
     ('BiquadFilter', build_biquad_filter),
     ('StateVariableFilter', build_state_variable_filter),
-]
+] + NEW_PROCESSOR_CASES
 
 
 # ------------------------------------------------------------------------------
@@ -583,7 +662,11 @@ def main():
             f'<= 3); forward+backward / scipy forward: '
             f'{median[(ours, "fwd+bwd")] / median[(theirs, "fwd")]:.2f}x '
             '(goal <= 10).')
-  for name in ('BiquadFilter', 'StateVariableFilter'):
+  # Issue 11 goal: each new processor's forward+backward within 3x of
+  # Harmonic's.
+  new_processors = ['BiquadFilter', 'StateVariableFilter'] + [
+      name for name, _ in NEW_PROCESSOR_CASES]
+  for name in new_processors:
     if name in built and 'Harmonic' in built:
       print(f'{name} / Harmonic: forward '
             f'{median[(name, "fwd")] / median[("Harmonic", "fwd")]:.2f}x, '

@@ -66,6 +66,10 @@ def _audio(rng, batch, n_samples=_N_SAMPLES):
   return rng.uniform(-1.0, 1.0, size=(batch, n_samples)).astype(np.float32)
 
 
+def _uniform(rng, low, high, shape):
+  return rng.uniform(low, high, size=shape).astype(np.float32)
+
+
 def _f0_hz(rng, batch, low=100.0, high=600.0):
   return rng.uniform(low, high, size=(batch, _N_FRAMES, 1)).astype(np.float32)
 
@@ -129,6 +133,61 @@ def _registry():
       'TensorToAudio': Case(
           lambda: synths.TensorToAudio(),
           lambda rng, b: [_normal(rng, b, _N_SAMPLES, 1)]),
+      # Physical models, FM and granular synthesis.
+      'PluckedString': Case(
+          lambda: synths.PluckedString(n_samples=_N_SAMPLES,
+                                       sample_rate=_SAMPLE_RATE,
+                                       min_f0_hz=50.0, burst_length=16,
+                                       seed=0),
+          lambda rng, b: [_f0_hz(rng, b),
+                          _uniform(rng, 0.05, 0.5, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.1, 0.9, (b, _N_FRAMES, 1))]),
+      'PluckedString(excitation)': Case(
+          lambda: synths.PluckedString(n_samples=_N_SAMPLES,
+                                       sample_rate=_SAMPLE_RATE,
+                                       min_f0_hz=50.0),
+          lambda rng, b: [_f0_hz(rng, b),
+                          _uniform(rng, 0.05, 0.5, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.1, 0.9, (b, _N_FRAMES, 1)),
+                          _audio(rng, b)], cls_name='PluckedString'),
+      'Modal': Case(
+          lambda: synths.Modal(n_samples=_N_SAMPLES, sample_rate=_SAMPLE_RATE),
+          lambda rng, b: [_uniform(rng, 100.0, 3000.0, (b, 4)),
+                          _uniform(rng, 0.005, 0.05, (b, 4)),
+                          _normal(rng, b, 4)]),
+      'Modal(excitation)': Case(
+          lambda: synths.Modal(n_samples=_N_SAMPLES, sample_rate=_SAMPLE_RATE),
+          lambda rng, b: [_uniform(rng, 100.0, 3000.0, (b, 1, 4)),
+                          _uniform(rng, 0.005, 0.05, (b, 1, 4)),
+                          _normal(rng, b, 1, 4), _audio(rng, b)],
+          cls_name='Modal'),
+      'FrequencyModulation': Case(
+          lambda: synths.FrequencyModulation(n_samples=_N_SAMPLES,
+                                             sample_rate=_SAMPLE_RATE,
+                                             algorithm='dx7_1'),
+          lambda rng, b: [_f0_hz(rng, b), _normal(rng, b, _N_FRAMES, 6),
+                          _uniform(rng, 0.5, 3.0, (b, _N_FRAMES, 6))]),
+      'Granular': Case(
+          lambda: synths.Granular(n_samples=_N_SAMPLES,
+                                  sample_rate=_SAMPLE_RATE, max_density=800.0,
+                                  max_grain_size=0.01, spray=0.05, seed=0),
+          lambda rng, b: [_uniform(rng, 0.0, 1.0, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.003, 0.008, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 300.0, 700.0, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.5, 2.0, (b, _N_FRAMES, 1)),
+                          _normal(rng, b, _N_FRAMES, 1),
+                          _audio(rng, b, 512)]),
+      'Granular(trainable)': Case(
+          lambda: synths.Granular(n_samples=_N_SAMPLES,
+                                  sample_rate=_SAMPLE_RATE, max_density=800.0,
+                                  max_grain_size=0.01, trainable=True,
+                                  source_length=512, seed=0),
+          lambda rng, b: [_uniform(rng, 0.0, 1.0, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.003, 0.008, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 300.0, 700.0, (b, _N_FRAMES, 1)),
+                          _uniform(rng, 0.5, 2.0, (b, _N_FRAMES, 1)),
+                          _normal(rng, b, _N_FRAMES, 1)],
+          cls_name='Granular'),
       # ddsp.effects
       'Reverb': Case(lambda: effects.Reverb(trainable=False),
                      lambda rng, b: [_audio(rng, b), _normal(rng, b, 64)]),

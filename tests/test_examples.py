@@ -360,6 +360,23 @@ def check_synths_and_effects(r, output_dir):
   assert up == pytest.approx(vibrato, abs=8.0)
 
 
+def check_new_processors(r, output_dir):
+  del output_dir  # Only the numbers are checked.
+  assert max(abs(c) for c in r['string_pitch_error_cents']) < 5.0
+  # brightness 1: the fundamental's T60 is the control's (0.8 s) up to the
+  # interpolator's small loss.
+  assert r['string_t60_measured_s'] == pytest.approx(0.8, rel=0.1)
+  assert r['string_stream_max_difference'] < 1e-5
+  np.testing.assert_allclose(r['modal_peaks_hz'],
+                             440.0 * np.array([1.0, 2.756, 5.404]), atol=1.0)
+  assert r['fm_sideband_max_error'] < 1e-3
+  assert r['granular_one_grain_max_error'] < 1e-5
+  assert max(abs(c) for c in r['fit_frequency_errors_cents']) < 10.0
+  assert max(abs(e) for e in r['fit_t60_relative_errors']) < 0.05
+  first, last = r['fit_loss_first_last']
+  assert last < first
+
+
 def check_processor_group_and_gin(r, output_dir):
   del output_dir  # Only the numbers are checked.
   assert r['module_names'] == ['harmonic', 'filtered_noise', 'add', 'reverb']
@@ -516,6 +533,7 @@ CHECKS = {
     '04_processor_group_and_gin.py': check_processor_group_and_gin,
     '05_training.py': check_training,
     '06_timbre_transfer.py': check_timbre_transfer,
+    '07_new_processors.py': check_new_processors,
     'demo_train_autoencoder.py': check_train_autoencoder,
     'demo_timbre_transfer.py': check_demo_timbre_transfer,
 }

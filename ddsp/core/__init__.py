@@ -10,7 +10,8 @@ Topics: `utils` (conversions, nested dicts, noise), `units` (dB, MIDI, Hz and
 scale functions), `resampling`, `oscillators` (and `wavetables`), `filtering`
 (convolution, FIR design), `iir` (recursive filters: `lfilter`, biquad
 designs), `framing` (frame counts, fractional hops, padding,
-TensorFlow and numpy framing).
+TensorFlow and numpy framing), `physical` (plucked string, modal bank), `fm`
+(operator FM) and `granular`.
 """
 
 # pylint: disable=wildcard-import
@@ -21,3 +22,6 @@ from ddsp.core.oscillators import *
 from ddsp.core.filtering import *
 from ddsp.core.framing import *
 from ddsp.core.iir import *
+from ddsp.core.physical import *
+from ddsp.core.fm import *
+from ddsp.core.granular import *
