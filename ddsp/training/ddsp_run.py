@@ -41,21 +41,12 @@ import gin
 import keras
 import tensorflow as tf
 
+from ddsp.training import checkpoints
 from ddsp.training import eval_util
-from ddsp.training import evaluators  # pylint: disable=unused-import
 from ddsp.training import gin as ddsp_gin
 from ddsp.training import models
 from ddsp.training import train_util
 from ddsp.training import trainers
-
-# Modules that register gin configurables used by the packaged configs.
-# pylint: disable=unused-import,g-bad-import-order
-import ddsp  # synths, effects, processors, losses, core
-from ddsp.training import data
-from ddsp.training import decoders
-from ddsp.training import encoders
-from ddsp.training import preprocessing
-# pylint: enable=unused-import,g-bad-import-order
 
 GIN_PATH = ddsp_gin.GIN_PATH
 
@@ -115,10 +106,20 @@ def delay_start():
 def parse_gin(restore_dir):
   """Parses the gin configs: defaults, operative config, files, bindings.
 
+  The packaged defaults, the --gin_file files and the --gin_param bindings
+  are parsed strictly: an unknown configurable or parameter (a typo) raises
+  gin's `ValueError` naming it. Only the operative config of the run being
+  resumed or evaluated, written by another version maybe, skips unknown
+  names, with one warning listing them.
+
   Args:
     restore_dir: directory whose latest `operative_config-<step>.gin` (if any)
       is loaded before the user's files and bindings.
+
+  Raises:
+    ValueError: an unknown name in a --gin_file or --gin_param.
   """
+  checkpoints.import_gin_modules()
   search_paths = [GIN_PATH] + [train_util.expand_path(p)
                                for p in FLAGS.gin_search_path]
   for path in search_paths:
@@ -127,14 +128,13 @@ def parse_gin(restore_dir):
     gin.parse_config_file(os.path.join('optimization', 'base.gin'))
     gin.parse_config_file(os.path.join('eval', 'basic.gin'))
     try:
-      operative_config = train_util.get_latest_operative_config(restore_dir)
+      operative_config, _ = checkpoints.parse_operative_config(restore_dir)
       logging.info('Using the operative config %s.', operative_config)
-      gin.parse_config_file(operative_config, skip_unknown=True)
     except FileNotFoundError:
       logging.info('No operative config in %s.', restore_dir)
     gin.parse_config_files_and_bindings(
         [resolve_gin_file(f, search_paths) for f in FLAGS.gin_file],
-        FLAGS.gin_param, skip_unknown=True)
+        FLAGS.gin_param, skip_unknown=False)
 
 
 def resolve_gin_file(path, search_paths=(GIN_PATH,)):

@@ -36,9 +36,7 @@ valid audio, with different noise.
 """
 
 import logging
-import os
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
@@ -48,6 +46,7 @@ from ddsp import effects
 from ddsp import processors
 from ddsp import synths
 from ddsp import validation
+from ddsp.training import checkpoints
 from ddsp.training import decoders
 from ddsp.training import preprocessing
 from ddsp.training import streaming
@@ -55,6 +54,7 @@ from ddsp.training import streaming
 __all__ = [
     'build_model',
     'load_model',
+    'parse_operative_config',
     'AutoencoderInference',
     'StreamingF0LoudnessModel',
 ]
@@ -69,13 +69,6 @@ _LOUDNESS_KEYS = {
 # ------------------------------------------------------------------------------
 # Loading trained models.
 # ------------------------------------------------------------------------------
-def _import_configurables():
-  # pylint: disable=g-import-not-at-top,unused-import
-  import ddsp.losses
-  from ddsp.training import encoders
-  from ddsp.training import models
-
-
 def _model_frames(model):
   """Frames the model's synths expect per example (None: any)."""
   preprocessor = getattr(model, 'preprocessor', None)
@@ -125,21 +118,29 @@ def build_model(model):
   Returns:
     The model.
   """
-  n_frames = _model_frames(model) or 250
-  features = {'f0_hz': tf.fill([1, n_frames], 220.0),
-              'loudness_db': tf.fill([1, n_frames], -60.0),
-              'power_db': tf.fill([1, n_frames], -60.0)}
-  model(features, training=False)
-  return model
+  return checkpoints.build_model(model, _model_frames(model) or 250)
+
+
+def parse_operative_config(ckpt_dir):
+  """Parses the latest operative gin config of a training run (published).
+
+  Args:
+    ckpt_dir: the training directory, or a checkpoint prefix in it.
+
+  Returns:
+    The path of the parsed config. Unknown names of an older run are
+    skipped with one warning (`checkpoints.parse_operative_config`).
+  """
+  return checkpoints.parse_operative_config(ckpt_dir)[0]
 
 
 def load_model(model_path, verbose=True):
   """A trained model from its training directory, or a model as it is.
 
-  Reads the latest `operative_config-<step>.gin` (which `ddsp_run` writes
-  beside the checkpoints) into gin's global config (cleared first), builds
-  `models.get_model()`, runs it once to create its variables and restores
-  the latest checkpoint.
+  Parses the latest `operative_config-<step>.gin` (which `ddsp_run` writes
+  beside the checkpoints) into gin's config, builds `models.get_model()`,
+  runs it once to create its variables and restores the newest readable
+  checkpoint (`checkpoints.load_model`).
 
   Args:
     model_path: a `ddsp.training.models.Model` (returned unchanged), a
@@ -151,21 +152,12 @@ def load_model(model_path, verbose=True):
 
   Raises:
     FileNotFoundError: if there is no gin config or checkpoint.
+    ValueError: the checkpoint does not hold every weight of the model that
+      the config builds (names the missing ones).
   """
   if isinstance(model_path, keras.Model):
     return model_path
-  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
-  from ddsp.training import models  # pylint: disable=g-import-not-at-top
-  _import_configurables()
-  path = train_util.expand_path(model_path)
-  checkpoint = train_util.get_latest_checkpoint(path)
-  model_dir = path if tf.io.gfile.isdir(path) else os.path.dirname(path)
-  gin_file = train_util.get_latest_operative_config(model_dir)
-  gin.clear_config()
-  with gin.unlock_config():
-    gin.parse_config_file(gin_file, skip_unknown=True)
-  model = build_model(models.get_model())
-  model.restore(checkpoint, verbose=verbose)
+  model, checkpoint, gin_file = checkpoints.load_model(model_path)
   if verbose:
     logging.info('Loaded %s from %s and %s', type(model).__name__, gin_file,
                  checkpoint)

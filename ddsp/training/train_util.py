@@ -23,7 +23,6 @@ Gin names: `train` (module `ddsp.training.train_util`), e.g.
 import json
 import logging
 import os
-import re
 import sys
 import time
 
@@ -32,6 +31,7 @@ import tensorflow as tf
 
 from ddsp import registration
 from ddsp import validation
+from ddsp.training import checkpoints
 from ddsp.training import trainers
 
 __all__ = [
@@ -101,86 +101,11 @@ def get_strategy(tpu='', cluster_config=''):
 # ------------------------------------------------------------------------------
 # Files.
 # ------------------------------------------------------------------------------
-def expand_path(file_path):
-  """Expands '~' and environment variables of a local or remote path."""
-  return os.path.expandvars(os.path.expanduser(os.fspath(file_path)))
-
-
-def get_latest_file(dir_path, prefix='operative_config-', suffix='.gin'):
-  """The file `<prefix><number><suffix>` of a directory with the largest number.
-
-  Args:
-    dir_path: directory to search.
-    prefix: start of the file names.
-    suffix: end of the file names.
-
-  Returns:
-    The path of the file.
-
-  Raises:
-    FileNotFoundError: the directory does not exist or holds no such file.
-
-  Example:
-    >>> import pathlib, tempfile
-    >>> save_dir = pathlib.Path(tempfile.mkdtemp())
-    >>> for step in (300, 3000, 600):
-    ...   (save_dir / f'operative_config-{step}.gin').touch()
-    >>> pathlib.Path(get_latest_file(save_dir)).name
-    'operative_config-3000.gin'
-  """
-  dir_path = expand_path(dir_path)
-  if not tf.io.gfile.isdir(dir_path):
-    raise FileNotFoundError(f'No directory {dir_path!r}.')
-  pattern = re.compile(re.escape(prefix) + r'(\d+)' + re.escape(suffix) + '$')
-  numbered = []
-  for name in tf.io.gfile.listdir(dir_path):
-    match = pattern.match(name)
-    if match:
-      numbered.append((int(match.group(1)), name))
-  if not numbered:
-    raise FileNotFoundError(
-        f'No file {prefix}<number>{suffix} in {dir_path!r}.')
-  return os.path.join(dir_path, max(numbered)[1])
-
-
-def get_latest_checkpoint(checkpoint_path):
-  """The latest checkpoint of a directory, or a given checkpoint's prefix.
-
-  Args:
-    checkpoint_path: a directory of checkpoints (as written by
-      `Trainer.save`) or a checkpoint prefix such as '.../ckpt-300'.
-
-  Returns:
-    The checkpoint prefix (without '.index').
-
-  Raises:
-    FileNotFoundError: no checkpoint there.
-  """
-  path = expand_path(checkpoint_path)
-  if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest is None:  # No 'checkpoint' state file: look for the files.
-      indices = tf.io.gfile.glob(os.path.join(path, 'ckpt-*.index'))
-      if indices:
-        latest = max(indices, key=lambda p: int(re.findall(r'(\d+)', p)[-1]))
-        latest = latest[:-len('.index')]
-    if latest is None:
-      raise FileNotFoundError(f'No checkpoint in the directory {path!r}.')
-    return latest
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  raise FileNotFoundError(f'No checkpoint at {path!r} (neither a checkpoint '
-                          'directory nor a checkpoint prefix).')
-
-
-def get_latest_operative_config(restore_dir):
-  """The latest `operative_config-<step>.gin` of a training directory.
-
-  Raises:
-    FileNotFoundError: there is none.
-  """
-  return get_latest_file(restore_dir, prefix='operative_config-',
-                         suffix='.gin')
+# One home for these (model loading): `ddsp.training.checkpoints`.
+expand_path = checkpoints.expand_path
+get_latest_file = checkpoints.get_latest_file
+get_latest_checkpoint = checkpoints.get_latest_checkpoint
+get_latest_operative_config = checkpoints.get_latest_operative_config
 
 
 def write_gin_config(summary_writer, save_dir, step):
