@@ -187,7 +187,13 @@ class _DataPosition:
       logging.info('No saved data position for step %d in %s: the data '
                    'starts from its beginning.', step, restore_dir)
       return False
-    self._checkpoint.restore(path).assert_consumed()
+    try:
+      self._checkpoint.restore(path).assert_consumed()
+    except (tf.errors.OpError, IndexError, ValueError, AssertionError) as e:
+      logging.warning('The saved data position %s cannot be read (%s): the '
+                      'data starts from its beginning.', path,
+                      ' '.join(str(e).split())[:200])
+      return False
     logging.info('Restored the data position of step %d.', step)
     return True
 

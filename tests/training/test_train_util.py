@@ -252,6 +252,7 @@ def _sine_examples(n=4):
           'loudness_db': np.full([n, helpers.N_FRAMES], -30.0, np.float32)}
 
 
+@pytest.mark.slow
 def test_without_a_terminal_logs_progress_and_summarizes_audio(tmp_path,
                                                               caplog):
   with caplog.at_level(logging.INFO):
@@ -297,3 +298,24 @@ def test_log_lines_follow_wall_time(monkeypatch, caplog):
   assert [l.split()[1] for l in lines] == ['1/100', '3/100', '5/100']
   # 3 steps in 11 s; 97 steps left: 355.7 s.
   assert lines[1].endswith('(0.27 steps/s, ETA 5m56s)')
+
+
+@pytest.mark.slow
+def test_corrupt_latest_checkpoint_does_not_end_the_run(tmp_path, caplog):
+  kwargs = dict(batch_size=2, steps_per_summary=100, steps_per_save=1,
+                save_dir=tmp_path, restore_dir=tmp_path, progress_bar=False,
+                summarize_audio=False)
+  provider = data.InMemoryProvider(_sine_examples(), seed=0)
+  first = _trainer(seed=1)
+  train_util.train(provider, first, num_steps=2, **kwargs)
+  data_file = tf.io.gfile.glob(str(tmp_path / 'ckpt-2.data-*'))[0]
+  with open(data_file, 'r+b') as f:
+    f.truncate(os.path.getsize(data_file) // 3)
+  resumed = _trainer(seed=2)
+  with caplog.at_level(logging.INFO):
+    train_util.train(provider, resumed, num_steps=3, **kwargs)
+  assert int(resumed.step) == 3
+  assert f"The checkpoint '{tmp_path / 'ckpt-2'}' cannot be read" in (
+      caplog.text)
+  assert 'Restored the model, optimizer and step 1 from' in caplog.text
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-3')
