@@ -56,6 +56,7 @@ __all__ = [
     'import_gin_modules',
     'list_checkpoints',
     'load_model',
+    'model_hop',
     'model_layers',
     'model_rates',
     'parse_operative_config',
@@ -593,7 +594,8 @@ def model_rates(model):
   return sample_rates.pop(), frame_rates.pop()
 
 
-def _model_hop(model):
+def model_hop(model):
+  """Samples per frame of a model (`model_rates`); ValueError if not whole."""
   sample_rate, frame_rate = model_rates(model)
   hop = sample_rate / frame_rate
   if abs(hop - round(hop)) > 1e-9:
@@ -626,7 +628,7 @@ def get_model(n_frames=None, extra_frames=0):
   if n_frames is None:
     return model
   n_frames = int(n_frames)
-  values = {'n_samples': n_frames * _model_hop(model),
+  values = {'n_samples': n_frames * model_hop(model),
             'time_steps': n_frames + int(extra_frames)}
   bindings = sorted({
       f'{type(layer).__name__}.{param} = {values[param]}'
@@ -652,7 +654,7 @@ def _model_frames(model):
       return int(layer.time_steps)
   for layer in model_layers(model):
     if getattr(layer, 'n_samples', None):
-      return int(layer.n_samples) // _model_hop(model)
+      return int(layer.n_samples) // model_hop(model)
   return None
 
 
@@ -672,7 +674,7 @@ def build_model(model, n_frames=None, inputs=None):
   if inputs is None:
     n_frames = n_frames or _model_frames(model) or 250
     try:
-      n_samples = n_frames * _model_hop(model)
+      n_samples = n_frames * model_hop(model)
     except ValueError:
       n_samples = n_frames * 64
     inputs = {'f0_hz': tf.fill([1, n_frames], 220.0),

@@ -28,7 +28,11 @@ once with --run_once):
 Gin files are read in this order, later bindings overriding earlier ones:
 `optimization/base.gin` and `eval/basic.gin` (defaults), the latest
 `operative_config-<step>.gin` of the restore directory (when resuming or
-evaluating), the --gin_file files, then the --gin_param bindings.
+evaluating), the --gin_file files, then the --gin_param bindings. An unknown
+configurable or parameter in a --gin_file or --gin_param (a typo such as
+`trian.num_steps`) is an error naming it; only the operative config of an
+older run skips names this version does not know, with one warning listing
+them.
 """
 
 import logging

@@ -223,12 +223,7 @@ def _model_layout(model):
   """(sample_rate, frame_rate, hop) of a model; the hop must be whole."""
   from ddsp.training import checkpoints  # pylint: disable=g-import-not-at-top
   sample_rate, frame_rate = checkpoints.model_rates(model)
-  hop = sample_rate / frame_rate
-  if abs(hop - round(hop)) > 1e-9:
-    raise ValueError(f'The model\'s hop, sample_rate / frame_rate = '
-                     f'{sample_rate} / {frame_rate}, is not a whole number of '
-                     'samples; timbre transfer needs one.')
-  return sample_rate, frame_rate, int(round(hop))
+  return sample_rate, frame_rate, checkpoints.model_hop(model)
 
 
 def load_model(model_dir, n_frames=None, checkpoint=None):

@@ -289,7 +289,8 @@ def test_log_lines_follow_wall_time(monkeypatch, caplog):
   clock = iter([0.0, 0.0, 4.0, 11.0, 15.0, 22.0])
   monkeypatch.setattr(train_util, 'time',
                       types.SimpleNamespace(time=lambda: next(clock)))
-  progress = train_util._Progress(0, 100, 10.0, use_bar=False)  # pylint: disable=protected-access
+  # pylint: disable-next=protected-access
+  progress = train_util._Progress(0, 100, 10.0, use_bar=False)
   with caplog.at_level(logging.INFO):
     for step in range(1, 6):
       progress.update(step, {'total_loss': 1.0})
