@@ -35,8 +35,12 @@ older run skips names this version does not know, with one warning listing
 them.
 """
 
+import difflib
+import inspect
 import logging
 import os
+import re
+import sys
 import time
 
 from absl import app
@@ -136,9 +140,47 @@ def parse_gin(restore_dir):
       logging.info('Using the operative config %s.', operative_config)
     except FileNotFoundError:
       logging.info('No operative config in %s.', restore_dir)
-    gin.parse_config_files_and_bindings(
-        [resolve_gin_file(f, search_paths) for f in FLAGS.gin_file],
-        FLAGS.gin_param, skip_unknown=False)
+    try:
+      gin.parse_config_files_and_bindings(
+          [resolve_gin_file(f, search_paths) for f in FLAGS.gin_file],
+          FLAGS.gin_param, skip_unknown=False)
+    except ValueError as e:
+      hint = _closest_name_hint(str(e))
+      if not hint:
+        raise
+      raise ValueError(f'{e}\n {hint}') from e
+
+
+def _gin_names():
+  """{name: object} of the classes and functions of the gin modules."""
+  names = {}
+  for module_name in checkpoints.GIN_MODULES:
+    module = sys.modules.get(module_name)
+    for name, obj in vars(module or {}).items():
+      if not name.startswith('_') and callable(obj):
+        names.setdefault(name, obj)
+  return names
+
+
+def _closest_name_hint(message):
+  """'Did you mean ...?' for gin's unknown-name errors, or ''."""
+  names = _gin_names()
+  unknown = re.search(r"No configurable matching '([^']+)'", message)
+  if unknown:
+    close = difflib.get_close_matches(unknown.group(1).split('.')[-1], names,
+                                      n=3)
+  else:
+    unknown = re.search(r"Configurable '([^']+)' doesn't have a parameter "
+                        r"named '([^']+)'", message)
+    if not unknown or unknown.group(1) not in names:
+      return ''
+    try:
+      parameters = inspect.signature(names[unknown.group(1)]).parameters
+    except (TypeError, ValueError):
+      return ''
+    close = [f'{unknown.group(1)}.{p}' for p in difflib.get_close_matches(
+        unknown.group(2), list(parameters), n=3)]
+  return f'Did you mean {" or ".join(close)}?' if close else ''
 
 
 def resolve_gin_file(path, search_paths=(GIN_PATH,)):

@@ -333,10 +333,13 @@ def fixture_flags(clean_gin):
 
 
 @pytest.mark.parametrize('binding, message', [
-    ('trian.num_steps = 2', "No configurable matching 'trian'"),
-    ('RnnFcDecodr.ch = 999', "No configurable matching 'RnnFcDecodr'"),
+    ('trian.num_steps = 2',
+     r"(?s)No configurable matching 'trian'.*\n Did you mean train\?"),
+    ('RnnFcDecodr.ch = 999',
+     r"(?s)No configurable matching 'RnnFcDecodr'.*Did you mean RnnFcDecoder"),
     ('train.num_stepz = 2',
-     "Configurable 'train' doesn't have a parameter named 'num_stepz'"),
+     r"(?s)Configurable 'train' doesn't have a parameter named 'num_stepz'"
+     r'.*Did you mean train.num_steps\?'),
 ])
 def test_ddsp_run_gin_typos_are_errors(flags, tmp_path, binding, message):
   flags(['ddsp_run', f'--gin_param={binding}'])
