@@ -365,3 +365,46 @@ def test_ddsp_run_restores_an_old_operative_config(flags, tmp_path, caplog):
   assert gin.query_parameter('RnnFcDecoder.ch') == 8
   assert [r.getMessage() for r in caplog.records
           if 'OldDecoder.width' in r.getMessage()]
+
+
+_KILLED_SAVE_SCRIPT = """
+import sys, time
+import tensorflow as tf
+from ddsp.training import checkpoints
+directory = sys.argv[1]
+variable = tf.Variable([1.0, 2.0])
+checkpoint = tf.train.Checkpoint(v=variable)
+checkpoints.save(checkpoint, directory, 1)
+variable.assign([5.0, 6.0])
+rename = tf.io.gfile.rename
+def slow_rename(source, target, overwrite=False):
+  if source.endswith('.index'):
+    print('SAVING', flush=True)
+    time.sleep(120)  # Killed here, inside the save.
+  rename(source, target, overwrite=overwrite)
+tf.io.gfile.rename = slow_rename
+checkpoints.save(checkpoint, directory, 2)
+"""
+
+
+@pytest.mark.slow
+def test_a_process_killed_inside_a_save_leaves_the_previous_checkpoint(
+    tmp_path):
+  import signal  # pylint: disable=g-import-not-at-top
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  process = subprocess.Popen(
+      [sys.executable, '-c', _KILLED_SAVE_SCRIPT, str(tmp_path)],
+      stdout=subprocess.PIPE, text=True, env=env)
+  try:
+    assert process.stdout.readline().strip() == 'SAVING'
+    assert tf.io.gfile.glob(str(tmp_path / 'ckpt-2.data-*'))  # Half saved.
+  finally:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+  assert checkpoints.get_latest_checkpoint(tmp_path) == str(
+      tmp_path / 'ckpt-1')
+  variable = tf.Variable([0.0, 0.0])
+  assert checkpoints.restore(tmp_path, v=variable) == str(tmp_path / 'ckpt-1')
+  np.testing.assert_array_equal(variable.numpy(), [1.0, 2.0])
