@@ -36,6 +36,7 @@ valid audio, with different noise.
 """
 
 import logging
+import os
 
 import keras
 import numpy as np
@@ -291,6 +292,12 @@ class AutoencoderInference(tf.Module):
   def _call(self, f0_hz, loudness_db):
     outputs = self._outputs({'f0_hz': f0_hz, self.loudness_key: loudness_db})
     return {'audio': outputs['audio_synth']}
+
+  def save_model(self, save_dir):
+    """Writes a SavedModel whose 'serving_default' signature is `call`
+    (as published: `AutoencoderInference(ckpt).save_model(save_dir)`)."""
+    tf.saved_model.save(self, os.fspath(save_dir), signatures={
+        'serving_default': self.call.get_concrete_function()})
 
   def __call__(self, f0_hz, loudness_db=None):
     """Synthesizes clips.

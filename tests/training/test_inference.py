@@ -301,6 +301,11 @@ Reverb.reverb_length = 400
     # The same weights as the 100-frame model: its dry sound where the
     # controls agree (the causal GRU and synths; the last frames interpolate
     # towards frame 100, which differs).
+    clip.save_model(path / 'saved')
+    saved = tf.saved_model.load(str(path / 'saved'))
+    np.testing.assert_allclose(saved.signatures['serving_default'](
+        f0_hz=f0[..., 0], loudness_db=loudness[..., 0])['audio'].numpy(),
+                               dry, atol=1e-6)
     _, short = offline(trained, f0[:, :100], loudness[:, :100])
     n = 90 * HOP
     np.testing.assert_allclose(dry[:, :n], short['add']['signal'][:, :n],
