@@ -7,9 +7,9 @@ import pathlib
 import ddsp
 
 PACKAGE_DIR = pathlib.Path(ddsp.__file__).parent
-# Cycles left to other work (issue 13, item 1: model loading has one home).
-KNOWN_CYCLES = {frozenset({'ddsp.training.train_util',
-                           'ddsp.training.trainers'})}
+# Cycles left to other work: none (model loading has one home,
+# ddsp.training.checkpoints, so trainers no longer imports train_util).
+KNOWN_CYCLES = set()
 
 
 def _modules():

@@ -178,7 +178,7 @@ def export(model, save_dir, block_size=256, tflite=True, name=None):
   os.makedirs(save_dir, exist_ok=True)
 
   root = tf.Module()
-  root.offline = inference.AutoencoderInference(model)
+  root.offline = inference.AutoencoderInference(model, remove_reverb=False)
   root.streaming = inference.StreamingF0LoudnessModel(model,
                                                       block_size=block_size)
   stream = root.streaming

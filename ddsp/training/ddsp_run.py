@@ -28,11 +28,19 @@ once with --run_once):
 Gin files are read in this order, later bindings overriding earlier ones:
 `optimization/base.gin` and `eval/basic.gin` (defaults), the latest
 `operative_config-<step>.gin` of the restore directory (when resuming or
-evaluating), the --gin_file files, then the --gin_param bindings.
+evaluating), the --gin_file files, then the --gin_param bindings. An unknown
+configurable or parameter in a --gin_file or --gin_param (a typo such as
+`trian.num_steps`) is an error naming it; only the operative config of an
+older run skips names this version does not know, with one warning listing
+them.
 """
 
+import difflib
+import inspect
 import logging
 import os
+import re
+import sys
 import time
 
 from absl import app
@@ -41,21 +49,12 @@ import gin
 import keras
 import tensorflow as tf
 
+from ddsp.training import checkpoints
 from ddsp.training import eval_util
-from ddsp.training import evaluators  # pylint: disable=unused-import
 from ddsp.training import gin as ddsp_gin
 from ddsp.training import models
 from ddsp.training import train_util
 from ddsp.training import trainers
-
-# Modules that register gin configurables used by the packaged configs.
-# pylint: disable=unused-import,g-bad-import-order
-import ddsp  # synths, effects, processors, losses, core
-from ddsp.training import data
-from ddsp.training import decoders
-from ddsp.training import encoders
-from ddsp.training import preprocessing
-# pylint: enable=unused-import,g-bad-import-order
 
 GIN_PATH = ddsp_gin.GIN_PATH
 
@@ -115,10 +114,20 @@ def delay_start():
 def parse_gin(restore_dir):
   """Parses the gin configs: defaults, operative config, files, bindings.
 
+  The packaged defaults, the --gin_file files and the --gin_param bindings
+  are parsed strictly: an unknown configurable or parameter (a typo) raises
+  gin's `ValueError` naming it. Only the operative config of the run being
+  resumed or evaluated, written by another version maybe, skips unknown
+  names, with one warning listing them.
+
   Args:
     restore_dir: directory whose latest `operative_config-<step>.gin` (if any)
       is loaded before the user's files and bindings.
+
+  Raises:
+    ValueError: an unknown name in a --gin_file or --gin_param.
   """
+  checkpoints.import_gin_modules()
   search_paths = [GIN_PATH] + [train_util.expand_path(p)
                                for p in FLAGS.gin_search_path]
   for path in search_paths:
@@ -127,14 +136,51 @@ def parse_gin(restore_dir):
     gin.parse_config_file(os.path.join('optimization', 'base.gin'))
     gin.parse_config_file(os.path.join('eval', 'basic.gin'))
     try:
-      operative_config = train_util.get_latest_operative_config(restore_dir)
+      operative_config, _ = checkpoints.parse_operative_config(restore_dir)
       logging.info('Using the operative config %s.', operative_config)
-      gin.parse_config_file(operative_config, skip_unknown=True)
     except FileNotFoundError:
       logging.info('No operative config in %s.', restore_dir)
-    gin.parse_config_files_and_bindings(
-        [resolve_gin_file(f, search_paths) for f in FLAGS.gin_file],
-        FLAGS.gin_param, skip_unknown=True)
+    try:
+      gin.parse_config_files_and_bindings(
+          [resolve_gin_file(f, search_paths) for f in FLAGS.gin_file],
+          FLAGS.gin_param, skip_unknown=False)
+    except ValueError as e:
+      hint = _closest_name_hint(str(e))
+      if not hint:
+        raise
+      raise ValueError(f'{e}\n {hint}') from e
+
+
+def _gin_names():
+  """{name: object} of the classes and functions of the gin modules."""
+  names = {}
+  for module_name in checkpoints.GIN_MODULES:
+    module = sys.modules.get(module_name)
+    for name, obj in vars(module or {}).items():
+      if not name.startswith('_') and callable(obj):
+        names.setdefault(name, obj)
+  return names
+
+
+def _closest_name_hint(message):
+  """'Did you mean ...?' for gin's unknown-name errors, or ''."""
+  names = _gin_names()
+  unknown = re.search(r"No configurable matching '([^']+)'", message)
+  if unknown:
+    close = difflib.get_close_matches(unknown.group(1).split('.')[-1], names,
+                                      n=3)
+  else:
+    unknown = re.search(r"Configurable '([^']+)' doesn't have a parameter "
+                        r"named '([^']+)'", message)
+    if not unknown or unknown.group(1) not in names:
+      return ''
+    try:
+      parameters = inspect.signature(names[unknown.group(1)]).parameters
+    except (TypeError, ValueError):
+      return ''
+    close = [f'{unknown.group(1)}.{p}' for p in difflib.get_close_matches(
+        unknown.group(2), list(parameters), n=3)]
+  return f'Did you mean {" or ".join(close)}?' if close else ''
 
 
 def resolve_gin_file(path, search_paths=(GIN_PATH,)):

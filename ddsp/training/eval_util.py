@@ -18,13 +18,13 @@ Both are gin-configurable; a gin file sets the data and the evaluators:
 
 import logging
 import os
-import re
 import time
 
 import tensorflow as tf
 
 from ddsp import registration
 from ddsp import validation
+from ddsp.training import checkpoints
 from ddsp.training import evaluators as evaluators_lib
 
 __all__ = ['evaluate', 'evaluate_or_sample', 'sample']
@@ -32,47 +32,20 @@ __all__ = ['evaluate', 'evaluate_or_sample', 'sample']
 _MODES = ('eval', 'sample')
 
 
-def _checkpoint_step(checkpoint_path):
-  """The step in a checkpoint name ('.../ckpt-300' -> 300; 0 if none)."""
-  match = re.search(r'-(\d+)$', os.fspath(checkpoint_path))
-  return int(match.group(1)) if match else 0
-
-
 def _checkpoints(restore_dir, ckpt_delay_secs, run_once):
   """Yields checkpoint paths: the latest one, then each new one as it lands."""
   if run_once:
-    latest = tf.train.latest_checkpoint(restore_dir)
-    if latest is None:
+    try:
+      latest = checkpoints.find_readable_checkpoint(restore_dir)
+    except FileNotFoundError:
       raise FileNotFoundError(
           f'No checkpoint found in {restore_dir!r} (`run_once` evaluates the '
-          'latest checkpoint; without it the loop waits for one).')
+          'latest checkpoint; without it the loop waits for one).') from None
     yield latest
     return
   logging.info('Waiting for checkpoints in %s', restore_dir)
   yield from tf.train.checkpoints_iterator(
       restore_dir, min_interval_secs=ckpt_delay_secs)
-
-
-def _restore(model, checkpoint_path):
-  """Restores the model's weights; every weight must be in the checkpoint.
-
-  Checkpoints of `trainers.Trainer` (model, optimizer, ...) and of
-  `tf.train.Checkpoint(model=model)` both work; the optimizer is ignored.
-
-  Raises:
-    ValueError: if some weight of the (built) model is not in the checkpoint,
-      rather than evaluating initial weights without a word.
-  """
-  status = tf.train.Checkpoint(model=model).restore(checkpoint_path)
-  status.expect_partial()  # The optimizer and other objects are not used.
-  try:
-    status.assert_existing_objects_matched()
-  except AssertionError as error:
-    raise ValueError(
-        f'The checkpoint {checkpoint_path!r} does not hold all the weights of '
-        f'the model {model.name!r} (another model, or gin config?): '
-        f'{str(error)[:500]}') from None
-  logging.info('Restored %s from %s', model.name, checkpoint_path)
 
 
 def _make_evaluators(evaluator_classes, sample_rate, frame_rate):
@@ -92,6 +65,33 @@ def _make_evaluators(evaluator_classes, sample_rate, frame_rate):
       raise TypeError('`evaluator_classes` must hold evaluator classes (or '
                       f'instances). Received: {item!r}')
   return result
+
+
+def _run_checkpoint(model, predict, dataset, evaluators, checkpoint_path,
+                    step, num_batches, do_eval, do_sample):
+  """Restores one checkpoint and feeds its batches to the evaluators.
+
+  Returns:
+    The number of batches run.
+  """
+  n_done = 0
+  for batch in dataset:
+    if n_done == 0:
+      if not model.built:
+        # Variables must exist before restoring (Keras 3 builds lazily).
+        model(batch, training=False)
+      # Every weight must come from the checkpoint (ValueError otherwise).
+      checkpoints.restore(checkpoint_path, fallback=False, model=model)
+    outputs, losses = predict(batch)
+    for evaluator in evaluators:
+      if do_eval:
+        evaluator.evaluate(batch, outputs, losses)
+      if do_sample:
+        evaluator.sample(batch, outputs, step)
+    n_done += 1
+    if num_batches is not None and n_done >= num_batches:
+      break
+  return n_done
 
 
 def evaluate_or_sample(data_provider, model, evaluator_classes, mode='eval',
@@ -158,30 +158,15 @@ def evaluate_or_sample(data_provider, model, evaluator_classes, mode='eval',
     outputs['audio_gen'] = model.get_audio_from_outputs(outputs)
     return outputs, losses
 
-  built = False
   results = {}
   with writer.as_default():
     for checkpoint_path in _checkpoints(restore_dir, ckpt_delay_secs,
                                         run_once):
-      step = _checkpoint_step(checkpoint_path)
+      step = checkpoints.checkpoint_step(checkpoint_path)
       start = time.time()
-      n_done = 0
-      for batch in dataset:
-        if not built:
-          # Variables must exist before restoring (Keras 3 builds lazily).
-          model(batch, training=False)
-          built = True
-        if n_done == 0:
-          _restore(model, checkpoint_path)
-        outputs, losses = predict(batch)
-        for evaluator in evaluators:
-          if do_eval:
-            evaluator.evaluate(batch, outputs, losses)
-          if do_sample:
-            evaluator.sample(batch, outputs, step)
-        n_done += 1
-        if num_batches is not None and n_done >= num_batches:
-          break
+      n_done = _run_checkpoint(model, predict, dataset, evaluators,
+                               checkpoint_path, step, num_batches, do_eval,
+                               do_sample)
       if n_done == 0:
         raise ValueError(
             f'The data provider {data_provider!r} gave no batch of '

@@ -38,7 +38,6 @@ valid audio, with different noise.
 import logging
 import os
 
-import gin
 import keras
 import numpy as np
 import tensorflow as tf
@@ -48,6 +47,7 @@ from ddsp import effects
 from ddsp import processors
 from ddsp import synths
 from ddsp import validation
+from ddsp.training import checkpoints
 from ddsp.training import decoders
 from ddsp.training import preprocessing
 from ddsp.training import streaming
@@ -55,6 +55,7 @@ from ddsp.training import streaming
 __all__ = [
     'build_model',
     'load_model',
+    'parse_operative_config',
     'AutoencoderInference',
     'StreamingF0LoudnessModel',
 ]
@@ -69,13 +70,6 @@ _LOUDNESS_KEYS = {
 # ------------------------------------------------------------------------------
 # Loading trained models.
 # ------------------------------------------------------------------------------
-def _import_configurables():
-  # pylint: disable=g-import-not-at-top,unused-import
-  import ddsp.losses
-  from ddsp.training import encoders
-  from ddsp.training import models
-
-
 def _model_frames(model):
   """Frames the model's synths expect per example (None: any)."""
   preprocessor = getattr(model, 'preprocessor', None)
@@ -125,21 +119,29 @@ def build_model(model):
   Returns:
     The model.
   """
-  n_frames = _model_frames(model) or 250
-  features = {'f0_hz': tf.fill([1, n_frames], 220.0),
-              'loudness_db': tf.fill([1, n_frames], -60.0),
-              'power_db': tf.fill([1, n_frames], -60.0)}
-  model(features, training=False)
-  return model
+  return checkpoints.build_model(model, _model_frames(model) or 250)
+
+
+def parse_operative_config(ckpt_dir):
+  """Parses the latest operative gin config of a training run (published).
+
+  Args:
+    ckpt_dir: the training directory, or a checkpoint prefix in it.
+
+  Returns:
+    The path of the parsed config. Unknown names of an older run are
+    skipped with one warning (`checkpoints.parse_operative_config`).
+  """
+  return checkpoints.parse_operative_config(ckpt_dir)[0]
 
 
 def load_model(model_path, verbose=True):
   """A trained model from its training directory, or a model as it is.
 
-  Reads the latest `operative_config-<step>.gin` (which `ddsp_run` writes
-  beside the checkpoints) into gin's global config (cleared first), builds
-  `models.get_model()`, runs it once to create its variables and restores
-  the latest checkpoint.
+  Parses the latest `operative_config-<step>.gin` (which `ddsp_run` writes
+  beside the checkpoints) into gin's config, builds `models.get_model()`,
+  runs it once to create its variables and restores the newest readable
+  checkpoint (`checkpoints.load_model`).
 
   Args:
     model_path: a `ddsp.training.models.Model` (returned unchanged), a
@@ -151,21 +153,12 @@ def load_model(model_path, verbose=True):
 
   Raises:
     FileNotFoundError: if there is no gin config or checkpoint.
+    ValueError: the checkpoint does not hold every weight of the model that
+      the config builds (names the missing ones).
   """
   if isinstance(model_path, keras.Model):
     return model_path
-  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
-  from ddsp.training import models  # pylint: disable=g-import-not-at-top
-  _import_configurables()
-  path = train_util.expand_path(model_path)
-  checkpoint = train_util.get_latest_checkpoint(path)
-  model_dir = path if tf.io.gfile.isdir(path) else os.path.dirname(path)
-  gin_file = train_util.get_latest_operative_config(model_dir)
-  gin.clear_config()
-  with gin.unlock_config():
-    gin.parse_config_file(gin_file, skip_unknown=True)
-  model = build_model(models.get_model())
-  model.restore(checkpoint, verbose=verbose)
+  model, checkpoint, gin_file = checkpoints.load_model(model_path)
   if verbose:
     logging.info('Loaded %s from %s and %s', type(model).__name__, gin_file,
                  checkpoint)
@@ -193,16 +186,29 @@ class AutoencoderInference(tf.Module):
 
   A `tf.Module` whose `call` is a `tf.function` with a fixed signature
   (`f0_hz`, `loudness_db` or `power_db`), so it can be saved as a SavedModel
-  signature.
+  signature. As in the published library, it is built from a checkpoint at a
+  length of `length_seconds`, without the reverb by default.
 
   Args:
-    model: a `ddsp.training.models.Autoencoder` (built) or a training
-      directory for `load_model`.
-    n_frames: frames per clip. The model's own number where it has one (its
-      preprocessor's `time_steps`, or its synths' `n_samples` / hop);
-      otherwise (synths with `n_samples=None`) this many, by default 4 s of
-      frames (1000 at 250 frames/s). The filters need a static length.
+    ckpt: a training directory or checkpoint prefix (the model is rebuilt
+      from its operative config for `length_seconds` of audio and restored,
+      see `checkpoints.load_model`), or a built
+      `ddsp.training.models.Autoencoder` (used at its own length).
+    length_seconds: seconds of audio per clip when loading from `ckpt` (4,
+      as published); None keeps the training length. For a model with synths
+      of any length (`n_samples=None`) it sets the clip length too.
+    remove_reverb: output the signal that enters a reverb at the end of the
+      processor group (the dry sound; True by default, as published). No
+      effect without such a reverb.
+    verbose: log what was loaded.
+    n_frames: frames per clip instead of `length_seconds` (must agree with
+      a given model's own length).
     name: name of the module.
+
+  Raises:
+    FileNotFoundError: no config or checkpoint at `ckpt`.
+    ValueError: the checkpoint lacks weights of the configured model, or
+      `n_frames` disagrees with the model.
 
   Example:
     >>> import ddsp
@@ -223,32 +229,95 @@ class AutoencoderInference(tf.Module):
     TensorShape([2, 640])
   """
 
-  def __init__(self, model, n_frames=None, name=None):
+  def __init__(self, ckpt, length_seconds=4, remove_reverb=True,
+               verbose=True, n_frames=None, name=None):
     super().__init__(name=name)
-    self.model = load_model(model)
-    self.loudness_key = _loudness_keys(self.model)[0]
-    model_frames = _model_frames(self.model)
     n_frames = validation.check_positive_int(n_frames, 'n_frames',
                                              allow_none=True)
+    if length_seconds is not None:
+      validation.check_positive(length_seconds, 'length_seconds')
+    if isinstance(ckpt, keras.Model):
+      self.model = ckpt
+    else:
+      self.model = self._load(ckpt, length_seconds, n_frames, verbose)
+    self.length_seconds = length_seconds
+    self.remove_reverb = bool(remove_reverb)
+    self.loudness_key = _loudness_keys(self.model)[0]
+    model_frames = _model_frames(self.model)
     if model_frames is not None and n_frames not in (None, model_frames):
       raise ValueError(f'The model renders {model_frames} frames per clip. '
                        f'Received: n_frames={n_frames}')
     hop = _model_hop(self.model)
+    sample_rate = _first_synth(self.model).sample_rate
     self.n_frames = model_frames or n_frames or int(
-        round(4 * _first_synth(self.model).sample_rate / hop))
+        round((length_seconds or 4) * sample_rate / hop))
     self.hop_size = hop
+    self.sample_rate = sample_rate
+    self.n_samples = self.n_frames * hop
+    self._dry_key = self._reverb_input() if self.remove_reverb else None
     self.call = tf.function(self._call, autograph=False, input_signature=[
         tf.TensorSpec([None, self.n_frames], tf.float32, name='f0_hz'),
         tf.TensorSpec([None, self.n_frames], tf.float32,
                       name=self.loudness_key)])
 
+  @staticmethod
+  def _load(path, length_seconds, n_frames, verbose):
+    """The model of a training run, built for the clip length."""
+    if n_frames is None and length_seconds is not None:
+      checkpoints.parse_operative_config(path)
+      probe = checkpoints.get_model()
+      _, frame_rate = checkpoints.model_rates(probe)
+      n_frames = int(round(length_seconds * frame_rate))
+    model, checkpoint, config = checkpoints.load_model(path,
+                                                       n_frames=n_frames)
+    if verbose:
+      logging.info('AutoencoderInference: %s from %s and %s, %s frames per '
+                   'clip.', type(model).__name__, config, checkpoint,
+                   n_frames or 'the training number of')
+    return model
+
+  def _reverb_input(self):
+    """The key of the signal entering a reverb at the end, or None."""
+    dag = list(getattr(self.model.processor_group, 'dag', ()))
+    if dag and isinstance(dag[-1][0], effects.Reverb):
+      return dag[-1][1][0]
+    return None
+
+  def _outputs(self, features):
+    outputs = dict(self.model(features, training=False))
+    if self._dry_key is not None:
+      outputs['audio_synth'] = core.nested_lookup(self._dry_key, outputs)
+    return outputs
+
   def _call(self, f0_hz, loudness_db):
-    outputs = self.model({'f0_hz': f0_hz, self.loudness_key: loudness_db},
-                         training=False)
+    outputs = self._outputs({'f0_hz': f0_hz, self.loudness_key: loudness_db})
     return {'audio': outputs['audio_synth']}
 
-  def __call__(self, f0_hz, loudness_db):
-    """[batch, n_frames] f0 (Hz) and loudness (dB) -> [batch, n_samples]."""
+  def save_model(self, save_dir):
+    """Writes a SavedModel whose 'serving_default' signature is `call`
+    (as published: `AutoencoderInference(ckpt).save_model(save_dir)`)."""
+    tf.saved_model.save(self, os.fspath(save_dir), signatures={
+        'serving_default': self.call.get_concrete_function()})
+
+  def __call__(self, f0_hz, loudness_db=None):
+    """Synthesizes clips.
+
+    Args:
+      f0_hz: [batch, n_frames] f0 in Hz; or, as in the published library, a
+        dict of features ('f0_hz' and 'loudness_db' or 'power_db').
+      loudness_db: [batch, n_frames] loudness (dB; power for a power
+        model), with `f0_hz` an array.
+
+    Returns:
+      [batch, n_samples] float32 audio; for a features dict, the model's
+      outputs dict (its 'audio_synth' the dry sound with `remove_reverb`).
+    """
+    if isinstance(f0_hz, dict):
+      features = {k: core.tf_float32(v) for k, v in f0_hz.items()}
+      return self._outputs(features)
+    if loudness_db is None:
+      raise ValueError('`loudness_db` is needed with an f0 array (or pass a '
+                       'features dict).')
     return self.call(core.tf_float32(f0_hz),
                      core.tf_float32(loudness_db))['audio']
 

@@ -43,7 +43,6 @@ or from Python:
 
 import logging
 import os
-import re
 
 import numpy as np
 
@@ -59,10 +58,6 @@ __all__ = [
 ]
 
 DB_RANGE = 80.0  # dB, the loudness floor is -DB_RANGE (spectral_ops.DB_RANGE).
-# Gin parameters that fix a model's length: rebound to the input's length.
-_LENGTH_PARAMS = ('n_samples', 'time_steps')
-_BINDING = re.compile(r'^\s*([A-Za-z_][\w./]*)\.(' + '|'.join(_LENGTH_PARAMS) +
-                      r')\s*=', re.MULTILINE)
 
 
 # ------------------------------------------------------------------------------
@@ -121,8 +116,41 @@ def adjust_features(features, dataset_stats=None, pitch_shift=None,
     >>> float(adjusted['f0_hz'][0]), float(adjusted['loudness_db'][0])
     (220.0, -36.0)
   """
-  from ddsp import core  # pylint: disable=g-import-not-at-top
   from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  _check_adjust_arguments(features, autotune, quiet, note_threshold,
+                          pitch_shift, loudness_shift)
+  f0_confidence = np.asarray(features['f0_confidence'], np.float32)
+  loudness_db = np.asarray(features['loudness_db'], np.float32)
+  mask_on, note_on_ratio = postprocessing.detect_notes(
+      loudness_db, f0_confidence, note_threshold=note_threshold)
+  has_notes = bool(np.any(mask_on))
+  if not has_notes:
+    logging.warning('No note detected in the input (all frames are quiet or '
+                    'unpitched): no automatic pitch or loudness adjustment.')
+  if dataset_stats is not None and not has_notes:
+    dataset_stats = None  # Nothing to match.
+
+  pitch_shift = _pitch_shift(features['f0_hz'], mask_on, dataset_stats,
+                             pitch_shift)
+  adjusted = postprocessing.shift_f0(dict(features), pitch_shift / 12.0)
+  loudness_mode, applied_shift, new_db = _adjust_loudness(
+      loudness_db, mask_on, note_on_ratio, dataset_stats, loudness_shift,
+      quiet, note_threshold)
+  # Floor only: loud recordings (and training data) exceed 0 dB.
+  adjusted['loudness_db'] = np.maximum(new_db, -DB_RANGE).astype(np.float32)
+  tuning_factor = None
+  if autotune > 0:
+    adjusted['f0_hz'], tuning_factor = _autotune(
+        adjusted['f0_hz'], f0_confidence, mask_on, autotune)
+
+  info = {'pitch_shift': pitch_shift, 'loudness': loudness_mode,
+          'loudness_shift': applied_shift, 'mask_on': mask_on,
+          'tuning_factor': tuning_factor, 'autotune': float(autotune)}
+  return adjusted, info
+
+
+def _check_adjust_arguments(features, autotune, quiet, note_threshold,
+                            pitch_shift, loudness_shift):
   missing = {'f0_hz', 'f0_confidence', 'loudness_db'} - set(features)
   if missing:
     raise ValueError(f'`features` lacks {sorted(missing)}. Received keys: '
@@ -135,112 +163,52 @@ def adjust_features(features, dataset_stats=None, pitch_shift=None,
   if loudness_shift is not None:
     validation.check_in_range(loudness_shift, 'loudness_shift', -80.0, 80.0)
 
-  f0_hz = np.asarray(features['f0_hz'], np.float32)
-  f0_confidence = np.asarray(features['f0_confidence'], np.float32)
-  loudness_db = np.asarray(features['loudness_db'], np.float32)
-  mask_on, note_on_ratio = postprocessing.detect_notes(
-      loudness_db, f0_confidence, note_threshold=note_threshold)
-  has_notes = bool(np.any(mask_on))
-  if not has_notes:
-    logging.warning('No note detected in the input (all frames are quiet or '
-                    'unpitched): no automatic pitch or loudness adjustment.')
 
-  # Pitch.
-  if pitch_shift is None:
-    pitch_shift = 0.0
-    if dataset_stats is not None and has_notes:
-      pitch_shift = 12.0 * postprocessing.get_pitch_shift(
-          f0_hz, mask_on, _target_mean_pitch(dataset_stats))
-  pitch_shift = float(pitch_shift)
-  adjusted = postprocessing.shift_f0(dict(features), pitch_shift / 12.0)
+def _pitch_shift(f0_hz, mask_on, dataset_stats, pitch_shift):
+  """Semitones: as given, else whole octaves towards the training pitch."""
+  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  if pitch_shift is not None:
+    return float(pitch_shift)
+  if dataset_stats is None:
+    return 0.0
+  return float(12.0 * postprocessing.get_pitch_shift(
+      np.asarray(f0_hz, np.float32), mask_on,
+      _target_mean_pitch(dataset_stats)))
 
-  # Loudness.
-  loudness_mode, applied_shift = 'none', None
+
+def _adjust_loudness(loudness_db, mask_on, note_on_ratio, dataset_stats,
+                     loudness_shift, quiet, note_threshold):
+  """(mode, applied shift or None, new loudness) of `adjust_features`."""
+  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
   if loudness_shift is not None:
-    loudness_mode, applied_shift = 'shift', float(loudness_shift)
-    new_db = loudness_db + applied_shift
-  elif dataset_stats is not None and has_notes:
-    loudness_mode = 'quantile'
-    _, new_db = postprocessing.fit_quantile_transform(
-        loudness_db, mask_on,
-        inv_quantile=dataset_stats['quantile_transform'])
-    off = ~mask_on
-    fraction_below = 1.0 - np.minimum(note_on_ratio / note_threshold, 1.0)
-    new_db[off] -= quiet * fraction_below[off]
-  else:
-    new_db = loudness_db
-  # Floor only: loud recordings (and training data) exceed 0 dB.
-  adjusted['loudness_db'] = np.maximum(new_db, -DB_RANGE).astype(np.float32)
+    return 'shift', float(loudness_shift), loudness_db + float(loudness_shift)
+  if dataset_stats is None:
+    return 'none', None, loudness_db
+  _, new_db = postprocessing.fit_quantile_transform(
+      loudness_db, mask_on, inv_quantile=dataset_stats['quantile_transform'])
+  off = ~mask_on
+  fraction_below = 1.0 - np.minimum(note_on_ratio / note_threshold, 1.0)
+  new_db[off] -= quiet * fraction_below[off]
+  return 'quantile', None, new_db
 
-  # Auto-tune.
-  tuning_factor = None
-  if autotune > 0:
-    f0_midi = np.asarray(core.hz_to_midi(adjusted['f0_hz']))
-    tuning_factor = postprocessing.get_tuning_factor(f0_midi, f0_confidence,
-                                                     mask_on)
-    f0_midi = postprocessing.auto_tune(f0_midi, tuning_factor, mask_on,
-                                       amount=float(autotune))
-    adjusted['f0_hz'] = np.where(
-        np.asarray(adjusted['f0_hz']) > 0,
-        np.asarray(core.midi_to_hz(f0_midi)), 0.0).astype(np.float32)
 
-  info = {'pitch_shift': pitch_shift, 'loudness': loudness_mode,
-          'loudness_shift': applied_shift, 'mask_on': mask_on,
-          'tuning_factor': tuning_factor, 'autotune': float(autotune)}
-  return adjusted, info
+def _autotune(f0_hz, f0_confidence, mask_on, amount):
+  """(f0 pulled towards the inferred scale, tuning factor)."""
+  from ddsp import core  # pylint: disable=g-import-not-at-top
+  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  f0_midi = np.asarray(core.hz_to_midi(f0_hz))
+  tuning_factor = postprocessing.get_tuning_factor(f0_midi, f0_confidence,
+                                                   mask_on)
+  f0_midi = postprocessing.auto_tune(f0_midi, tuning_factor, mask_on,
+                                     amount=float(amount))
+  tuned = np.where(np.asarray(f0_hz) > 0, np.asarray(core.midi_to_hz(f0_midi)),
+                   0.0).astype(np.float32)
+  return tuned, tuning_factor
 
 
 # ------------------------------------------------------------------------------
 # The model.
 # ------------------------------------------------------------------------------
-def _import_configurables():
-  """Imports every module whose gin names an operative config may hold."""
-  # pylint: disable=g-import-not-at-top,unused-import
-  import ddsp  # noqa: F401
-  from ddsp.training import data  # noqa: F401
-  from ddsp.training import decoders  # noqa: F401
-  from ddsp.training import encoders  # noqa: F401
-  from ddsp.training import models  # noqa: F401
-  from ddsp.training import preprocessing  # noqa: F401
-  from ddsp.training import trainers  # noqa: F401
-  from ddsp.training import train_util  # noqa: F401
-  for optional in ('evaluators',):
-    try:
-      __import__(f'ddsp.training.{optional}')
-    except ImportError:
-      pass
-  # pylint: enable=g-import-not-at-top,unused-import
-  return models
-
-
-def _sub_layers(model):
-  return model._flatten_layers(include_self=False, recursive=True)  # pylint: disable=protected-access
-
-
-def _training_layout(model):
-  """(sample_rate, frame_rate) of a model, from its synths and preprocessor.
-
-  Layers with a length (`n_samples`: synthesizers; `time_steps`:
-  preprocessors) decide; other layers (losses, ...) only where none has one.
-  """
-  layers = _sub_layers(model)
-  sized = [l for l in layers
-           if any(hasattr(l, p) for p in _LENGTH_PARAMS)] or layers
-  sample_rates, frame_rates = set(), set()
-  for layer in sized:
-    for attr, found in (('sample_rate', sample_rates),
-                        ('frame_rate', frame_rates)):
-      value = getattr(layer, attr, None)
-      if isinstance(value, (int, float)) and not isinstance(value, bool):
-        found.add(value)
-  if len(sample_rates) != 1 or len(frame_rates) != 1:
-    raise ValueError(
-        'Cannot tell the model\'s sample rate and frame rate from its layers: '
-        f'found sample rates {sorted(sample_rates)} and frame rates '
-        f'{sorted(frame_rates)}.')
-  return sample_rates.pop(), frame_rates.pop()
-
-
 def _data_is_centered():
   import gin  # pylint: disable=g-import-not-at-top
   for name in ('TFRecordProvider.centered', 'RecordProvider.centered'):
@@ -251,29 +219,20 @@ def _data_is_centered():
   return False
 
 
-def _parse_operative_config(model_dir, extra_bindings=()):
-  """Clears gin and parses the model's latest operative config."""
-  import gin  # pylint: disable=g-import-not-at-top
-  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
-  _import_configurables()
-  path = train_util.get_latest_operative_config(model_dir)
-  with open(path, encoding='utf-8') as f:
-    config_str = f.read()
-  with gin.unlock_config():
-    gin.clear_config()
-    gin.parse_config(config_str, skip_unknown=True)
-    if extra_bindings:
-      gin.parse_config(list(extra_bindings), skip_unknown=True)
-  return path, config_str
+def _model_layout(model):
+  """(sample_rate, frame_rate, hop) of a model; the hop must be whole."""
+  from ddsp.training import checkpoints  # pylint: disable=g-import-not-at-top
+  sample_rate, frame_rate = checkpoints.model_rates(model)
+  return sample_rate, frame_rate, checkpoints.model_hop(model)
 
 
 def load_model(model_dir, n_frames=None, checkpoint=None):
   """Builds a model from its operative gin config and restores its weights.
 
-  Replaces the global gin config with the model directory's latest
-  `operative_config-<step>.gin`. Every `<name>.n_samples` and
-  `<name>.time_steps` bound there is set to the lengths of `n_frames` frames,
-  so that the model renders audio of any length.
+  Parses the model directory's latest `operative_config-<step>.gin` into gin
+  (`checkpoints.parse_operative_config`). Every layer with an `n_samples` or
+  a `time_steps` is set to the lengths of `n_frames` frames
+  (`checkpoints.get_model`), so that the model renders audio of any length.
 
   Args:
     model_dir: directory of a training run (checkpoints `ckpt-<step>` and
@@ -281,60 +240,38 @@ def load_model(model_dir, n_frames=None, checkpoint=None):
     n_frames: frames of the features the model will get (without the extra
       frame of centred data), or None to keep the training length.
     checkpoint: a checkpoint prefix ('.../ckpt-300') to restore instead of
-      the latest in `model_dir`.
+      the newest readable one in `model_dir`.
 
   Returns:
     dict: 'model' (unbuilt: build it by calling it, then call
     `restore()`), 'restore' (a function restoring the checkpoint into the
-    built model; it raises if a model variable is not in the checkpoint),
-    'checkpoint' (path), 'sample_rate', 'frame_rate', 'hop' (samples per
-    frame), 'centered' (bool), 'n_samples', 'time_steps' (the lengths the
-    model was built with) and 'config_path'.
+    built model; it raises a `ValueError` naming the variables the
+    checkpoint lacks), 'checkpoint' (path), 'sample_rate', 'frame_rate',
+    'hop' (samples per frame), 'centered' (bool), 'n_samples', 'time_steps'
+    (the lengths the model was built with) and 'config_path'.
 
   Raises:
     FileNotFoundError: no operative config or no checkpoint in `model_dir`.
     ValueError: the lengths cannot be set from the config.
   """
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
-  model_dir = train_util.expand_path(model_dir)
-  checkpoint = train_util.get_latest_checkpoint(checkpoint or model_dir)
-  config_path, config_str = _parse_operative_config(model_dir)
-  models = _import_configurables()
-  probe = models.get_model()
-  sample_rate, frame_rate = _training_layout(probe)
-  hop = sample_rate / frame_rate
-  if abs(hop - round(hop)) > 1e-9:
-    raise ValueError(f'The model\'s hop, sample_rate / frame_rate = '
-                     f'{sample_rate} / {frame_rate}, is not a whole number of '
-                     'samples; timbre transfer needs one.')
-  hop = int(round(hop))
+  from ddsp.training import checkpoints  # pylint: disable=g-import-not-at-top
+  model_dir = checkpoints.expand_path(model_dir)
+  source = checkpoint or model_dir
+  checkpoint = checkpoints.get_latest_checkpoint(source)
+  config_path, _ = checkpoints.parse_operative_config(model_dir)
+  sample_rate, frame_rate, hop = _model_layout(checkpoints.get_model())
   centered = _data_is_centered()
   n_samples = time_steps = None
   if n_frames is not None:
     n_frames = validation.check_positive_int(n_frames, 'n_frames')
     n_samples = n_frames * hop
     time_steps = n_frames + (1 if centered else 0)
-    values = {'n_samples': n_samples, 'time_steps': time_steps}
-    bindings = sorted({f'{name}.{param} = {values[param]}'
-                       for name, param in _BINDING.findall(config_str)})
-    _parse_operative_config(model_dir, bindings)
-  model = models.get_model()
-  for layer in _sub_layers(model):
-    for param, value in (('n_samples', n_samples),
-                         ('time_steps', time_steps)):
-      current = getattr(layer, param, None)
-      if value is not None and current is not None and current != value:
-        raise ValueError(
-            f'Could not set {type(layer).__name__}.{param} to {value} through '
-            f'gin (it is {current}): the operative config {config_path} does '
-            f'not bind it. Add `{type(layer).__name__}.{param} = ...` to it.')
+  model = checkpoints.get_model(n_frames, extra_frames=int(centered))
+  restored = {}
 
   def restore():
-    status = tf.train.Checkpoint(model=model).restore(checkpoint)
-    status.assert_existing_objects_matched()
-    status.expect_partial()
-    logging.info('Restored %s from %s', type(model).__name__, checkpoint)
+    restored['checkpoint'] = checkpoints.restore(source, model=model)
+    return restored['checkpoint']
 
   return {'model': model, 'restore': restore, 'checkpoint': checkpoint,
           'sample_rate': sample_rate, 'frame_rate': frame_rate, 'hop': hop,
@@ -537,7 +474,6 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
     audio_io.AudioLoadError: the input cannot be decoded.
     ValueError: for out-of-range arguments.
   """
-  import soundfile  # pylint: disable=g-import-not-at-top
   from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
   validation.check_in_range(autotune, 'autotune', 0.0, 1.0)
   if not os.path.isdir(os.path.expanduser(os.fspath(model_dir))):
@@ -545,16 +481,8 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
 
   # Read the training layout first (it says which rate to load audio at).
   layout = load_model(model_dir, checkpoint=checkpoint)
-  sample_rate, frame_rate, hop = (layout['sample_rate'], layout['frame_rate'],
-                                  layout['hop'])
   stats = _dataset_statistics(model_dir, dataset_stats) if adjust else None
-
-  audio = audio_io.load_audio(os.fspath(input_path), int(sample_rate))
-  n_frames = -(-len(audio) // hop)
-  audio = np.pad(audio, (0, n_frames * hop - len(audio))).astype(np.float32)
-  input_features = audio_io.compute_audio_features(
-      audio, sample_rate=int(sample_rate), frame_rate=frame_rate,
-      center=layout['centered'], crepe_model=crepe_model)
+  audio, input_features = _read_input(input_path, layout, crepe_model)
   features, info = adjust_features(
       input_features, stats, pitch_shift=pitch_shift,
       loudness_shift=loudness_shift, autotune=autotune, quiet=quiet,
@@ -564,24 +492,10 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
                '' if info['loudness_shift'] is None else
                f' ({info["loudness_shift"]:+.1f} dB)', info['autotune'])
 
-  loaded = load_model(model_dir, n_frames=n_frames, checkpoint=checkpoint)
-  model = loaded['model']
-  inputs = _model_inputs(model, features, audio)
-  model(inputs, training=False)  # Creates the variables.
-  loaded['restore']()
-  outputs = model(inputs, training=False)
-  out = np.asarray(model.get_audio_from_outputs(outputs))[0].astype(np.float32)
-  peak = float(np.max(np.abs(out))) if out.size else 0.0
-  if peak > 0.99:
-    logging.warning('The output peaks at %.2f: scaled to 0.99 to avoid '
-                    'clipping.', peak)
-    out *= 0.99 / peak
-
-  output_path = os.fspath(output_path)
-  os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
-  soundfile.write(output_path, out, int(sample_rate))
-  logging.info('Wrote %s (%.2f s at %d Hz).', output_path,
-               len(out) / sample_rate, sample_rate)
+  out, restored = _resynthesize(model_dir, checkpoint, features, audio,
+                                layout['hop'])
+  sample_rate, frame_rate = layout['sample_rate'], layout['frame_rate']
+  output_path = _write_audio(output_path, out, sample_rate)
 
   if analyze_output is None:
     analyze_output = plot_path is not None
@@ -591,22 +505,70 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
         out, sample_rate=int(sample_rate), frame_rate=frame_rate,
         center=layout['centered'], crepe_model=crepe_model)
   if plot_path is not None:
-    plot_path = os.fspath(plot_path)
-    os.makedirs(os.path.dirname(os.path.abspath(plot_path)), exist_ok=True)
-    fig = plot_timbre_transfer(
-        audio, out, sample_rate, frame_rate, input_features, features,
-        output_features,
+    plot_path = _write_plot(
+        plot_path, audio, out, sample_rate, frame_rate, input_features,
+        features, output_features,
         title=(f'{os.path.basename(os.fspath(input_path))} through '
                f'{os.path.basename(os.path.normpath(os.fspath(model_dir)))} '
                f'(pitch {info["pitch_shift"]:+.0f} semitones, loudness '
                f'{info["loudness"]})'))
-    fig.savefig(plot_path)
-    logging.info('Wrote %s.', plot_path)
   return {'audio': out, 'input_audio': audio, 'sample_rate': sample_rate,
           'frame_rate': frame_rate, 'input_features': input_features,
           'features': features, 'output_features': output_features,
-          'adjustment': info, 'checkpoint': loaded['checkpoint'],
+          'adjustment': info, 'checkpoint': restored,
           'output_path': output_path, 'plot_path': plot_path}
+
+
+def _read_input(input_path, layout, crepe_model):
+  """The input audio at the model's rate (padded to whole frames) and its
+  f0, confidence and loudness, framed as the training data."""
+  from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
+  sample_rate, hop = int(layout['sample_rate']), layout['hop']
+  audio = audio_io.load_audio(os.fspath(input_path), sample_rate=sample_rate)
+  n_frames = -(-len(audio) // hop)
+  audio = np.pad(audio, (0, n_frames * hop - len(audio))).astype(np.float32)
+  features = audio_io.compute_audio_features(
+      audio, sample_rate=sample_rate, frame_rate=layout['frame_rate'],
+      center=layout['centered'], crepe_model=crepe_model)
+  return audio, features
+
+
+def _resynthesize(model_dir, checkpoint, features, audio, hop):
+  """The model's [n_samples] audio for the features (peak at most 0.99) and
+  the restored checkpoint."""
+  loaded = load_model(model_dir, n_frames=len(audio) // hop,
+                      checkpoint=checkpoint)
+  model = loaded['model']
+  inputs = _model_inputs(model, features, audio)
+  model(inputs, training=False)  # Creates the variables.
+  restored = loaded['restore']()
+  outputs = model(inputs, training=False)
+  out = np.asarray(model.get_audio_from_outputs(outputs))[0].astype(np.float32)
+  peak = float(np.max(np.abs(out))) if out.size else 0.0
+  if peak > 0.99:
+    logging.warning('The output peaks at %.2f: scaled to 0.99 to avoid '
+                    'clipping.', peak)
+    out *= 0.99 / peak
+  return out, restored
+
+
+def _write_audio(output_path, audio, sample_rate):
+  import soundfile  # pylint: disable=g-import-not-at-top
+  output_path = os.fspath(output_path)
+  os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
+  soundfile.write(output_path, audio, int(sample_rate))
+  logging.info('Wrote %s (%.2f s at %d Hz).', output_path,
+               len(audio) / sample_rate, sample_rate)
+  return output_path
+
+
+def _write_plot(plot_path, *args, title=''):
+  plot_path = os.fspath(plot_path)
+  os.makedirs(os.path.dirname(os.path.abspath(plot_path)), exist_ok=True)
+  fig = plot_timbre_transfer(*args, title=title)
+  fig.savefig(plot_path)
+  logging.info('Wrote %s.', plot_path)
+  return plot_path
 
 
 def transfer_metrics(result, confidence_threshold=0.85, loudness_range_db=30.0,

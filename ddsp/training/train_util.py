@@ -23,15 +23,17 @@ Gin names: `train` (module `ddsp.training.train_util`), e.g.
 import json
 import logging
 import os
-import re
 import sys
 import time
 
 import gin
+import numpy as np
 import tensorflow as tf
 
 from ddsp import registration
 from ddsp import validation
+from ddsp.training import checkpoints
+from ddsp.training import summaries
 from ddsp.training import trainers
 
 __all__ = [
@@ -101,86 +103,11 @@ def get_strategy(tpu='', cluster_config=''):
 # ------------------------------------------------------------------------------
 # Files.
 # ------------------------------------------------------------------------------
-def expand_path(file_path):
-  """Expands '~' and environment variables of a local or remote path."""
-  return os.path.expandvars(os.path.expanduser(os.fspath(file_path)))
-
-
-def get_latest_file(dir_path, prefix='operative_config-', suffix='.gin'):
-  """The file `<prefix><number><suffix>` of a directory with the largest number.
-
-  Args:
-    dir_path: directory to search.
-    prefix: start of the file names.
-    suffix: end of the file names.
-
-  Returns:
-    The path of the file.
-
-  Raises:
-    FileNotFoundError: the directory does not exist or holds no such file.
-
-  Example:
-    >>> import pathlib, tempfile
-    >>> save_dir = pathlib.Path(tempfile.mkdtemp())
-    >>> for step in (300, 3000, 600):
-    ...   (save_dir / f'operative_config-{step}.gin').touch()
-    >>> pathlib.Path(get_latest_file(save_dir)).name
-    'operative_config-3000.gin'
-  """
-  dir_path = expand_path(dir_path)
-  if not tf.io.gfile.isdir(dir_path):
-    raise FileNotFoundError(f'No directory {dir_path!r}.')
-  pattern = re.compile(re.escape(prefix) + r'(\d+)' + re.escape(suffix) + '$')
-  numbered = []
-  for name in tf.io.gfile.listdir(dir_path):
-    match = pattern.match(name)
-    if match:
-      numbered.append((int(match.group(1)), name))
-  if not numbered:
-    raise FileNotFoundError(
-        f'No file {prefix}<number>{suffix} in {dir_path!r}.')
-  return os.path.join(dir_path, max(numbered)[1])
-
-
-def get_latest_checkpoint(checkpoint_path):
-  """The latest checkpoint of a directory, or a given checkpoint's prefix.
-
-  Args:
-    checkpoint_path: a directory of checkpoints (as written by
-      `Trainer.save`) or a checkpoint prefix such as '.../ckpt-300'.
-
-  Returns:
-    The checkpoint prefix (without '.index').
-
-  Raises:
-    FileNotFoundError: no checkpoint there.
-  """
-  path = expand_path(checkpoint_path)
-  if tf.io.gfile.isdir(path):
-    latest = tf.train.latest_checkpoint(path)
-    if latest is None:  # No 'checkpoint' state file: look for the files.
-      indices = tf.io.gfile.glob(os.path.join(path, 'ckpt-*.index'))
-      if indices:
-        latest = max(indices, key=lambda p: int(re.findall(r'(\d+)', p)[-1]))
-        latest = latest[:-len('.index')]
-    if latest is None:
-      raise FileNotFoundError(f'No checkpoint in the directory {path!r}.')
-    return latest
-  if tf.io.gfile.exists(path + '.index'):
-    return path
-  raise FileNotFoundError(f'No checkpoint at {path!r} (neither a checkpoint '
-                          'directory nor a checkpoint prefix).')
-
-
-def get_latest_operative_config(restore_dir):
-  """The latest `operative_config-<step>.gin` of a training directory.
-
-  Raises:
-    FileNotFoundError: there is none.
-  """
-  return get_latest_file(restore_dir, prefix='operative_config-',
-                         suffix='.gin')
+# One home for these (model loading): `ddsp.training.checkpoints`.
+expand_path = checkpoints.expand_path
+get_latest_file = checkpoints.get_latest_file
+get_latest_checkpoint = checkpoints.get_latest_checkpoint
+get_latest_operative_config = checkpoints.get_latest_operative_config
 
 
 def write_gin_config(summary_writer, save_dir, step):
@@ -260,7 +187,13 @@ class _DataPosition:
       logging.info('No saved data position for step %d in %s: the data '
                    'starts from its beginning.', step, restore_dir)
       return False
-    self._checkpoint.restore(path).assert_consumed()
+    try:
+      self._checkpoint.restore(path).assert_consumed()
+    except (tf.errors.OpError, IndexError, ValueError, AssertionError) as e:
+      logging.warning('The saved data position %s cannot be read (%s): the '
+                      'data starts from its beginning.', path,
+                      ' '.join(str(e).split())[:200])
+      return False
     logging.info('Restored the data position of step %d.', step)
     return True
 
@@ -269,12 +202,19 @@ class _DataPosition:
 # Progress.
 # ------------------------------------------------------------------------------
 class _Progress:
-  """A tqdm bar in a terminal, else a log line every `log_every` steps."""
+  """A tqdm bar in a terminal, else a log line every `log_every_secs`.
 
-  def __init__(self, start, total, log_every, use_bar):
+  Without a terminal (nohup, notebooks' `!ddsp_run`, batch schedulers) the
+  line says the step, the losses, steps/s and the time left, at the first
+  step and then whenever `log_every_secs` of wall time have passed.
+  """
+
+  def __init__(self, start, total, log_every_secs, use_bar):
     self._bar = None
-    self._log_every = log_every
-    self._last_time, self._last_step = time.time(), start
+    self._total = total
+    self._log_every_secs = log_every_secs
+    self._start_time, self._start_step = time.time(), start
+    self._last_log = None
     if use_bar:
       import tqdm  # pylint: disable=g-import-not-at-top
       self._bar = tqdm.tqdm(initial=start, total=total, unit='step',
@@ -285,16 +225,33 @@ class _Progress:
     if self._bar is not None:
       self._bar.update(step - self._bar.n)
       self._bar.set_postfix(loss=f'{loss:.4g}')
-    elif step % self._log_every == 0:
-      now = time.time()
-      rate = (step - self._last_step) / max(now - self._last_time, 1e-9)
-      self._last_time, self._last_step = now, step
-      terms = '  '.join(f'{k}: {v:.4g}' for k, v in losses.items())
-      logging.info('step %d  %s  (%.2f steps/s)', step, terms, rate)
+      return
+    now = time.time()
+    if (self._last_log is not None and
+        now - self._last_log < self._log_every_secs):
+      return
+    self._last_log = now
+    rate = (step - self._start_step) / max(now - self._start_time, 1e-9)
+    eta = (self._total - step) / rate if rate > 0 else float('inf')
+    terms = '  '.join(f'{k}: {v:.4g}' for k, v in losses.items())
+    logging.info('step %d/%d  %s  (%.2f steps/s, ETA %s)', step, self._total,
+                 terms, rate, _format_seconds(eta))
 
   def close(self):
     if self._bar is not None:
       self._bar.close()
+
+
+def _format_seconds(seconds):
+  """'1h02m', '3m05s' or '42s'."""
+  if seconds == float('inf'):
+    return '?'
+  seconds = int(round(seconds))
+  if seconds >= 3600:
+    return f'{seconds // 3600}h{seconds % 3600 // 60:02d}m'
+  if seconds >= 60:
+    return f'{seconds // 60}m{seconds % 60:02d}s'
+  return f'{seconds}s'
 
 
 class _Averages:
@@ -326,6 +283,108 @@ def _hypertune_reporter(enabled):
   return hypertune.HyperTune()
 
 
+class _Saver:
+  """Saves the trainer's checkpoint and the data position, once per step."""
+
+  def __init__(self, trainer, data_position, save_dir, summary_writer):
+    self._trainer = trainer
+    self._data_position = data_position
+    self._save_dir = save_dir
+    self._writer = summary_writer
+    self.last_saved = int(trainer.step.numpy())
+    self.last_path = None
+
+  def save(self):
+    step = int(self._trainer.step.numpy())
+    if self._save_dir and step != self.last_saved:
+      self.last_path = self._trainer.save(self._save_dir)
+      self._data_position.save(self._save_dir, step)
+      self._writer.flush()
+      self.last_saved = step
+
+
+class _Summaries:
+  """TensorBoard summaries of training: scalars, and the audio and
+  spectrograms of a fixed batch (the model's output against the target)."""
+
+  def __init__(self, trainer, fixed_batch, sample_rate, max_outputs=2):
+    self._trainer = trainer
+    self._batch = None
+    if fixed_batch is not None and 'audio' in fixed_batch:
+      self._batch = {k: v[:max_outputs] for k, v in fixed_batch.items()}
+    self._sample_rate = sample_rate
+    self._tick = time.time()
+    self._tick_step = int(trainer.step.numpy())
+
+  def write(self, step, averages, hypertune, losses):
+    now = time.time()
+    tf.summary.scalar('steps_per_sec',
+                      (step - self._tick_step) / max(now - self._tick, 1e-9),
+                      step=step)
+    self._tick, self._tick_step = now, step
+    tf.summary.scalar('learning_rate', self._trainer.current_learning_rate,
+                      step=step)
+    for k, v in averages.items():
+      name = k if k == 'gradient_norm' else f'losses/{k}'
+      tf.summary.scalar(name, v, step=step)
+    if hypertune is not None:
+      hypertune.report_hyperparameter_tuning_metric(
+          hyperparameter_metric_tag='total_loss',
+          metric_value=losses['total_loss'], global_step=step)
+    self._write_audio(step)
+
+  def _write_audio(self, step):
+    if self._batch is None:
+      return
+    model = self._trainer.model
+    try:
+      outputs = model(self._batch, training=False)
+      audio_gen = np.asarray(model.get_audio_from_outputs(outputs))
+    except (ValueError, TypeError, RuntimeError, tf.errors.OpError) as e:
+      logging.warning('No audio summaries: running the model on a fixed '
+                      'batch failed (%s).', ' '.join(str(e).split())[:200])
+      self._batch = None
+      return
+    audio = np.asarray(self._batch['audio'])
+    summaries.audio_summary(audio_gen, step, self._sample_rate,
+                            name='audio_gen')
+    summaries.audio_summary(audio, step, self._sample_rate,
+                            name='audio_original')
+    summaries.spectrogram_summary(audio, audio_gen, step,
+                                  sample_rate=self._sample_rate)
+
+
+def _restore_run(trainer, restore_dir, data_position):
+  """Resumes from the latest checkpoint of `restore_dir`, if any."""
+  if not restore_dir:
+    return
+  try:
+    path = trainer.restore(restore_dir)
+  except FileNotFoundError:
+    logging.info('No checkpoint in %s: training from scratch.', restore_dir)
+    return
+  if trainer.restore_keys is None:
+    data_position.restore(os.path.dirname(path), int(trainer.step.numpy()))
+
+
+def _report(start_step, step, start_time, losses, saver, save_dir):
+  """Logs the summary of a finished run."""
+  seconds = time.time() - start_time
+  loss = losses.get('total_loss')
+  latest = saver.last_path
+  if save_dir and latest is None:
+    try:
+      latest = checkpoints.get_latest_checkpoint(save_dir)
+    except FileNotFoundError:
+      pass
+  where = f'the latest is {latest}' if latest else 'none saved'
+  logging.info(
+      'Training finished at step %d: %d steps in %s (%.2f steps/s), final '
+      'total loss %s. Checkpoints in %s: %s.', step, step - start_step,
+      _format_seconds(seconds), (step - start_step) / max(seconds, 1e-9),
+      'n/a' if loss is None else f'{loss:.4g}', save_dir or '-', where)
+
+
 # ------------------------------------------------------------------------------
 # Training loop.
 # ------------------------------------------------------------------------------
@@ -333,7 +392,8 @@ def _hypertune_reporter(enabled):
 def train(data_provider, trainer, batch_size=32, num_steps=1000000,
           steps_per_summary=300, steps_per_save=300, save_dir='/tmp/ddsp',
           restore_dir='/tmp/ddsp', early_stop_loss_value=None,
-          report_loss_to_hypertune=False, progress_bar=None):
+          report_loss_to_hypertune=False, progress_bar=None,
+          log_every_secs=10.0, summarize_audio=True):
   """Trains a model until its step reaches `num_steps`.
 
   Resumes from the latest checkpoint in `restore_dir` (if any), so calling it
@@ -350,9 +410,9 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
     batch_size: int > 0, examples per step over all replicas (32).
     num_steps: int > 0, the step at which training ends (a resumed run does
       `num_steps - step` more steps; 1000000 by default).
-    steps_per_summary: int > 0, steps between TensorBoard summaries and
-      (without a progress bar) log lines; summaries hold the losses averaged
-      over these steps (300).
+    steps_per_summary: int > 0, steps between TensorBoard summaries: the
+      losses averaged over these steps, and (with `summarize_audio`) the
+      audio and spectrograms of a fixed batch (300).
     steps_per_save: int > 0, steps between checkpoints (300); a checkpoint is
       also written at the end.
     save_dir: directory of checkpoints, the operative config and summaries
@@ -365,6 +425,10 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
       Google Cloud hyperparameter tuning job (needs `cloudml-hypertune`).
     progress_bar: True for a tqdm progress bar, False for log lines, None
       (default) for a bar only when stderr is a terminal.
+    log_every_secs: float >= 0, seconds of wall time between log lines
+      (step, losses, steps/s, time left) without a progress bar (10).
+    summarize_audio: write the model's audio and spectrograms of the first
+      batch (its first 2 examples) with the summaries.
 
   Returns:
     Dict of the last step's losses (floats).
@@ -381,6 +445,8 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
                                                     'steps_per_summary')
   steps_per_save = validation.check_positive_int(steps_per_save,
                                                  'steps_per_save')
+  log_every_secs = validation.check_in_range(log_every_secs,
+                                             'log_every_secs', 0.0)
   if not isinstance(trainer, trainers.Trainer):
     raise TypeError('`trainer` must be a ddsp.training.trainers.Trainer. '
                     f'Received: trainer={trainer!r}')
@@ -388,22 +454,14 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
   save_dir = expand_path(save_dir) if save_dir else ''
   restore_dir = expand_path(restore_dir) if restore_dir else save_dir
 
-  dataset = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
-  dataset = trainer.distribute_dataset(dataset)
+  batches = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
+  dataset = trainer.distribute_dataset(batches)
   # Build from a separate pass so that the training iterator starts at the
   # first batch (and a resumed run's data position is exact).
   trainer.build(next(iter(dataset)))
   iterator = iter(dataset)
   data_position = _DataPosition(iterator)
-
-  if restore_dir:
-    try:
-      trainer.restore(restore_dir)
-      if trainer.restore_keys is None:
-        data_position.restore(os.path.dirname(get_latest_checkpoint(
-            restore_dir)), int(trainer.step.numpy()))
-    except FileNotFoundError:
-      logging.info('No checkpoint in %s: training from scratch.', restore_dir)
+  _restore_run(trainer, restore_dir, data_position)
 
   step = int(trainer.step.numpy())
   if save_dir and trainer.is_chief:
@@ -418,64 +476,56 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
     return {}
 
   use_bar = sys.stderr.isatty() if progress_bar is None else progress_bar
-  progress = _Progress(step, num_steps, steps_per_summary, use_bar)
-  averages = _Averages()
-  last_saved = step
-  losses = {}
-
-  def save():
-    nonlocal last_saved
-    if save_dir and step != last_saved:
-      trainer.save(save_dir)
-      data_position.save(save_dir, step)
-      summary_writer.flush()
-      last_saved = step
-
+  progress = _Progress(step, num_steps, log_every_secs, use_bar)
+  fixed_batch = (next(iter(batches)) if summarize_audio and save_dir
+                 and trainer.is_chief else None)
+  summaries_ = _Summaries(trainer, fixed_batch,
+                          getattr(data_provider, 'sample_rate', 16000))
+  saver = _Saver(trainer, data_position, save_dir, summary_writer)
   logging.info('Training from step %d to %d, batch size %d.', step, num_steps,
                batch_size)
-  tick, tick_step = time.time(), step
+  start_step, start_time = step, time.time()
   try:
     with summary_writer.as_default():
-      while step < num_steps:
-        try:
-          losses = trainer.train_step(iterator)
-        except trainers.NonFiniteLossError as e:
-          logging.error('%s Stopping; the last good state is saved in %s.',
-                        e, save_dir or '(nowhere: no save_dir)')
-          save()
-          raise
-        step = int(trainer.step.numpy())
-        losses = {k: float(v) for k, v in losses.items()}
-        averages.add(losses)
-        progress.update(step, losses)
-
-        if step % steps_per_summary == 0:
-          now = time.time()
-          tf.summary.scalar('steps_per_sec',
-                            (step - tick_step) / max(now - tick, 1e-9),
-                            step=step)
-          tick, tick_step = now, step
-          tf.summary.scalar('learning_rate', trainer.current_learning_rate,
-                            step=step)
-          for k, v in averages.pop().items():
-            name = k if k == 'gradient_norm' else f'losses/{k}'
-            tf.summary.scalar(name, v, step=step)
-          if hypertune is not None:
-            hypertune.report_hyperparameter_tuning_metric(
-                hyperparameter_metric_tag='total_loss',
-                metric_value=losses['total_loss'], global_step=step)
-
-        if (early_stop_loss_value is not None and
-            losses['total_loss'] <= early_stop_loss_value):
-          logging.info('The total loss %.4g reached early_stop_loss_value=%s '
-                       'at step %d: stopping.', losses['total_loss'],
-                       early_stop_loss_value, step)
-          break
-        if step % steps_per_save == 0:
-          save()
-      save()
+      losses = _train_loop(trainer, iterator, num_steps, steps_per_summary,
+                           steps_per_save, early_stop_loss_value, progress,
+                           summaries_, saver, hypertune, save_dir)
+      saver.save()
   finally:
     progress.close()
     summary_writer.flush()
-  logging.info('Training finished at step %d.', step)
+  step = int(trainer.step.numpy())
+  _report(start_step, step, start_time, losses, saver, save_dir)
+  return losses
+
+
+def _train_loop(trainer, iterator, num_steps, steps_per_summary,
+                steps_per_save, early_stop_loss_value, progress, summaries_,
+                saver, hypertune, save_dir):
+  """Steps until `num_steps` (or the early stop); returns the last losses."""
+  averages = _Averages()
+  losses = {}
+  step = int(trainer.step.numpy())
+  while step < num_steps:
+    try:
+      losses = trainer.train_step(iterator)
+    except trainers.NonFiniteLossError as e:
+      logging.error('%s Stopping; the last good state is saved in %s.',
+                    e, save_dir or '(nowhere: no save_dir)')
+      saver.save()
+      raise
+    step = int(trainer.step.numpy())
+    losses = {k: float(v) for k, v in losses.items()}
+    averages.add(losses)
+    progress.update(step, losses)
+    if step % steps_per_summary == 0:
+      summaries_.write(step, averages.pop(), hypertune, losses)
+    if (early_stop_loss_value is not None and
+        losses['total_loss'] <= early_stop_loss_value):
+      logging.info('The total loss %.4g reached early_stop_loss_value=%s '
+                   'at step %d: stopping.', losses['total_loss'],
+                   early_stop_loss_value, step)
+      break
+    if step % steps_per_save == 0:
+      saver.save()
   return losses

@@ -26,12 +26,12 @@ import logging
 import os
 import time
 
-import gin
 import keras
 import tensorflow as tf
 
 from ddsp import registration
 from ddsp import validation
+from ddsp.training import checkpoints
 
 __all__ = ['NonFiniteLossError', 'NonFiniteInputError', 'Trainer',
            'get_trainer_class']
@@ -190,8 +190,6 @@ class Trainer:
           decay_steps=self.lr_decay_steps, decay_rate=self.lr_decay_rate)
       self.optimizer = keras.optimizers.Adam(learning_rate=self.lr_schedule)
     self._checkpoint = None
-    self._manager = None
-    self._manager_dir = None
     # Nested in the step's tf.function only where XLA compiles it.
     self._grad_fn = (tf.function(self._loss_and_grads, jit_compile=True)
                      if self.jit_compile else self._loss_and_grads)
@@ -370,19 +368,11 @@ class Trainer:
         model=model, optimizer=self.optimizer,
         seed_generator_states=_seed_generator_states(self.model))
 
-  def _get_manager(self, save_dir):
-    save_dir = os.path.expanduser(os.fspath(save_dir))
-    if self._manager is None or self._manager_dir != save_dir:
-      if self._checkpoint is None:
-        self._checkpoint = self.get_checkpoint()
-      self._manager = tf.train.CheckpointManager(
-          self._checkpoint, directory=save_dir,
-          max_to_keep=self.checkpoints_to_keep, checkpoint_name='ckpt')
-      self._manager_dir = save_dir
-    return self._manager
-
   def save(self, save_dir):
     """Saves a checkpoint `<save_dir>/ckpt-<step>` and prunes old ones.
+
+    Written with `checkpoints.save`: a kill during the save leaves the
+    previous checkpoints usable.
 
     Args:
       save_dir: directory of the checkpoints (created if needed).
@@ -398,8 +388,11 @@ class Trainer:
       resolver = self.strategy.cluster_resolver
       save_dir = os.path.join(save_dir, 'tmp_workers',
                               f'{resolver.task_type}_{resolver.task_id}')
-    path = self._get_manager(save_dir).save(
-        checkpoint_number=int(self.step.numpy()))
+    if self._checkpoint is None:
+      self._checkpoint = self.get_checkpoint()
+    path = checkpoints.save(self._checkpoint, save_dir,
+                            int(self.step.numpy()),
+                            max_to_keep=self.checkpoints_to_keep)
     if not self.is_chief:
       tf.io.gfile.rmtree(save_dir)
       return path
@@ -410,6 +403,9 @@ class Trainer:
     """Restores the latest checkpoint of a directory (or a given checkpoint).
 
     Call `build` first: the variables (optimizer slots included) must exist.
+    Every one of them must be in the checkpoint (`checkpoints.restore`);
+    a corrupt latest checkpoint of a directory is skipped with a warning for
+    the newest readable one.
 
     Args:
       checkpoint_path: a checkpoint directory (its latest checkpoint is used)
@@ -422,16 +418,17 @@ class Trainer:
 
     Raises:
       FileNotFoundError: no checkpoint at `checkpoint_path`.
-      ValueError: a restore key is not an attribute of the model.
+      ValueError: a restore key is not an attribute of the model, or the
+        checkpoint lacks some of the variables.
     """
-    from ddsp.training import train_util  # pylint: disable=g-import-not-at-top
     restore_keys = self.restore_keys if restore_keys is None else restore_keys
-    latest = train_util.get_latest_checkpoint(checkpoint_path)
+    checkpoints.get_latest_checkpoint(checkpoint_path)  # FileNotFoundError.
     start = time.time()
     with self.strategy.scope():
       if restore_keys is None:
-        status = self.get_checkpoint().restore(latest)
-        status.assert_existing_objects_matched()
+        latest = checkpoints.restore(
+            checkpoint_path, model=self.model, optimizer=self.optimizer,
+            seed_generator_states=_seed_generator_states(self.model))
         logging.info('Restored the model, optimizer and step %d from %s.',
                      int(self.step.numpy()), latest)
       else:
@@ -443,7 +440,7 @@ class Trainer:
               f'{restore_keys!r}')
         parts = tf.train.Checkpoint(
             **{k: getattr(self.model, k) for k in restore_keys})
-        tf.train.Checkpoint(model=parts).restore(latest).expect_partial()
+        latest = checkpoints.restore(checkpoint_path, model=parts)
         logging.info('Restored %s of the model from %s.', restore_keys,
                      latest)
     logging.info('Restoring took %.1f s.', time.time() - start)

@@ -278,11 +278,38 @@ Reverb.reverb_length = 400
     streamer = inference.StreamingF0LoudnessModel(str(path), 320)
     streamed = stream(streamer, f0[:, :100], loudness[:, :100])
     assert_matches_offline(streamed, expected, streamer.latency)
-    # The whole-clip module gives the model's audio.
-    clip = inference.AutoencoderInference(str(path))
+    # The whole-clip module at the training length, with the reverb, gives
+    # the model's audio.
+    clip = inference.AutoencoderInference(str(path), length_seconds=None,
+                                          remove_reverb=False)
     assert clip.n_frames == 100
     np.testing.assert_allclose(clip(f0[..., 0], loudness[..., 0]).numpy(),
                                expected, atol=1e-6)
+
+  def test_published_defaults_four_seconds_without_reverb(self, training_dir):
+    path, trained = training_dir
+    clip = inference.AutoencoderInference(str(path))
+    assert (clip.n_frames, clip.n_samples) == (1000, 64000)
+    f0, loudness = controls(1000)
+    features = {'f0_hz': f0[..., 0], 'loudness_db': loudness[..., 0]}
+    outputs = clip(features)  # The published call: features -> outputs.
+    dry = outputs['audio_synth'].numpy()
+    np.testing.assert_array_equal(dry, outputs['add']['signal'].numpy())
+    assert not np.allclose(dry, outputs['reverb']['signal'].numpy())
+    np.testing.assert_allclose(clip(f0[..., 0], loudness[..., 0]).numpy(),
+                               dry, atol=1e-6)  # tf.function vs eager.
+    # The same weights as the 100-frame model: its dry sound where the
+    # controls agree (the causal GRU and synths; the last frames interpolate
+    # towards frame 100, which differs).
+    clip.save_model(path / 'saved')
+    saved = tf.saved_model.load(str(path / 'saved'))
+    np.testing.assert_allclose(saved.signatures['serving_default'](
+        f0_hz=f0[..., 0], loudness_db=loudness[..., 0])['audio'].numpy(),
+                               dry, atol=1e-6)
+    _, short = offline(trained, f0[:, :100], loudness[:, :100])
+    n = 90 * HOP
+    np.testing.assert_allclose(dry[:, :n], short['add']['signal'][:, :n],
+                               atol=1e-5)
 
   def test_missing_files(self, tmp_path):
     with pytest.raises(FileNotFoundError):

@@ -3,6 +3,7 @@ files and strategies."""
 
 import logging
 import os
+import types
 
 import gin
 import keras
@@ -150,7 +151,7 @@ def test_early_stop_and_log_lines(examples, tmp_path, caplog):
   assert losses['total_loss'] <= 1e9
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-1')
   assert 'reached early_stop_loss_value' in caplog.text
-  assert 'step 1  spectral_loss:' in caplog.text  # The plain log line.
+  assert 'step 1/100  spectral_loss:' in caplog.text  # The plain log line.
 
 
 def test_progress_bar_shows_the_loss(examples, capsys):
@@ -238,3 +239,84 @@ def test_get_strategy():
     train_util.get_strategy(cluster_config='{worker: 1')
   with pytest.raises(ValueError, match='with a "cluster" entry'):
     train_util.get_strategy(cluster_config='{"task": {}}')
+
+
+def _sine_examples(n=4):
+  """Sines at 220-440 Hz with their f0 and a constant loudness."""
+  t = np.arange(helpers.N_SAMPLES) / 16000.0
+  f0 = np.linspace(220.0, 440.0, n)
+  return {'audio': (0.3 * np.sin(2 * np.pi * f0[:, None] * t)).astype(
+              np.float32),
+          'f0_hz': np.repeat(f0[:, None], helpers.N_FRAMES, 1).astype(
+              np.float32),
+          'loudness_db': np.full([n, helpers.N_FRAMES], -30.0, np.float32)}
+
+
+@pytest.mark.slow
+def test_without_a_terminal_logs_progress_and_summarizes_audio(tmp_path,
+                                                              caplog):
+  with caplog.at_level(logging.INFO):
+    train_util.train(data.InMemoryProvider(_sine_examples(), seed=0),
+                     _trainer(), batch_size=2, num_steps=3,
+                     steps_per_summary=3, save_dir=tmp_path,
+                     restore_dir=tmp_path, progress_bar=False,
+                     log_every_secs=0.0)
+  messages = [r.getMessage() for r in caplog.records]
+  progress = [m for m in messages if m.startswith('step ')]
+  assert [m.split()[1] for m in progress] == ['1/3', '2/3', '3/3']
+  assert all('total_loss: ' in m and 'steps/s, ETA ' in m for m in progress)
+  assert progress[-1].endswith('ETA 0s)')
+  final = [m for m in messages if m.startswith('Training finished')]
+  assert len(final) == 1
+  assert final[0].startswith('Training finished at step 3: 3 steps in ')
+  assert f'Checkpoints in {tmp_path}: the latest is {tmp_path / "ckpt-3"}.' in (
+      final[0])
+  # The training job itself writes audio and spectrograms of a fixed batch.
+  events = helpers.read_events(tmp_path / 'summaries' / 'train',
+                               with_plugin=True)
+  plugins = {tag: entries[0][1] for tag, entries in events.items()}
+  audio_tags = sorted(t for t, p in plugins.items() if p == 'audio')
+  assert audio_tags == ['audio_gen', 'audio_original']
+  assert [e[0] for e in events['audio_gen']] == [3]
+  images = [t for t, p in plugins.items() if p == 'images']
+  assert len(images) == 2 and all(t.startswith('spectrogram') for t in images)
+  # The original audio is the first examples of the data (a fixed batch).
+  wav = events['audio_original'][0][2]
+  assert wav.shape[0] == 2
+
+
+def test_log_lines_follow_wall_time(monkeypatch, caplog):
+  clock = iter([0.0, 0.0, 4.0, 11.0, 15.0, 22.0])
+  monkeypatch.setattr(train_util, 'time',
+                      types.SimpleNamespace(time=lambda: next(clock)))
+  # pylint: disable-next=protected-access
+  progress = train_util._Progress(0, 100, 10.0, use_bar=False)
+  with caplog.at_level(logging.INFO):
+    for step in range(1, 6):
+      progress.update(step, {'total_loss': 1.0})
+  lines = [r.getMessage() for r in caplog.records]
+  # Logged at t=0 (first), 11 and 22 s; the rate is steps / elapsed time.
+  assert [l.split()[1] for l in lines] == ['1/100', '3/100', '5/100']
+  # 3 steps in 11 s; 97 steps left: 355.7 s.
+  assert lines[1].endswith('(0.27 steps/s, ETA 5m56s)')
+
+
+@pytest.mark.slow
+def test_corrupt_latest_checkpoint_does_not_end_the_run(tmp_path, caplog):
+  kwargs = dict(batch_size=2, steps_per_summary=100, steps_per_save=1,
+                save_dir=tmp_path, restore_dir=tmp_path, progress_bar=False,
+                summarize_audio=False)
+  provider = data.InMemoryProvider(_sine_examples(), seed=0)
+  first = _trainer(seed=1)
+  train_util.train(provider, first, num_steps=2, **kwargs)
+  data_file = tf.io.gfile.glob(str(tmp_path / 'ckpt-2.data-*'))[0]
+  with open(data_file, 'r+b') as f:
+    f.truncate(os.path.getsize(data_file) // 3)
+  resumed = _trainer(seed=2)
+  with caplog.at_level(logging.INFO):
+    train_util.train(provider, resumed, num_steps=3, **kwargs)
+  assert int(resumed.step) == 3
+  assert f"The checkpoint '{tmp_path / 'ckpt-2'}' cannot be read" in (
+      caplog.text)
+  assert 'Restored the model, optimizer and step 1 from' in caplog.text
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-3')

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from ddsp import core
 from ddsp import registration
+from ddsp.training import checkpoints
 from ddsp.training import nn
 
 
@@ -118,26 +119,43 @@ class Model(keras.Model):
       return outputs
     return {k: core.nested_lookup(k, outputs) for k in core.make_iterable(keys)}
 
-  def restore(self, checkpoint_path, verbose=True):
+  def restore(self, checkpoint_path, verbose=True, restore_keys=None):
     """Restores the model's weights from a checkpoint (file or directory).
 
     The model must be built (called once) first so that its variables exist.
-    Optimizer state and other objects in the checkpoint are ignored.
+    Every variable must be in the checkpoint (`checkpoints.restore`);
+    optimizer state and other objects in the checkpoint are ignored.
 
     Args:
       checkpoint_path: a checkpoint prefix ('.../ckpt-300') or a directory,
-        in which the latest checkpoint is used.
+        in which the newest readable checkpoint is used.
       verbose: log what was restored.
+      restore_keys: None for the whole model, or a list of names of its
+        attributes (e.g. ['decoder']) to restore only those sub-modules.
+
+    Returns:
+      The restored checkpoint prefix.
 
     Raises:
       FileNotFoundError: if no checkpoint is found.
+      ValueError: the model is not built, or the checkpoint lacks some of
+        its variables (named in the message).
     """
-    path = os.fspath(checkpoint_path)
-    if tf.io.gfile.isdir(path):
-      path = tf.train.latest_checkpoint(path)
-    if path is None or not tf.io.gfile.exists(path + '.index'):
-      raise FileNotFoundError(
-          f'No checkpoint found at {os.fspath(checkpoint_path)!r}.')
-    tf.train.Checkpoint(model=self).restore(path).expect_partial()
+    if not (self.built and self.variables):
+      raise ValueError(
+          f'The model {self.name!r} has no variables yet: call it once on '
+          'features (or `checkpoints.build_model(model)`) before restoring '
+          f'{os.fspath(checkpoint_path)!r}.')
+    target = self
+    if restore_keys is not None:
+      missing = [k for k in restore_keys if not hasattr(self, k)]
+      if missing:
+        raise ValueError(f'`restore_keys` names {missing}, which are not '
+                         f'attributes of {type(self).__name__}. Received: '
+                         f'restore_keys={restore_keys!r}')
+      target = tf.train.Checkpoint(
+          **{k: getattr(self, k) for k in restore_keys})
+    path = checkpoints.restore(checkpoint_path, model=target)
     if verbose:
       logging.info('Restored %s from %s', self.name, path)
+    return path
