@@ -344,10 +344,11 @@ def _parse_processor_group(group):
     raise ValueError('Streaming needs a ProcessorGroup. Received: '
                      f'{type(group).__name__}')
   parsed = {'harmonic': None, 'noise': None, 'reverb': None}
-  signals = {}  # node name -> set of synth names it sums.
+  signals = {}  # node key -> set of the synth node keys it sums.
+  synth_keys = set()
   nodes = list(group.dag)
-  for index, (module, input_keys, output_keys) in enumerate(nodes):
-    del output_keys
+  keys = group.module_names  # Where each node's result is stored.
+  for index, ((module, input_keys, _), key) in enumerate(zip(nodes, keys)):
     sources = [_signal_source(k) for k in input_keys]
     if isinstance(module, (synths.Harmonic, synths.FilteredNoise)):
       kind = 'harmonic' if isinstance(module, synths.Harmonic) else 'noise'
@@ -355,28 +356,26 @@ def _parse_processor_group(group):
         raise ValueError(f'Streaming supports one {type(module).__name__}; '
                          'the processor group has two.')
       parsed[kind] = (module, input_keys)
-      signals[module.name] = {module.name}
+      signals[key] = {key}
+      synth_keys.add(key)
     elif isinstance(module, processors.Add) and all(
         s in signals for s in sources):
-      signals[module.name] = signals[sources[0]] | signals[sources[1]]
+      signals[key] = signals[sources[0]] | signals[sources[1]]
     elif (isinstance(module, effects.Reverb) and index == len(nodes) - 1 and
           sources[0] in signals):
       if not module.get_config()['trainable'] or len(sources) != 1:
         raise ValueError(
             'Streaming needs a learned reverb (trainable=True): the impulse '
-            f'response of {module.name!r} is an input of the model.')
+            f'response of {key!r} is an input of the model.')
       parsed['reverb'] = module
-      signals[module.name] = signals[sources[0]]
+      signals[key] = signals[sources[0]]
     else:
       raise ValueError(
           f'Streaming does not support the DAG node {index} '
-          f'({type(module).__name__} {module.name!r} on {list(input_keys)}). '
+          f'({type(module).__name__} {key!r} on {list(input_keys)}). '
           'Supported: Harmonic and FilteredNoise synths, an Add of their '
           'signals and a learned Reverb at the end.')
-  last = nodes[-1][0].name if nodes else None
-  synth_names = {p[0].name for p in (parsed['harmonic'], parsed['noise'])
-                 if p is not None}
-  if not synth_names or signals.get(last) != synth_names:
+  if not synth_keys or signals.get(keys[-1] if keys else None) != synth_keys:
     raise ValueError('The processor group must output the sum of all its '
                      'synths (optionally through a reverb) to be streamed.')
   return parsed

@@ -94,6 +94,30 @@ class TestStreamingEqualsOffline:
     assert_matches_offline(streamed, expected, streamer.latency)
 
 
+  def test_nodes_named_by_keyword(self, model):
+    # A published-style DAG naming its modules by keyword stores results
+    # under the keywords; streaming follows those keys.
+    group = model.processor_group
+    keyed = ddsp.processors.ProcessorGroup(
+        dag=[('harm', ['amps', 'harmonic_distribution', 'f0_hz']),
+             ('noise', ['noise_magnitudes']),
+             ('mix', ['noise/signal', 'harm/signal']),
+             ('room', ['mix/signal'])],
+        harm=group.harmonic, noise=group.filtered_noise, mix=group.add,
+        room=group.reverb)
+    keyed_model = models.Autoencoder(preprocessor=model.preprocessor,
+                                     decoder=model.decoder,
+                                     processor_group=keyed)
+    f0, loudness = controls(64)
+    expected, outputs = offline(keyed_model, f0, loudness)
+    assert 'harm' in outputs and 'harmonic' not in outputs
+    np.testing.assert_allclose(expected, offline(model, f0, loudness)[0],
+                               atol=1e-6)
+    streamer = inference.StreamingF0LoudnessModel(keyed_model, 256)
+    assert_matches_offline(stream(streamer, f0, loudness), expected,
+                           streamer.latency)
+
+
 class TestState:
 
   def test_reset_restarts_the_stream(self, model):
