@@ -513,6 +513,21 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
 # ------------------------------------------------------------------------------
 # Biquad designs.
 # ------------------------------------------------------------------------------
+def _check_frequency_and_q(frequency_hz, q, sample_rate):
+  """Eagerly: frequencies inside (0, Nyquist) and positive q, else ValueError."""
+  if not tf.executing_eagerly():
+    return
+  f = frequency_hz.numpy()
+  if np.any(f <= 0) or np.any(f >= sample_rate / 2):
+    raise ValueError(
+        '`frequency_hz` must be in (0, sample_rate / 2) = (0, '
+        f'{sample_rate / 2:g}) Hz. Received: frequency_hz with values in '
+        f'[{f.min():g}, {f.max():g}]')
+  if np.any(q.numpy() <= 0):
+    raise ValueError('`q` must be positive. Received: q with minimum '
+                     f'{q.numpy().min():g}')
+
+
 def biquad_coefficients(filter_type, frequency_hz, q=0.7071067811865476,
                         gain_db=0.0, sample_rate=16000):
   """Biquad coefficients of the audio EQ cookbook (R. Bristow-Johnson).
@@ -575,16 +590,7 @@ def _biquad_coefficients(filter_type, frequency_hz, q, gain_db, sample_rate):
   gain_db = _cast(gain_db, 'gain_db', dtype)
   validation.check_broadcastable_shapes(
       {'frequency_hz': frequency_hz, 'q': q, 'gain_db': gain_db})
-  if tf.executing_eagerly():
-    f = frequency_hz.numpy()
-    if np.any(f <= 0) or np.any(f >= sample_rate / 2):
-      raise ValueError(
-          '`frequency_hz` must be in (0, sample_rate / 2) = (0, '
-          f'{sample_rate / 2:g}) Hz. Received: frequency_hz with values in '
-          f'[{f.min():g}, {f.max():g}]')
-    if np.any(q.numpy() <= 0):
-      raise ValueError('`q` must be positive. Received: q with minimum '
-                       f'{q.numpy().min():g}')
+  _check_frequency_and_q(frequency_hz, q, sample_rate)
   w0 = 2.0 * np.pi * frequency_hz / sample_rate
   cos, sin = tf.cos(w0), tf.sin(w0)
   alpha = sin / (2.0 * q)
@@ -764,16 +770,7 @@ def _state_variable_filter(audio, frequency_hz, q, sample_rate, initial_state,
     validation.check_rank(x, name, (0, 1, 2))
   validation.check_broadcastable_shapes(
       {'audio': audio, 'frequency_hz': frequency_hz, 'q': q})
-  if tf.executing_eagerly():
-    f = frequency_hz.numpy()
-    if np.any(f <= 0) or np.any(f >= sample_rate / 2):
-      raise ValueError(
-          '`frequency_hz` must be in (0, sample_rate / 2) = (0, '
-          f'{sample_rate / 2:g}) Hz. Received: frequency_hz with values in '
-          f'[{f.min():g}, {f.max():g}]')
-    if np.any(q.numpy() <= 0):
-      raise ValueError('`q` must be positive. Received: q with minimum '
-                       f'{q.numpy().min():g}')
+  _check_frequency_and_q(frequency_hz, q, sample_rate)
   zero = tf.zeros_like(audio)
   g = tf.tan(np.pi * frequency_hz / sample_rate) + zero
   damping = 1.0 / (2.0 * q) + zero

@@ -320,6 +320,17 @@ def random_harm_dist(n_harmonics=100, low_pass=True, rand_phase=0.0,
   return np.sum(np.stack(v), axis=0)
 
 
+def _morphing_shape(n_frames, n_bins, rng):
+  """[n_frames, n_bins]: a blend moving from one random spectral shape
+  (`random_harm_dist`, low-passed with probability 0.8) to another."""
+  low_pass = flip(0.8, rng)
+  rand_phase = uniform_float(0.0, 0.4, rng)
+  start = random_harm_dist(n_bins, low_pass, rand_phase, rng)
+  end = random_harm_dist(n_bins, low_pass, rand_phase, rng)
+  blend = random_blend(n_frames, 1.0, 0.0, rng=rng)[:, np.newaxis]
+  return start * blend + end * (1.0 - blend)
+
+
 @registration.register(_GIN_MODULE)
 def generate_notes_v2(n_batch=1, n_timesteps=125, n_harmonics=100, n_mags=65,
                       min_note_length=5, max_note_length=25, p_silent=0.1,
@@ -398,12 +409,7 @@ def generate_notes_v2(n_batch=1, n_timesteps=125, n_harmonics=100, n_mags=65,
             rng.standard_normal((n, 1)))
 
         # Harmonic distribution morphing between two shapes.
-        low_pass = flip(0.8, rng)
-        rand_phase = uniform_float(0.0, 0.4, rng)
-        start = random_harm_dist(n_harmonics, low_pass, rand_phase, rng)
-        end = random_harm_dist(n_harmonics, low_pass, rand_phase, rng)
-        blend = random_blend(n, 1.0, 0.0, rng=rng)[:, np.newaxis]
-        harm_dist[b, notes] += start * blend + end * (1.0 - blend)
+        harm_dist[b, notes] += _morphing_shape(n, n_harmonics, rng)
         harm_dist[b, notes] += uniform_float(0.0, 0.5, rng) * (
             rng.standard_normal((n, n_harmonics)))
 
@@ -423,12 +429,7 @@ def generate_notes_v2(n_batch=1, n_timesteps=125, n_harmonics=100, n_mags=65,
             rng.standard_normal((n, 1)))
 
       # Filtered noise morphing between two shapes, plus noise, scaled down.
-      low_pass = flip(0.8, rng)
-      rand_phase = uniform_float(0.0, 0.4, rng)
-      start = random_harm_dist(n_mags, low_pass, rand_phase, rng)
-      end = random_harm_dist(n_mags, low_pass, rand_phase, rng)
-      blend = random_blend(n, 1.0, 0.0, rng=rng)[:, np.newaxis]
-      mags[b, notes] += start * blend + end * (1.0 - blend)
+      mags[b, notes] += _morphing_shape(n, n_mags, rng)
       mags[b, notes] += uniform_float(0.0, 0.2, rng) * rng.standard_normal(
           (n, n_mags))
       mags[b, notes] -= uniform_float(1.0, 10.0, rng)
