@@ -206,7 +206,10 @@ class Processor(keras.layers.Layer, dags.DAGModule):
     * In a training call (the processor called with `training=True`, as in a
       training step): fresh noise for every example, from `noise_state`'s
       seed generator, whose state advances, so training runs with the same
-      seed are reproducible (and resume exactly from a checkpoint).
+      seed are reproducible (and resume exactly from a checkpoint). Under a
+      `tf.distribute` strategy with several replicas, each replica folds its
+      replica id into the generator's seed (`stateless_fold_in`), so the
+      replicas draw different noise, the same on every rerun.
     * Otherwise (inference, evaluation, or `get_controls` / `get_signal`
       called directly): the same noise on every call, a function of the seed
       and `n_samples` only, [1, n_samples], shared by the batch. With
@@ -227,10 +230,27 @@ class Processor(keras.layers.Layer, dags.DAGModule):
     """
     if self._training_call:
       return core.uniform_noise(tf.stack([batch_size, n_samples]), -1.0, 1.0,
-                                seed=noise_state.generator)
+                                seed=_replica_seed(noise_state.generator))
     if counter:
       return core.counter_uniform_noise(n_samples, seed=noise_state.seed)
     return core.uniform_noise([1, n_samples], -1.0, 1.0, seed=noise_state.seed)
+
+
+def _replica_seed(generator):
+  """The seed of a training call's noise: one of its own per replica.
+
+  With one replica (no strategy, or one device) this is `generator` itself,
+  as before. With several, it is the generator's next seed with the replica
+  id (`replica_id_in_sync_group`, global over the workers of a cluster)
+  folded in: the replicas read the same shared state, so without the fold
+  they would all draw the same noise.
+  """
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return generator
+  seed = generator.next()
+  replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+  return tf.random.experimental.stateless_fold_in(seed, replica)
 
 
 def serialize_fn(fn):

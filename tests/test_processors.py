@@ -2,6 +2,9 @@
 
 import doctest
 import inspect
+import os
+import subprocess
+import sys
 
 import gin
 import keras
@@ -649,3 +652,77 @@ def test_group_processor_names_and_processors_as_published(rng):
   np.testing.assert_allclose(outputs['plus']['signal'],
                              2 * inputs['one'] + inputs['two'], rtol=1e-6)
   np.testing.assert_allclose(group(inputs), outputs['plus']['signal'])
+
+
+_REPLICA_NOISE_SCRIPT = r'''
+import numpy as np
+import tensorflow as tf
+cpu, = tf.config.list_physical_devices('CPU')
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from ddsp import processors, synths
+
+
+class RawNoise(processors.Processor):
+  """The noise of a training call itself, [batch, 4096]."""
+
+  def __init__(self, seed):
+    super().__init__()
+    self.state = processors.NoiseState(seed)
+
+  def get_controls(self, x):
+    return {'x': x}
+
+  def get_signal(self, x):
+    return self.draw_noise(self.state, 4096, tf.shape(x)[0])
+
+
+def run(make_layer, inputs, n_steps=2):
+  strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+  with strategy.scope():
+    layer = make_layer()
+  step = tf.function(lambda: strategy.run(
+      lambda: layer(inputs, training=True)))
+  return [np.stack([t.numpy() for t in strategy.experimental_local_results(
+      step())]) for _ in range(n_steps)]   # [n_replicas, batch, ...] per step
+
+
+for make_layer, inputs in [
+    (lambda: RawNoise(seed=5), tf.zeros([2, 1])),
+    (lambda: synths.FilteredNoise(n_samples=512, seed=5),
+     tf.zeros([2, 8, 17]))]:
+  first, rerun = run(make_layer, inputs), run(make_layer, inputs)
+  for step, again in zip(first, rerun):
+    np.testing.assert_array_equal(step, again)   # Reproducible.
+    assert not np.allclose(step[0], step[1])     # Replicas differ.
+  assert not np.allclose(first[0], first[1])     # Steps differ.
+raw = np.concatenate(run(lambda: RawNoise(seed=5), tf.zeros([2, 1])), axis=1)
+assert raw.min() >= -1.0 and raw.max() < 1.0
+# 8 noise signals of 4096 samples (2 replicas x 2 steps x batch 2), all
+# uncorrelated: |r| under 5 / sqrt(4096) ~ 0.08.
+flat = raw.reshape(-1, 4096)
+r = np.corrcoef(flat) - np.eye(len(flat))
+assert np.abs(r).max() < 0.08, np.abs(r).max()
+assert abs(flat.mean()) < 0.02 and abs(flat.var() - 1 / 3) < 0.01
+# One replica: the noise of the shared seed generator, as before.
+layer = RawNoise(seed=5)
+single = layer(tf.zeros([2, 1]), training=True).numpy()
+expected = tf.random.stateless_uniform([2, 4096], seed=[5, 0], minval=-1.0,
+                                       maxval=1.0).numpy()
+np.testing.assert_array_equal(single, expected)
+print('REPLICA NOISE OK')
+'''
+
+
+@pytest.mark.slow
+def test_each_replica_draws_its_own_noise_reproducibly(tmp_path):
+  # Two logical CPU devices must be set before TensorFlow starts: a fresh
+  # process. Under MirroredStrategy the replicas share one seed state, so
+  # each folds in its replica id; a rerun with the same seed repeats it.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  result = subprocess.run([sys.executable, '-c', _REPLICA_NOISE_SCRIPT],
+                          capture_output=True, text=True, env=env,
+                          timeout=300, check=False, cwd=tmp_path)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'REPLICA NOISE OK' in result.stdout
+

@@ -518,12 +518,17 @@ def uniform_noise(shape, minval=-1.0, maxval=1.0, seed=None):
     here, so training steps get fresh noise but runs are reproducible.
   * `seed=None`: Keras' global seed generator (set it with
     `keras.utils.set_random_seed` for reproducibility).
+  * `seed=<int tensor of shape [2]>`: a stateless seed pair, as taken by
+    `tf.random.stateless_uniform` (e.g. from
+    `tf.random.experimental.stateless_fold_in`); the same pair gives the same
+    noise.
 
   Args:
     shape: output shape, a list of ints (or a 1-D int tensor).
     minval: lower bound (inclusive).
     maxval: upper bound (exclusive), > minval.
-    seed: None, an int, or a `keras.random.SeedGenerator`.
+    seed: None, an int, a `keras.random.SeedGenerator`, or an int32/int64
+      tensor of shape [2].
 
   Returns:
     float32 tensor of `shape` with values uniform in [minval, maxval).
@@ -539,9 +544,17 @@ def uniform_noise(shape, minval=-1.0, maxval=1.0, seed=None):
   """
   if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
     seed = int(seed)
+  elif tf.is_tensor(seed):
+    if seed.dtype not in (tf.int32, tf.int64) or seed.shape != [2]:
+      raise ValueError('A tensor `seed` must be a stateless seed pair: int32 '
+                       'or int64 of shape [2]. Received: a tensor of dtype '
+                       f'{seed.dtype.name} and shape {seed.shape}')
+    return tf.random.stateless_uniform(shape, seed=seed, minval=minval,
+                                       maxval=maxval, dtype=tf.float32)
   elif seed is not None and not isinstance(seed, keras.random.SeedGenerator):
-    raise ValueError('`seed` must be None, an int or a '
-                     f'keras.random.SeedGenerator. Received: seed={seed!r}')
+    raise ValueError('`seed` must be None, an int, a '
+                     'keras.random.SeedGenerator or an int tensor of shape '
+                     f'[2]. Received: seed={seed!r}')
   return keras.random.uniform(shape, minval=minval, maxval=maxval,
                               dtype='float32', seed=seed)
 

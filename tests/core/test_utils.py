@@ -295,9 +295,23 @@ def test_uniform_noise_distribution():
 
 
 def test_uniform_noise_bad_seed_raises():
-  with pytest.raises(ValueError, match=r'`seed` must be None, an int or a '
-                     r"keras.random.SeedGenerator. Received: seed='abc'"):
+  with pytest.raises(ValueError, match=r'`seed` must be None, an int, a '
+                     r'keras.random.SeedGenerator or an int tensor of shape '
+                     r"\[2\]. Received: seed='abc'"):
     utils.uniform_noise([3], seed='abc')
+
+
+def test_uniform_noise_takes_a_stateless_seed_pair():
+  seed = tf.constant([7, 3], tf.int64)
+  np.testing.assert_array_equal(
+      utils.uniform_noise([2, 16], seed=seed),
+      tf.random.stateless_uniform([2, 16], seed=[7, 3], minval=-1.0,
+                                  maxval=1.0))
+  assert not np.array_equal(utils.uniform_noise([2, 16], seed=seed),
+                            utils.uniform_noise([2, 16], seed=seed + [0, 1]))
+  with pytest.raises(ValueError, match=r'int32 or int64 of shape \[2\]. '
+                     r'Received: a tensor of dtype float32 and shape \(2,\)'):
+    utils.uniform_noise([4], seed=tf.constant([1.0, 2.0]))
 
 
 def test_copy_if_tf_function_copies_only_while_tracing():

@@ -463,6 +463,72 @@ def test_pipeline_options_run_direct_runner_in_process():
   assert options.get_all_options()['direct_num_workers'] == 2
   _, runner = lib._pipeline_options(['--runner=PrismRunner'])  # pylint: disable=protected-access
   assert runner is None  # Other runners are left to Beam.
+  # One quoted argument of space-separated flags reads like the list.
+  options, _ = lib._pipeline_options(  # pylint: disable=protected-access
+      ['--direct_num_workers=2 --direct_running_mode=multi_processing',
+       "--job_name='a b'"])
+  assert options.get_all_options()['direct_num_workers'] == 2
+  assert options.get_all_options()['direct_running_mode'] == (
+      'multi_processing')
+  assert options.get_all_options()['job_name'] == 'a b'
+
+
+def _decoded_examples(pattern):
+  """The examples of `pattern` as a sorted list of (key, values) tuples."""
+  return sorted(
+      tuple((k, tuple(v.tolist())) for k, v in sorted(ex.items()))
+      for ex in _read_records(pattern))
+
+
+@pytest.mark.slow
+def test_two_worker_processes_and_portable_runner_match_in_process(
+    test_data, tmp_path, caplog):
+  # The same small preparation (CREPE tiny features, an eval split, a corrupt
+  # file) in process, on 2 worker processes (Beam's multi-processing direct
+  # mode: features, CREPE loading and counters in subprocesses) and on the
+  # portable runner with an embedded job server (the job API of Flink and
+  # Spark, no download): same examples, counts, summary and settings.
+  violin, rate = sf.read(test_data / 'violin_6s.flac', dtype='float32')
+  sf.write(tmp_path / 'violin.wav', violin[:2 * rate], rate, subtype='FLOAT')
+  corrupt = tmp_path / 'corrupt.wav'
+  corrupt.write_bytes(b'RIFF\x10\x00\x00\x00WAVEno audio')
+  inputs = [str(tmp_path / 'violin.wav'), str(corrupt)]
+  runs = {
+      'in_process': [],
+      'two_processes': ['--direct_num_workers=2 '
+                        '--direct_running_mode=multi_processing'],
+      'portable': ['--runner=PortableRunner', '--job_endpoint=embed',
+                   '--environment_type=LOOPBACK'],
+  }
+  summaries, examples, settings = {}, {}, {}
+  for name, options in runs.items():
+    caplog.clear()
+    with caplog.at_level('WARNING'):
+      summary = lib.prepare_tfrecord(
+          inputs, str(tmp_path / name / 'data.tfrecord'), num_shards=2,
+          example_secs=0.5, hop_secs=0.5, chunk_secs=0.5,
+          eval_split_fraction=0.25, pipeline_options=options)
+    if name == 'two_processes':  # The worker processes' logs come back.
+      assert any(r.getMessage().startswith('Worker:')
+                 and 'skipping' in r.getMessage() for r in caplog.records)
+    examples[name] = {s: _decoded_examples(p)
+                      for s, p in summary['file_patterns'].items()}
+    settings[name] = tfrecord_files.read_dataset_settings(
+        summary['file_patterns']['train'])
+    for value in [summary] + list(settings[name]['splits'].values()):
+      for key in ('file_pattern', 'file_patterns', 'settings_path'):
+        value.pop(key, None)
+    summaries[name] = summary
+  reference = summaries['in_process']
+  # 2 s in 4 chunks of 0.5 s, one to eval; one example per chunk.
+  assert reference['examples'] == {'train': 3, 'eval': 1}
+  assert reference['files_read'] == 1 and reference['files_skipped'] == 1
+  assert list(reference['skipped']) == [str(corrupt)]
+  assert len(examples['in_process']['train']) == 3
+  for name in ('two_processes', 'portable'):
+    assert summaries[name] == reference, name
+    assert examples[name] == examples['in_process'], name
+    assert settings[name] == settings['in_process'], name
 
 
 def test_format_summary_lists_splits_and_skipped_files():

@@ -26,10 +26,11 @@ A path that already holds shards of an earlier run is refused unless
 --overwrite, which removes exactly those shards first.
 
 The pipeline runs on Apache Beam's DirectRunner by default; pass any runner's
-flags through --pipeline_options (comma-separated), e.g.
+flags through --pipeline_options (comma- or, quoted, space-separated), e.g.
 --pipeline_options=--runner=DirectRunner,--direct_num_workers=2,\
 --direct_running_mode=multi_processing
-or the flags of Dataflow, Flink or Spark for large corpora.
+(2 worker processes on this machine) or the flags of Dataflow, Flink or Spark
+for large corpora (docs/cluster.md).
 
 The exit status is 1 when no example was written (e.g. no file was readable),
 or when the output path is refused or cannot be written (one line says why).
@@ -69,7 +70,10 @@ flags.DEFINE_boolean('center', False,
 flags.DEFINE_boolean('viterbi', True,
                      'Viterbi-smooth the CREPE pitch track.')
 flags.DEFINE_list('pipeline_options', '--runner=DirectRunner',
-                  'Comma-separated flags of the Beam pipeline.')
+                  'Flags of the Beam pipeline, comma-separated (or '
+                  'space-separated in one quoted argument), e.g. '
+                  '--direct_num_workers=2,'
+                  '--direct_running_mode=multi_processing.')
 flags.DEFINE_boolean('overwrite', False,
                      'Remove the shards of an earlier run with this '
                      '--output_tfrecord_path first (else the run is refused).')

@@ -40,6 +40,7 @@ import hashlib
 import logging
 import math
 import os
+import shlex
 
 import numpy as np
 import tensorflow as tf
@@ -581,6 +582,11 @@ def _build_pipeline(input_audio_paths, layout, files, runner, options,
 def _pipeline_options(pipeline_options):
   """(PipelineOptions, runner) from a list of flags (a str is split on ',').
 
+  Each item may also hold several flags separated by spaces, split as a shell
+  would (`shlex`), so `--pipeline_options="--direct_num_workers=2
+  --direct_running_mode=multi_processing"` works like the comma-separated
+  form; quote a value that holds a space.
+
   Beam's DirectRunner (the default) first tries the Prism runner, which
   downloads a binary; this library downloads nothing at run time, so
   DirectRunner (named or by default) runs on Beam's in-process Python batch
@@ -592,7 +598,8 @@ def _pipeline_options(pipeline_options):
   if isinstance(pipeline_options, str):
     pipeline_options = [f for f in pipeline_options.split(',') if f]
   if not isinstance(pipeline_options, po.PipelineOptions):
-    pipeline_options = po.PipelineOptions(list(pipeline_options or ()))
+    flags = [f for item in pipeline_options or () for f in shlex.split(item)]
+    pipeline_options = po.PipelineOptions(flags)
   runner_name = pipeline_options.view_as(po.StandardOptions).runner
   if runner_name in (None, 'DirectRunner', 'direct', 'Direct'):
     from apache_beam.runners.portability.fn_api_runner import fn_runner  # pylint: disable=g-import-not-at-top
