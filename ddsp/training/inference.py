@@ -807,10 +807,19 @@ def _vst_model(ckpt, restore=True):
     if not ckpt.built:
       checkpoints.build_model(ckpt)
     return ckpt
-  if restore:
-    return checkpoints.load_model(ckpt)[0]
   checkpoints.parse_operative_config(ckpt)
-  return checkpoints.get_model()
+  probe = checkpoints.get_model()
+  if not restore:
+    return probe
+  # Built on the training length: n_samples holds one more (centring)
+  # frame than the audio, whose centred framing gives n_frames frames.
+  synth = _dag_module(probe, synths.Harmonic)
+  hop = checkpoints.model_hop(probe)
+  n_frames = int(synth.n_samples) // hop if synth and synth.n_samples else 11
+  inputs = {'audio': tf.zeros([1, (n_frames - 1) * hop]),
+            'f0_hz': tf.fill([1, n_frames], 220.0),
+            'f0_confidence': tf.ones([1, n_frames])}
+  return checkpoints.load_model(ckpt, inputs=inputs)[0]
 
 
 class VSTBaseModule(tf.Module):
