@@ -173,3 +173,45 @@ def test_validator_names_each_problem(exported, tmp_path, capsys):
              for p in problems)
   assert len(problems) == 3, problems
   assert ddsp_export.main(['ddsp_export', f'--validate={good}']) == 0
+
+
+@pytest.mark.slow  # Exports a second time from the trained model (~10 s).
+def test_vst_predict_controls_tflite_meets_the_contract(trained, tmp_path):
+  save_dir, record = trained
+  gin.clear_config()
+  paths = ddsp_export.export_inference_model(
+      str(save_dir), 'vst_predict_controls', tmp_path / 'export',
+      dataset_path=str(record), reverb=False)
+  gin.clear_config()
+  assert ddsp_export.validate_vst_tflite(paths['tflite']) == []
+  assert 'reverb' not in paths
+  # The SavedModel is the stateful module of the published signature.
+  loaded = tf.saved_model.load(str(tmp_path / 'export'))
+  assert sorted(loaded.signatures['call'].structured_input_signature[1]) == [
+      'f0_scaled', 'pw_scaled']
+
+
+def test_command_line_errors_of_the_inference_models(tmp_path, capsys):
+  code = ddsp_export.main(['ddsp_export', f'--model_path={tmp_path}',
+                           '--inference_model=vst_synthesize', '--tfjs'])
+  assert code == 2
+  assert 'tensorflowjs' in capsys.readouterr().err
+  code = ddsp_export.main(['ddsp_export', f'--model_path={tmp_path}',
+                           '--inference_model=vst_predictor'])
+  assert code == 2
+  assert 'vst_stateless_predict_controls' in capsys.readouterr().err
+  assert ddsp_export.validate_vst_tflite(tmp_path / 'none.tflite') == [
+      f'{tmp_path / "none.tflite"}: no such file.']
+  not_tflite = tmp_path / 'x.tflite'
+  not_tflite.write_bytes(b'not a model')
+  problems = ddsp_export.validate_vst_tflite(not_tflite)
+  assert len(problems) == 1 and 'does not load' in problems[0]
+
+
+def test_default_save_dir(tmp_path):
+  (tmp_path / 'sm').mkdir()
+  (tmp_path / 'sm' / 'saved_model.pb').write_bytes(b'')
+  assert ddsp_export.default_save_dir(tmp_path / 'sm') == str(tmp_path / 'sm')
+  assert ddsp_export.default_save_dir(tmp_path) == str(tmp_path / 'export')
+  assert ddsp_export.default_save_dir(tmp_path / 'ckpt-3') == str(
+      tmp_path / 'export')
