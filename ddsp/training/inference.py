@@ -801,25 +801,32 @@ def _dag_module(model, cls):
   return None
 
 
+def _vst_inputs(model):
+  """Silent features of a VST model's training length, to build it.
+
+  The synths' n_samples holds one more (centring) frame than the audio,
+  whose centred framing gives n_frames frames.
+  """
+  synth = _dag_module(model, synths.Harmonic)
+  hop = checkpoints.model_hop(model)
+  n_frames = int(synth.n_samples) // hop if synth and synth.n_samples else 11
+  return {'audio': tf.zeros([1, (n_frames - 1) * hop]),
+          'f0_hz': tf.fill([1, n_frames], 220.0),
+          'f0_confidence': tf.ones([1, n_frames])}
+
+
 def _vst_model(ckpt, restore=True):
-  """A VST model: a built Autoencoder as it is, else loaded from `ckpt`."""
+  """A VST model: a Keras model as it is (built if needed), else the model
+  of the training run at `ckpt` (restored, or only configured)."""
   if isinstance(ckpt, keras.Model):
     if not ckpt.built:
-      checkpoints.build_model(ckpt)
+      checkpoints.build_model(ckpt, inputs=_vst_inputs(ckpt))
     return ckpt
   checkpoints.parse_operative_config(ckpt)
   probe = checkpoints.get_model()
   if not restore:
-    return probe
-  # Built on the training length: n_samples holds one more (centring)
-  # frame than the audio, whose centred framing gives n_frames frames.
-  synth = _dag_module(probe, synths.Harmonic)
-  hop = checkpoints.model_hop(probe)
-  n_frames = int(synth.n_samples) // hop if synth and synth.n_samples else 11
-  inputs = {'audio': tf.zeros([1, (n_frames - 1) * hop]),
-            'f0_hz': tf.fill([1, n_frames], 220.0),
-            'f0_confidence': tf.ones([1, n_frames])}
-  return checkpoints.load_model(ckpt, inputs=inputs)[0]
+    return checkpoints.build_model(probe, inputs=_vst_inputs(probe))
+  return checkpoints.load_model(ckpt, inputs=_vst_inputs(probe))[0]
 
 
 class VSTBaseModule(tf.Module):

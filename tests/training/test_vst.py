@@ -144,3 +144,36 @@ def test_not_a_vst_model_is_rejected():
   model = vst_model(noise=False)
   with pytest.raises(ValueError, match='FilteredNoise'):
     inference.VSTStatelessPredictControls(model)
+
+
+def test_modules_of_the_48k_config():
+  """vst_48k.gin (built unrestored, tiny GRU): hop 960, 100 harmonics, 98
+  bands; features from a 1024-sample frame at 48 kHz."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from ddsp.training import gin as ddsp_gin  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  gin.add_config_file_search_path(ddsp_gin.GIN_PATH)
+  gin.parse_config_files_and_bindings(
+      ['models/vst/vst_48k.gin'],
+      ['n_samples = 9600', 'RnnFcDecoder.rnn_channels = 8',
+       'RnnFcDecoder.ch = 8', 'FilteredNoiseReverb.reverb_length = 960',
+       'FilteredNoiseReverb.n_frames = 10'])
+  model = models.get_model()
+  gin.clear_config()
+  vst = inference.VSTStatelessPredictControls(model)
+  assert (vst.sample_rate, vst.hop_size, vst.n_harmonics, vst.n_noise) == (
+      48000, 960, 100, 98)
+  audio, phase = inference.VSTSynthesize(model)(
+      [0.1], [0.1], np.full(100, 0.01, np.float32),
+      np.full(100, 0.01, np.float32), [440.0], [440.0],
+      np.zeros(98, np.float32), [0.0])
+  assert audio.shape == (960,)
+  # 440 Hz advances 2 pi 440 / 48000 per sample; the phase is wrapped.
+  assert float(phase[0]) % (2 * np.pi) == pytest.approx(
+      (2 * np.pi * 440 * 960 / 48000) % (2 * np.pi), abs=1e-3)
+  t = np.arange(1024) / 48000
+  frame = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+  f0_hz, _, pw_db, _ = inference.VSTExtractFeatures(model)(frame)
+  assert float(f0_hz[0]) == pytest.approx(440, rel=0.03)
+  assert float(pw_db[0]) == pytest.approx(
+      10 * np.log10(np.mean(frame.astype(np.float64) ** 2)), abs=0.05)
