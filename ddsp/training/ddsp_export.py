@@ -595,7 +595,6 @@ def export_inference_model(model_path, inference_model, save_dir=None,
     ImportError: `tfjs` without the tensorflowjs converter.
   """
   # pylint: disable=g-import-not-at-top
-  import gin
   from ddsp.training import checkpoints
   from ddsp.training import inference
   if inference_model not in _MODULES:
@@ -609,15 +608,19 @@ def export_inference_model(model_path, inference_model, save_dir=None,
   path = None
   if isinstance(model_path, (str, os.PathLike)):
     path = os.path.expanduser(os.fspath(model_path))
-    if gin_params:
-      checkpoints.parse_operative_config(path, bindings=gin_params)
   elif gin_params:
-    with gin.unlock_config():
-      gin.parse_config(list(gin_params))
+    raise ValueError('gin_params apply to a model loaded from its training '
+                     'directory; received a model object.')
   save_dir = os.fspath(save_dir or default_save_dir(path))
   os.makedirs(save_dir, exist_ok=True)
-  module = getattr(inference, _MODULES[inference_model])(
-      path if path is not None else model_path)
+  cls = getattr(inference, _MODULES[inference_model])
+  if issubclass(cls, inference.VSTBaseModule):
+    module = cls(path if path is not None else model_path,
+                 gin_params=tuple(gin_params))
+  else:
+    if gin_params:  # Parsed on top of the operative config, then loaded.
+      checkpoints.parse_operative_config(path, bindings=gin_params)
+    module = cls(path if path is not None else model_path)
   paths = {'saved_model': save_dir}
   module.save_model(save_dir)
   logging.info('Wrote the SavedModel of %s to %s', type(module).__name__,

@@ -815,18 +815,20 @@ def _vst_inputs(model):
           'f0_confidence': tf.ones([1, n_frames])}
 
 
-def _vst_model(ckpt, restore=True):
+def _vst_model(ckpt, restore=True, gin_params=()):
   """A VST model: a Keras model as it is (built if needed), else the model
-  of the training run at `ckpt` (restored, or only configured)."""
+  of the training run at `ckpt` (restored, or only configured), with
+  `gin_params` parsed after its operative config."""
   if isinstance(ckpt, keras.Model):
     if not ckpt.built:
       checkpoints.build_model(ckpt, inputs=_vst_inputs(ckpt))
     return ckpt
-  checkpoints.parse_operative_config(ckpt)
+  checkpoints.parse_operative_config(ckpt, bindings=gin_params)
   probe = checkpoints.get_model()
   if not restore:
     return checkpoints.build_model(probe, inputs=_vst_inputs(probe))
-  return checkpoints.load_model(ckpt, inputs=_vst_inputs(probe))[0]
+  return checkpoints.load_model(ckpt, inputs=_vst_inputs(probe),
+                                bindings=gin_params)[0]
 
 
 class VSTBaseModule(tf.Module):
@@ -846,6 +848,8 @@ class VSTBaseModule(tf.Module):
       built `ddsp.training.models.Autoencoder`.
     verbose: log what was loaded.
     name: name of the module.
+    gin_params: gin binding strings parsed after the operative config of
+      `ckpt` (`ddsp_export --gin_param`).
 
   Raises:
     ValueError: the model is not of the VST family (no RnnFcDecoder with a
@@ -854,9 +858,10 @@ class VSTBaseModule(tf.Module):
 
   _needs_weights = True
 
-  def __init__(self, ckpt, verbose=False, name=None):
+  def __init__(self, ckpt, verbose=False, name=None, gin_params=()):
     super().__init__(name=name)
-    model = _vst_model(ckpt, restore=self._needs_weights)
+    model = _vst_model(ckpt, restore=self._needs_weights,
+                       gin_params=tuple(gin_params))
     if verbose:
       logging.info('%s: %s from %s', type(self).__name__,
                    type(model).__name__, ckpt)

@@ -215,3 +215,15 @@ def test_default_save_dir(tmp_path):
   assert ddsp_export.default_save_dir(tmp_path) == str(tmp_path / 'export')
   assert ddsp_export.default_save_dir(tmp_path / 'ckpt-3') == str(
       tmp_path / 'export')
+
+
+@pytest.mark.slow  # Uses the trained model of the tests above.
+def test_gin_params_apply_after_the_operative_config(trained):
+  save_dir, _ = trained
+  gin.clear_config()
+  module = inference.VSTSynthesize(
+      str(save_dir), gin_params=["Harmonic.amp_resample_method = 'window'"])
+  gin.clear_config()
+  assert module.resample_method == 'window'  # Trained with 'linear'.
+  assert inference.VSTSynthesize(str(save_dir)).resample_method == 'linear'
+  gin.clear_config()
