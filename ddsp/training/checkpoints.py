@@ -687,7 +687,7 @@ def build_model(model, n_frames=None, inputs=None):
 
 
 def load_model(path, n_frames=None, checkpoint=None, inputs=None,
-               extra_frames=0):
+               extra_frames=0, bindings=()):
   """A trained model from its training directory: config, build, restore.
 
   Args:
@@ -697,6 +697,8 @@ def load_model(path, n_frames=None, checkpoint=None, inputs=None,
       readable one of the directory.
     inputs: features to build the model with (see `build_model`).
     extra_frames: see `get_model`.
+    bindings: gin binding strings parsed after the operative config (e.g.
+      `ddsp_export --gin_param`).
 
   Returns:
     (model, checkpoint_prefix, config_path).
@@ -712,7 +714,7 @@ def load_model(path, n_frames=None, checkpoint=None, inputs=None,
   elif not tf.io.gfile.isdir(path):
     path = os.path.dirname(path)
   get_latest_checkpoint(checkpoint)  # FileNotFoundError before parsing.
-  config_path, _ = parse_operative_config(path)
+  config_path, _ = parse_operative_config(path, bindings=bindings)
   model = get_model(n_frames, extra_frames=extra_frames)
   build_model(model, n_frames, inputs)
   prefix = restore(checkpoint, model=model)

@@ -58,6 +58,13 @@ __all__ = [
     'parse_operative_config',
     'AutoencoderInference',
     'StreamingF0LoudnessModel',
+    'VSTBaseModule',
+    'VSTExtractFeatures',
+    'VSTPredictControls',
+    'VSTStatelessPredictControls',
+    'VSTSynthesize',
+    'VSTSynthesizeHarmonic',
+    'VSTSynthesizeNoise',
 ]
 
 # Scaled name of the second input, by preprocessor.
@@ -389,6 +396,37 @@ def _lookup(key, values):
   return values[key]
 
 
+def _decode_frames(decoder, features, rnn_state, batch_size, n_frames):
+  """An `RnnFcDecoder`'s outputs for n_frames, from an explicit GRU state.
+
+  Args:
+    decoder: a built `decoders.RnnFcDecoder` with a GRU.
+    features: dict with the decoder's input keys, [batch, n_frames, 1].
+    rnn_state: [batch, rnn_channels] float32.
+    batch_size, n_frames: static sizes.
+
+  Returns:
+    (dict of the decoder's output splits [batch, n_frames, size], new state).
+  """
+  b, n = batch_size, n_frames
+  # Per-frame layers on [batch * n_frames, channels]: 2-D dense layers
+  # become TFLite's FULLY_CONNECTED (see `streaming.dense`).
+  inputs = [tf.reshape(_lookup(k, features), [b * n, -1])
+            for k in decoder.feature_keys]
+  stacked = [stack(x) for stack, x in zip(decoder.input_stacks, inputs)]
+  cell = decoder.rnn.rnn.cell
+  x, rnn_state = streaming.gru_block(
+      tf.reshape(tf.concat(stacked, axis=-1), [b, n, -1]), cell.kernel,
+      cell.recurrent_kernel, cell.bias, rnn_state)
+  x = decoder.out_stack(tf.concat(stacked + [tf.reshape(x, [b * n, -1])],
+                                  axis=-1))
+  x = tf.reshape(decoder.dense_out(x), [b, n, -1])
+  outputs = dict(zip(
+      [name for name, _ in decoder.output_splits],
+      tf.split(x, [size for _, size in decoder.output_splits], axis=-1)))
+  return outputs, rnn_state
+
+
 class StreamingF0LoudnessModel(tf.Module):
   """A trained f0/loudness autoencoder that synthesizes a stream in blocks.
 
@@ -616,24 +654,8 @@ class StreamingF0LoudnessModel(tf.Module):
   # ----------------------------------------------------------------------------
   def _decode(self, features, rnn_state):
     """Decoder outputs for a block, carrying the GRU state."""
-    decoder = self._decoder
-    b, n = self.batch_size, self.frames_per_block
-    # Per-frame layers on [batch * n_frames, channels]: 2-D dense layers
-    # become TFLite's FULLY_CONNECTED (see `streaming.dense`).
-    inputs = [tf.reshape(_lookup(k, features), [b * n, -1])
-              for k in decoder.input_keys]
-    stacked = [stack(x) for stack, x in zip(decoder.input_stacks, inputs)]
-    cell = decoder.rnn.rnn.cell
-    x, rnn_state = streaming.gru_block(
-        tf.reshape(tf.concat(stacked, axis=-1), [b, n, -1]), cell.kernel,
-        cell.recurrent_kernel, cell.bias, rnn_state)
-    x = decoder.out_stack(tf.concat(stacked + [tf.reshape(x, [b * n, -1])],
-                                    axis=-1))
-    x = tf.reshape(decoder.dense_out(x), [b, n, -1])
-    outputs = dict(zip(
-        [name for name, _ in decoder.output_splits],
-        tf.split(x, [size for _, size in decoder.output_splits], axis=-1)))
-    return outputs, rnn_state
+    return _decode_frames(self._decoder, features, rnn_state,
+                          self.batch_size, self.frames_per_block)
 
   def _place(self, acc, x, start):
     """Adds x to the accumulator at `start` (static offsets)."""
@@ -766,3 +788,354 @@ class StreamingF0LoudnessModel(tf.Module):
                                                      self.loudness_key),
                                    self._state)
     return audio
+
+
+# ------------------------------------------------------------------------------
+# DDSP-VST modules (models trained with models/vst/vst.gin).
+# ------------------------------------------------------------------------------
+def _dag_module(model, cls):
+  """The first node of `cls` in the model's processor group, or None."""
+  for module, _, _ in getattr(model.processor_group, 'dag', ()):
+    if isinstance(module, cls):
+      return module
+  return None
+
+
+def _vst_inputs(model):
+  """Silent features of a VST model's training length, to build it.
+
+  The synths' n_samples holds one more (centring) frame than the audio,
+  whose centred framing gives n_frames frames.
+  """
+  synth = _dag_module(model, synths.Harmonic)
+  hop = checkpoints.model_hop(model)
+  n_frames = int(synth.n_samples) // hop if synth and synth.n_samples else 11
+  return {'audio': tf.zeros([1, (n_frames - 1) * hop]),
+          'f0_hz': tf.fill([1, n_frames], 220.0),
+          'f0_confidence': tf.ones([1, n_frames])}
+
+
+def _vst_model(ckpt, restore=True, gin_params=()):
+  """A VST model: a Keras model as it is (built if needed), else the model
+  of the training run at `ckpt` (restored, or only configured), with
+  `gin_params` parsed after its operative config."""
+  if isinstance(ckpt, keras.Model):
+    if not ckpt.built:
+      checkpoints.build_model(ckpt, inputs=_vst_inputs(ckpt))
+    return ckpt
+  checkpoints.parse_operative_config(ckpt, bindings=gin_params)
+  probe = checkpoints.get_model()
+  if not restore:
+    return checkpoints.build_model(probe, inputs=_vst_inputs(probe))
+  return checkpoints.load_model(ckpt, inputs=_vst_inputs(probe),
+                                bindings=gin_params)[0]
+
+
+class VSTBaseModule(tf.Module):
+  """Base of the DDSP-VST inference modules (models of `models/vst/*.gin`).
+
+  Reads from the model what the plugin needs: `frame_size` (samples per
+  analysis frame), `sample_rate`, `frame_rate`, `hop_size` (sample_rate /
+  frame_rate), `n_harmonics`, `n_noise`, `state_size` (GRU units) and
+  `resample_method` (the Harmonic synth's amplitude interpolation).
+  Subclasses define `call` (a `tf.function` with a fixed signature) and
+  `save_model(save_dir)` writes it as the SavedModel signature 'call', as
+  published; `ddsp_export` converts that signature to TFLite.
+
+  Args:
+    ckpt: a training directory or checkpoint prefix (the operative config is
+      parsed, the model built and restored, `checkpoints.load_model`), or a
+      built `ddsp.training.models.Autoencoder`.
+    verbose: log what was loaded.
+    name: name of the module.
+    gin_params: gin binding strings parsed after the operative config of
+      `ckpt` (`ddsp_export --gin_param`).
+
+  Raises:
+    ValueError: the model is not of the VST family (no RnnFcDecoder with a
+      GRU, or no Harmonic / FilteredNoise synth).
+  """
+
+  _needs_weights = True
+
+  def __init__(self, ckpt, verbose=False, name=None, gin_params=()):
+    super().__init__(name=name)
+    model = _vst_model(ckpt, restore=self._needs_weights,
+                       gin_params=tuple(gin_params))
+    if verbose:
+      logging.info('%s: %s from %s', type(self).__name__,
+                   type(model).__name__, ckpt)
+    preprocessor = getattr(model, 'preprocessor', None)
+    decoder = getattr(model, 'decoder', None)
+    self._harmonic_synth = _dag_module(model, synths.Harmonic)
+    self._noise_synth = _dag_module(model, synths.FilteredNoise)
+    if (not isinstance(decoder, decoders.RnnFcDecoder) or
+        decoder.rnn_type != 'gru' or self._harmonic_synth is None or
+        self._noise_synth is None):
+      raise ValueError(
+          'The VST modules need a model of models/vst/vst.gin: an '
+          'RnnFcDecoder with a GRU and Harmonic and FilteredNoise synths. '
+          f'Received: decoder {type(decoder).__name__}, processor group '
+          f'{[type(m).__name__ for m, _, _ in model.processor_group.dag]}')
+    self.frame_size = int(getattr(preprocessor, 'frame_size', 1024))
+    self.sample_rate = int(self._harmonic_synth.sample_rate)
+    self.frame_rate = getattr(preprocessor, 'frame_rate', None) or (
+        checkpoints.model_rates(model)[1])
+    hop = self.sample_rate / self.frame_rate
+    if hop != int(hop):
+      raise ValueError(f'The model\'s hop, {self.sample_rate} / '
+                       f'{self.frame_rate}, is not a whole number of samples.')
+    self.hop_size = int(hop)
+    splits = dict(decoder.output_splits)
+    self.n_harmonics = int(splits['harmonic_distribution'])
+    self.n_noise = int(splits['noise_magnitudes'])
+    self.state_size = int(decoder.rnn_channels)
+    self.resample_method = self._harmonic_synth.amp_resample_method
+    self.model = model
+    self._decoder = decoder
+    # The decoder's TF variables, held here so that SavedModel export and
+    # TFLite conversion find them (see StreamingF0LoudnessModel).
+    self._decoder_variables = [getattr(v, 'value', v)
+                               for v in decoder.weights]
+
+  def call(self, *args):
+    raise NotImplementedError
+
+  def __call__(self, *args):
+    return self.call(*(core.tf_float32(a) for a in args))
+
+  @property
+  def _signatures(self):
+    return {'call': self.call.get_concrete_function()}
+
+  def save_model(self, save_dir):
+    """Writes a SavedModel with the signature 'call' (as published)."""
+    tf.saved_model.save(self, os.fspath(save_dir),
+                        signatures=self._signatures)
+
+  def _controls(self, f0_scaled, pw_scaled, state):
+    """One frame of controls from an explicit GRU state ([1, state])."""
+    f0_scaled = tf.reshape(f0_scaled, [1, 1, 1])
+    pw_scaled = tf.reshape(pw_scaled, [1, 1, 1])
+    f0_hz = preprocessing.inv_scale_f0_hz(f0_scaled)
+    outputs, state = _decode_frames(
+        self._decoder, {'f0_scaled': f0_scaled, 'pw_scaled': pw_scaled},
+        state, 1, 1)
+    harmonic = self._harmonic_synth.get_controls(
+        outputs['amps'], outputs['harmonic_distribution'], f0_hz)
+    noise = self._noise_synth.get_controls(outputs['noise_magnitudes'])
+    return (harmonic['amplitudes'][0, 0],
+            harmonic['harmonic_distribution'][0, 0],
+            noise['magnitudes'][0, 0], state[0])
+
+
+class VSTExtractFeatures(VSTBaseModule):
+  """One frame of audio -> f0 and power (the plugin's analysis step).
+
+  `call(audio)`: audio [frame_size] float32 at the model's sample rate ->
+  (f0_hz, f0_scaled, pw_db, pw_scaled), each [1]: CREPE's f0 (Hz) of the
+  frame (resampled to 16 kHz when the model runs at another rate) and the
+  frame's power (dB, `spectral_ops.compute_power`), scaled as in training.
+
+  Args:
+    ckpt: see `VSTBaseModule`.
+    crepe_saved_model_path: CREPE size ('tiny', ... 'full') or weights path;
+      None: 'tiny' (installed with ddsp).
+    **kwargs: passed to `VSTBaseModule`.
+  """
+
+  _needs_weights = False
+
+  def __init__(self, ckpt, crepe_saved_model_path=None, **kwargs):
+    super().__init__(ckpt, **kwargs)
+    from ddsp import crepe  # pylint: disable=g-import-not-at-top
+    self.crepe_saved_model_path = crepe_saved_model_path
+    self._crepe = crepe.PretrainedCREPE(crepe_saved_model_path or 'tiny',
+                                        padding='valid', name='crepe')
+    self.call = tf.function(self._call, autograph=False, input_signature=[
+        tf.TensorSpec([self.frame_size], tf.float32, name='audio')])
+
+  def _call(self, audio):
+    from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
+    audio = tf.reshape(audio, [1, self.frame_size])
+    pw_db = spectral_ops.compute_power(
+        audio, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
+        frame_size=self.frame_size, padding='valid')
+    pw_db = tf.reshape(pw_db, [1])
+    audio_16k = audio
+    if self.sample_rate != spectral_ops.CREPE_SAMPLE_RATE:
+      n_16k = round(self.frame_size * spectral_ops.CREPE_SAMPLE_RATE /
+                    self.sample_rate)
+      audio_16k = preprocessing.resample_audio(audio, n_16k)
+    n = audio_16k.shape[-1]
+    if n < 1024:  # CREPE's frame: centre the (shorter) frame in it.
+      audio_16k = tf.pad(audio_16k, [[0, 0], [(1024 - n) // 2,
+                                              1024 - n - (1024 - n) // 2]])
+    f0_hz, _ = self._crepe.predict_f0_and_confidence(audio_16k[:, -1024:])
+    f0_hz = tf.reshape(f0_hz, [-1])[:1]
+    return (f0_hz, preprocessing.scale_f0_hz(f0_hz), pw_db,
+            preprocessing.scale_db(pw_db))
+
+
+class VSTStatelessPredictControls(VSTBaseModule):
+  """One frame of (f0, power) -> synthesizer controls, the GRU state explicit.
+
+  `call(f0_scaled, pw_scaled, state)`: [1], [1], [state_size] float32 ->
+  (amplitudes [1], harmonic_distribution [n_harmonics], noise_magnitudes
+  [n_noise], state [state_size]), the controls after the synths' scaling
+  (`exp_sigmoid`, harmonics normalized below Nyquist). Feed each output
+  state to the next frame (zeros to start). The DDSP-VST plugin runs this
+  module's TFLite conversion (`ddsp_export
+  --inference_model=vst_stateless_predict_controls`).
+
+  Example:
+    >>> import ddsp
+    >>> from ddsp.training import decoders, models, preprocessing
+    >>> model = models.Autoencoder(
+    ...     preprocessor=preprocessing.OnlineF0PowerPreprocessor(
+    ...         frame_rate=50, compute_f0=False),
+    ...     decoder=decoders.RnnFcDecoder(
+    ...         rnn_channels=8, ch=8, layers_per_stack=1,
+    ...         input_keys=('pw_scaled', 'f0_scaled'),
+    ...         output_splits=(('amps', 1), ('harmonic_distribution', 6),
+    ...                        ('noise_magnitudes', 5))),
+    ...     processor_group=ddsp.processors.ProcessorGroup(dag=[
+    ...         (ddsp.synths.Harmonic(n_samples=None),
+    ...          ['amps', 'harmonic_distribution', 'f0_hz']),
+    ...         (ddsp.synths.FilteredNoise(n_samples=None, window_size=0),
+    ...          ['noise_magnitudes'])]))
+    >>> _ = model({'audio': tf.zeros([1, 3200]), 'f0_hz': tf.zeros([1, 11])})
+    >>> vst = VSTStatelessPredictControls(model)
+    >>> amps, hd, noise, state = vst([0.5], [0.8], tf.zeros([8]))
+    >>> hd.shape, noise.shape, state.shape
+    (TensorShape([6]), TensorShape([5]), TensorShape([8]))
+  """
+
+  def __init__(self, ckpt, **kwargs):
+    super().__init__(ckpt, **kwargs)
+    self.call = tf.function(self._controls, autograph=False, input_signature=[
+        tf.TensorSpec([1], tf.float32, name='f0_scaled'),
+        tf.TensorSpec([1], tf.float32, name='pw_scaled'),
+        tf.TensorSpec([self.state_size], tf.float32, name='state')])
+
+  def _controls(self, f0_scaled, pw_scaled, state):  # pylint: disable=arguments-renamed
+    return super()._controls(f0_scaled, pw_scaled,
+                             tf.reshape(state, [1, self.state_size]))
+
+
+class VSTPredictControls(VSTBaseModule):
+  """One frame of (f0, power) -> synthesizer controls, the GRU state inside.
+
+  `call(f0_scaled, pw_scaled)`: [1], [1] float32 -> (amplitudes [1],
+  harmonic_distribution [n_harmonics], noise_magnitudes [n_noise]); the GRU
+  state carries over from call to call in the variable `state` (`reset()`
+  zeroes it), so consecutive calls equal the trained model run over the
+  frames. The plugin's TFLite form of this module (`ddsp_export
+  --inference_model=vst_predict_controls --tflite`) is the stateless step of
+  `VSTStatelessPredictControls`, which the plugin requires.
+
+  Args:
+    ckpt: see `VSTBaseModule`.
+    **kwargs: passed to `VSTBaseModule`.
+  """
+
+  def __init__(self, ckpt, **kwargs):
+    super().__init__(ckpt, **kwargs)
+    self.state = tf.Variable(tf.zeros([self.state_size]), trainable=False,
+                             name='state')
+    self.call = tf.function(self._call, autograph=False, input_signature=[
+        tf.TensorSpec([1], tf.float32, name='f0_scaled'),
+        tf.TensorSpec([1], tf.float32, name='pw_scaled')])
+
+  def reset(self):
+    """Zeroes the GRU state (a new note stream)."""
+    self.state.assign(tf.zeros([self.state_size]))
+
+  def _call(self, f0_scaled, pw_scaled):
+    amps, hd, noise, state = self._controls(
+        f0_scaled, pw_scaled, tf.reshape(self.state, [1, self.state_size]))
+    with tf.control_dependencies([self.state.assign(state)]):
+      return tf.identity(amps), tf.identity(hd), tf.identity(noise)
+
+
+class VSTSynthesize(VSTBaseModule):
+  """One hop of audio from two frames of controls (harmonic + noise).
+
+  `call(amps, prev_amps, hd, prev_hd, f0, prev_f0, noise, prev_phase)`:
+  [1], [1], [n_harmonics], [n_harmonics], [1] (Hz), [1] (Hz), [n_noise],
+  [1] (radians) -> (audio [hop_size], final_phase [1]). The harmonic part
+  interpolates from the previous frame's controls to this frame's over the
+  hop (`core.streaming_harmonic_synthesis`, the phase carried between
+  calls); the noise is filtered by this frame's magnitudes. Needs no
+  weights (only the model's config).
+
+  Args:
+    ckpt: see `VSTBaseModule` (only the config is read from a directory).
+    new_hop_size: samples per call instead of the model's hop.
+    **kwargs: passed to `VSTBaseModule`.
+  """
+
+  _needs_weights = False
+
+  def __init__(self, ckpt, new_hop_size=None, **kwargs):
+    super().__init__(ckpt, **kwargs)
+    self.new_hop_size = validation.check_positive_int(
+        new_hop_size, 'new_hop_size', allow_none=True)
+    if self.new_hop_size:
+      self.hop_size = self.new_hop_size
+    self.filtered_noise = synths.FilteredNoise(
+        n_samples=self.hop_size, window_size=self._noise_synth.window_size,
+        scale_fn=None, name='filtered_noise')
+    self.call = tf.function(self._call, autograph=False,
+                            input_signature=self._input_specs())
+
+  def _input_specs(self):
+    h, n = self.n_harmonics, self.n_noise
+    names = (('amps', 1), ('prev_amps', 1), ('hd', h), ('prev_hd', h),
+             ('f0', 1), ('prev_f0', 1), ('noise', n), ('prev_phase', 1))
+    return [tf.TensorSpec([size], tf.float32, name=k) for k, size in names]
+
+  def _harmonic(self, amps, prev_amps, hd, prev_hd, f0, prev_f0, prev_phase):
+    def two(prev, x):
+      return tf.reshape(tf.stack([prev, x]), [1, 2, -1])
+    audio, phase = core.streaming_harmonic_synthesis(
+        frequencies=two(prev_f0, f0), amplitudes=two(prev_amps, amps),
+        harmonic_distribution=two(prev_hd, hd),
+        initial_phase=tf.reshape(prev_phase, [1, 1, 1]),
+        n_samples=self.hop_size, sample_rate=self.sample_rate,
+        amp_resample_method=self.resample_method,
+        frame_rate=self.sample_rate / self.hop_size)
+    return audio[0], tf.reshape(phase, [1])
+
+  def _noise(self, noise):
+    noise = tf.reshape(tf.stack([noise, noise]), [1, 2, self.n_noise])
+    return self.filtered_noise.get_signal(noise)[0]
+
+  def _call(self, amps, prev_amps, hd, prev_hd, f0, prev_f0, noise,
+            prev_phase):
+    audio, phase = self._harmonic(amps, prev_amps, hd, prev_hd, f0, prev_f0,
+                                  prev_phase)
+    return audio + self._noise(noise), phase
+
+
+class VSTSynthesizeHarmonic(VSTSynthesize):
+  """`VSTSynthesize` without the noise: `call(amps, prev_amps, hd, prev_hd,
+  f0, prev_f0, prev_phase)` -> (audio [hop_size], final_phase [1])."""
+
+  def _input_specs(self):
+    return [s for s in super()._input_specs() if s.name != 'noise']
+
+  def _call(self, amps, prev_amps, hd, prev_hd, f0, prev_f0, prev_phase):  # pylint: disable=arguments-differ
+    return self._harmonic(amps, prev_amps, hd, prev_hd, f0, prev_f0,
+                          prev_phase)
+
+
+class VSTSynthesizeNoise(VSTSynthesize):
+  """`VSTSynthesize`'s filtered noise alone: `call(noise)`, [n_noise]
+  magnitudes -> audio [hop_size]."""
+
+  def _input_specs(self):
+    return [tf.TensorSpec([self.n_noise], tf.float32, name='noise')]
+
+  def _call(self, noise):  # pylint: disable=arguments-differ
+    return self._noise(noise)

@@ -254,8 +254,25 @@ class F0PowerPreprocessor(_FramePreprocessor):
     return config
 
 
-def _resample_audio(audio, n_out):
-  """Band-limited (FFT) resampling of [batch, n] audio to n_out samples."""
+def resample_audio(audio, n_out):
+  """Band-limited (FFT) resampling of audio to `n_out` samples.
+
+  Args:
+    audio: [batch, n_samples] float32.
+    n_out: samples of the result (n_out / n_samples is the rate ratio).
+
+  Returns:
+    [batch, n_out] float32: the spectrum below both Nyquist frequencies
+    kept, the rest cut (downsampling) or zero (upsampling).
+
+  Example:
+    >>> import numpy as np
+    >>> t = np.arange(480) / 48000
+    >>> x = tf.constant(np.sin(2 * np.pi * 1000 * t)[None], tf.float32)
+    >>> y = resample_audio(x, 160)  # 48 kHz -> 16 kHz
+    >>> bool(np.allclose(y[0], np.sin(2 * np.pi * 1000 * t[::3]), atol=1e-4))
+    True
+  """
   n_in = audio.shape[-1]
   if n_in == n_out:
     return audio
@@ -347,7 +364,7 @@ class OnlineF0PowerPreprocessor(_FramePreprocessor):
     if self.compute_f0:
       if sample_rate != self.crepe.sample_rate:
         n_16k = round(audio.shape[-1] * self.crepe.sample_rate / sample_rate)
-        audio = _resample_audio(audio, n_16k)
+        audio = resample_audio(audio, n_16k)
       f0_hz, f0_confidence = self.crepe.predict_f0_and_confidence(
           tf.stop_gradient(audio), viterbi=self.viterbi)
       f0_hz = tf.stop_gradient(self.resample(at_least_3d(f0_hz)))

@@ -370,3 +370,54 @@ def test_gin_autoencoder_keras_serialization_round_trip():
   np.testing.assert_array_equal(clone_outputs['audio_synth'],
                                 outputs['audio_synth'])
   assert float(clone_losses['total_loss']) == float(losses['total_loss'])
+
+
+VST_CONFIGS = {'models/vst/vst.gin': (16000, 60, 65),
+               'models/vst/vst_32k.gin': (32000, 100, 98),
+               'models/vst/vst_48k.gin': (48000, 100, 98)}
+
+
+@pytest.mark.parametrize('config', sorted(VST_CONFIGS))
+def test_vst_configs_hold_the_published_lengths(config):
+  sample_rate, n_harmonics, n_noise = VST_CONFIGS[config]
+  _parse([config])
+  hop = sample_rate // 50
+  assert gin.query_parameter('%sample_rate') == sample_rate
+  assert gin.query_parameter('%frame_size') == 1024
+  assert gin.query_parameter('%frame_rate') == 50
+  # 4 s plus the extra frame of center padding, which Crop removes.
+  assert gin.query_parameter('%n_samples') == 4 * sample_rate + hop
+  assert gin.query_parameter('Crop.frame_size') == hop
+  assert dict(gin.query_parameter('RnnFcDecoder.output_splits')) == {
+      'amps': 1, 'harmonic_distribution': n_harmonics,
+      'noise_magnitudes': n_noise}
+  assert gin.query_parameter('RnnFcDecoder.rnn_channels') == 512
+  k = sample_rate // 16000
+  assert gin.query_parameter('FilteredNoiseReverb.reverb_length') == 24000 * k
+  if k > 1:
+    assert list(gin.query_parameter('SpectralLoss.fft_sizes')) == [
+        s * k for s in (2048, 1024, 512, 256, 128, 64)]
+
+
+def test_vst_model_builds_at_a_short_length(test_data):
+  """vst.gin at 0.64 s (32 hops of 320 + the centering frame): the
+  preprocessor computes power from 1024-sample frames at 50 Hz, and the
+  output is cropped back to the input's length."""
+  n = 32 * 320
+  _parse(['models/vst/vst.gin'],
+         [f'n_samples = {n + 320}', 'RnnFcDecoder.rnn_channels = 16',
+          'RnnFcDecoder.ch = 16', 'FilteredNoiseReverb.reverb_length = 800',
+          'FilteredNoiseReverb.n_frames = 10'])
+  model = models.get_model()
+  audio = helpers.violin_examples(test_data, n_examples=3)['audio']
+  audio = audio.reshape(1, -1)[:, :n]
+  batch = {'audio': tf.constant(audio), 'f0_hz': tf.fill([1, 33], 440.0)}
+  outputs, losses = model(batch, return_losses=True)
+  assert outputs['pw_db'].shape == (1, 33, 1)
+  # Frame 5 is centred on sample 5 * 320: its power is that of the 1024
+  # samples around it (numpy reference).
+  frame = audio[0, 5 * 320 - 512:5 * 320 + 512]
+  expected = 10 * np.log10(np.mean(frame ** 2))
+  assert float(outputs['pw_db'][0, 5, 0]) == pytest.approx(expected, abs=0.5)
+  assert model.get_audio_from_outputs(outputs).shape == (1, n)
+  assert np.isfinite(float(losses['total_loss']))
