@@ -26,9 +26,19 @@ resynthesis of a part of it that training never sees:
    * for information, `timbre_transfer.transfer_metrics`: the fraction of
      confident frames within 50 cents and the median error after the best
      output latency (within 50 ms) is found.
-It prints one table with these, the training steps, the wall time of each
-stage and the final training loss (the mean total loss of the last summary
-window of 20 steps, read from the TensorBoard summaries).
+   * loudness error split by the input's level: L1 and mean signed error
+     (output - input, dB) on the frames within 10, 20, 35 and 50 dB of the
+     input's loudest frame, and the output's level on rests (input more than
+     60 dB below its peak);
+   * the levels (rms, dBFS) of the input, the output, the harmonic
+     synthesizer, the filtered noise and the reverb's wet signal, from the
+     model run on the held-out features (a harmonic synth far below the
+     output means that training collapsed onto noise and reverb).
+`--seeds=2,0,1,3,4` trains and scores one model per seed on the same data
+(model_seed<N>/ in the work folder) and adds the median over seeds.
+It prints one table with these (a column per seed), the final training loss
+(the mean total loss of the last summary window of 20 steps, read from the
+TensorBoard summaries) and the wall time of each stage.
 
 Default: 4000 steps at batch 4 with the 128-unit decoder (the main job's
 width), which fits in an hour on this 2-core machine class: 0.26 s per step
@@ -46,6 +56,7 @@ Usage (from the repository root):
   python benchmarks/bench_quality.py --steps=20 --train_secs=30  # smoke run
       [--train_audio=F] [--heldout_secs=12] [--channels=128] [--batch_size=4]
       [--learning_rate=0.0003] [--work_dir=DIR] [--seed=0]
+      [--seeds=2,0,1,3,4]                                 # several seeds
 """
 
 import argparse
@@ -86,6 +97,10 @@ def _parse_args():
                  help='decoder GRU and MLP width (128; the paper: 512)')
   p.add_argument('--learning_rate', type=float, default=3e-4)
   p.add_argument('--seed', type=int, default=0)
+  p.add_argument('--seeds', default=None,
+                 help='comma-separated seeds (e.g. 2,0,1,3,4): train and score '
+                      'one model per seed on the same data, print every seed '
+                      'and the median over seeds (overrides --seed)')
   p.add_argument('--work_dir', default=None,
                  help='folder for the data, model and audio (a new temporary '
                       'folder by default); its data/ and model/ are replaced')
@@ -96,6 +111,14 @@ def _parse_args():
   if args.heldout_secs < SEGMENT_SECS:
     p.error(f'--heldout_secs must be at least {SEGMENT_SECS}, got '
             f'{args.heldout_secs}')
+  try:
+    args.seed_list = ([int(v) for v in args.seeds.split(',')]
+                      if args.seeds is not None else [args.seed])
+  except ValueError:
+    p.error(f'--seeds must be comma-separated integers, got {args.seeds!r}')
+  if not args.seed_list or min(args.seed_list) < 0 or len(
+      set(args.seed_list)) != len(args.seed_list):
+    p.error(f'--seeds must be distinct integers >= 0, got {args.seeds!r}')
   if not os.path.isfile(args.train_audio):
     if args.train_audio == str(DEFAULT_AUDIO):
       p.error(bench_data.missing_message('violin_train.wav') +
@@ -158,7 +181,67 @@ def _segments(audio, n):
   return np.asarray(audio[:k * n], np.float32).reshape(k, n)
 
 
-def _score(result):
+LEVEL_BANDS_DB = (10, 20, 35, 50)
+SILENT_BELOW_PEAK_DB = 60
+
+
+def _loudness_by_level(x, y, sr, fr):
+  """Loudness error (output - input, dB) split by the input's level.
+
+  For each band b of LEVEL_BANDS_DB, the frames whose input loudness is within
+  b dB of the input's loudest frame: their L1 and mean signed error. Also the
+  output's mean loudness (dB above the input's peak, negative) on the frames
+  where the input is more than SILENT_BELOW_PEAK_DB below its peak (rests).
+  """
+  from ddsp import spectral_ops  # pylint: disable=g-import-not-at-top
+  lx = spectral_ops.compute_loudness(x, sample_rate=sr, frame_rate=fr,
+                                     use_tf=False).astype(np.float64)
+  ly = spectral_ops.compute_loudness(y, sample_rate=sr, frame_rate=fr,
+                                     use_tf=False).astype(np.float64)
+  peak = lx.max()
+  out = {}
+  for band in LEVEL_BANDS_DB:
+    mask = lx >= peak - band
+    err = ly[mask] - lx[mask]
+    out[f'ld_l1_{band}'] = float(np.mean(np.abs(err)))
+    out[f'ld_signed_{band}'] = float(np.mean(err))
+    out[f'ld_frames_{band}'] = int(mask.sum())
+  rest = lx < peak - SILENT_BELOW_PEAK_DB
+  out['rest_out_db'] = (float(np.mean(ly[rest]) - peak) if rest.any()
+                        else float('nan'))
+  out['rest_frames'] = int(rest.sum())
+  return out
+
+
+def _rms_db(x):
+  return float(20 * np.log10(np.sqrt(np.mean(np.square(x))) + 1e-12))
+
+
+def _synth_levels(model_dir, result):
+  """RMS (dBFS) of each processor's signal for the resynthesis's features."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ddsp.training import timbre_transfer  # pylint: disable=g-import-not-at-top
+  features = result['features']
+  n_frames = len(features['f0_hz'])
+  loaded = timbre_transfer.load_model(model_dir, n_frames=n_frames)
+  model = loaded['model']
+  inputs = {k: tf.constant(np.asarray(features[k], np.float32)[np.newaxis])
+            for k in ('f0_hz', 'f0_confidence', 'loudness_db')}
+  model(inputs, training=False)
+  loaded['restore']()
+  outputs = model.get_outputs(inputs, training=False)
+  levels = {}
+  for name in ('harmonic', 'filtered_noise', 'add', 'reverb'):
+    value = outputs.get(name)
+    if isinstance(value, dict) and 'signal' in value:
+      levels[name] = np.asarray(value['signal'])[0]
+  out = {f'{k}_db': _rms_db(v) for k, v in levels.items()}
+  if 'reverb' in levels and 'add' in levels:
+    out['wet_db'] = _rms_db(levels['reverb'] - levels['add'])
+  return out
+
+
+def _score(result, model_dir):
   """Metrics of a `timbre_transfer` result (resynthesis vs input)."""
   from ddsp import losses  # pylint: disable=g-import-not-at-top
   from ddsp.training import metrics  # pylint: disable=g-import-not-at-top
@@ -179,53 +262,32 @@ def _score(result):
   out['segments'] = len(xs)
   out['segments_scored'] = sum(s is not None for s in per_segment)
   out['aligned'] = timbre_transfer.transfer_metrics(result)
+  out.update(_loudness_by_level(x, y, sr, fr))
+  out['input_db'] = _rms_db(x)
+  out['output_db'] = _rms_db(y)
+  out.update(_synth_levels(model_dir, result))
   return out
 
 
-def main():
-  args = _parse_args()
-  work_dir = args.work_dir or tempfile.mkdtemp(prefix='ddsp_bench_quality_')
-  work_dir = os.path.abspath(work_dir)
-  os.makedirs(work_dir, exist_ok=True)
-  data_dir = os.path.join(work_dir, 'data')
-  model_dir = os.path.join(work_dir, 'model')
-  for d in (data_dir, model_dir):
-    if os.path.exists(d) and os.listdir(d) and not os.path.exists(
-        os.path.join(d, _MARKER)):
-      sys.exit(f'{d} exists and was not made by this script; choose another '
-               '--work_dir')
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    pathlib.Path(d, _MARKER).touch()
-  times = {}
+def _train_and_score(args, seed, tfrecord, heldout_path, work_dir, times):
+  """Trains one model with `seed`; returns (rows {metric: text}, values)."""
+  model_dir = os.path.join(work_dir, f'model_seed{seed}')
+  shutil.rmtree(model_dir, ignore_errors=True)
+  os.makedirs(model_dir)
+  pathlib.Path(model_dir, _MARKER).touch()
+  summary_every = min(args.steps, SUMMARY_EVERY)
 
   def stage(name, fn):
-    print(f'== {name} ...', flush=True)
+    print(f'== seed {seed}: {name} ...', flush=True)
     start = time.perf_counter()
     value = fn()
-    times[name] = time.perf_counter() - start
-    print(f'   done in {times[name]:.0f} s', flush=True)
+    times[name] = times.get(name, 0.0) + time.perf_counter() - start
+    print(f'   done in {time.perf_counter() - start:.0f} s', flush=True)
     return value
 
-  train_path, heldout_path, train_s, heldout_s = stage(
-      'split', lambda: _split(args.train_audio, args.heldout_secs,
-                              args.train_secs, work_dir))
-  print(f'   training part {train_s:.1f} s, held-out part {heldout_s:.1f} s '
-        f'(in {work_dir})')
-
-  tfrecord = os.path.join(data_dir, 'train.tfrecord')
-  stage('prepare', lambda: _run([
-      sys.executable, '-m',
-      'ddsp.training.data_preparation.ddsp_prepare_tfrecord',
-      f'--input_audio_filepatterns={train_path}',
-      f'--output_tfrecord_path={tfrecord}', '--num_shards=1',
-      '--example_secs=4', '--hop_secs=1', '--logtostderr'],
-      os.path.join(work_dir, 'prepare.log')))
-
-  summary_every = min(args.steps, SUMMARY_EVERY)
   stage('train', lambda: _run([
       sys.executable, '-m', 'ddsp.training.ddsp_run', '--mode=train',
-      f'--save_dir={model_dir}', f'--seed={args.seed}',
+      f'--save_dir={model_dir}', f'--seed={seed}',
       '--gin_file=models/solo_instrument.gin',
       '--gin_file=datasets/tfrecord.gin',
       f"--gin_param=TFRecordProvider.file_pattern='{tfrecord}*'",
@@ -237,51 +299,134 @@ def main():
       '--gin_param=train.progress_bar=False',
       f'--gin_param=RnnFcDecoder.rnn_channels={args.channels}',
       f'--gin_param=RnnFcDecoder.ch={args.channels}',
-      '--logtostderr'], os.path.join(work_dir, 'train.log')))
+      '--logtostderr'], os.path.join(work_dir, f'train_seed{seed}.log')))
   scalars = _last_scalars(os.path.join(model_dir, 'summaries', 'train'))
 
   def resynthesize():
     from ddsp.training import timbre_transfer  # pylint: disable=g-import-not-at-top
     return timbre_transfer.timbre_transfer(
-        model_dir, heldout_path, os.path.join(work_dir, 'heldout_output.wav'),
+        model_dir, heldout_path,
+        os.path.join(work_dir, f'heldout_output_seed{seed}.wav'),
         adjust=False, analyze_output=True, crepe_model='tiny')
   result = stage('resynthesize', resynthesize)
-  scores = stage('score', lambda: _score(result))
+  scores = stage('score', lambda: _score(result, model_dir))
 
   step, total_loss = scalars.get('losses/total_loss', (0, float('nan')))
   steps_per_sec = scalars.get('steps_per_sec', (0, float('nan')))[1]
   aligned = scores['aligned']
-  rows = [
-      ('training steps', f'{args.steps} (batch {args.batch_size}, decoder '
-                         f'{args.channels} units, {train_s:.0f} s of audio)'),
-      ('final training loss', f'{total_loss:.3f} (mean of steps '
-                              f'{step - summary_every + 1}-{step})'),
-      ('training time per step', f'{1.0 / steps_per_sec:.2f} s (last '
-                                 f'{summary_every} steps)'),
-      ('held-out clip', f'{heldout_s:.1f} s, {scores["segments"]} segments '
-                        f'of {SEGMENT_SECS:.0f} s ({scores["segments_scored"]}'
-                        ' with a confident pitch)'),
-      ('multi-scale spectral loss', f'{scores["spectral_loss"]:.3f}'),
-      ('loudness L1 (dB)', f'{scores["loudness_db"]:.2f}'),
-      ('f0 L1 (cents)', f'{scores["f0_dist_cents"]:.1f}'),
-      ('f0 outlier ratio', f'{scores["outlier_ratio"]:.3f}'),
-      ('raw pitch accuracy (50 cents)',
-       f'{scores["raw_pitch_accuracy"]:.3f}'),
-      ('aligned f0: within 50 cents',
-       f'{aligned["f0_within_50_cents"]:.3f} (lag '
-       f'{aligned["f0_lag_ms"]:+.0f} ms, {aligned["f0_frames"]} frames)'),
-      ('aligned f0: median error (cents)',
-       f'{aligned["f0_median_abs_cents"]:.1f}'),
+  values = [
+      ('final training loss', total_loss, '.3f'),
+      ('training time per step (s)', 1.0 / steps_per_sec, '.2f'),
+      ('multi-scale spectral loss', scores['spectral_loss'], '.3f'),
+      ('loudness L1 (dB)', scores['loudness_db'], '.2f'),
+      ('f0 L1 (cents)', scores['f0_dist_cents'], '.1f'),
+      ('f0 outlier ratio', scores['outlier_ratio'], '.3f'),
+      ('raw pitch accuracy (50 cents)', scores['raw_pitch_accuracy'], '.3f'),
+      ('aligned f0: within 50 cents', aligned['f0_within_50_cents'], '.3f'),
+      ('aligned f0: median error (cents)', aligned['f0_median_abs_cents'],
+       '.1f'),
+      ('aligned f0: lag (ms)', aligned['f0_lag_ms'], '+.0f'),
   ]
-  rows += [(f'wall time: {k}', f'{v:.0f} s') for k, v in times.items()]
-  rows.append(('wall time: total', f'{sum(times.values()):.0f} s'))
-  width = max(len(k) for k, _ in rows)
+  for band in LEVEL_BANDS_DB:
+    values.append((f'loudness L1, input within {band} dB of peak',
+                   scores[f'ld_l1_{band}'], '.2f'))
+  for band in LEVEL_BANDS_DB:
+    values.append((f'loudness signed error, within {band} dB (dB)',
+                   scores[f'ld_signed_{band}'], '+.2f'))
+  values.append((f'output on rests (input < peak - {SILENT_BELOW_PEAK_DB} '
+                 'dB), dB re input peak', scores['rest_out_db'], '+.1f'))
+  values.append(('input rms (dBFS)', scores['input_db'], '.1f'))
+  values.append(('output rms (dBFS)', scores['output_db'], '.1f'))
+  for key, label in (('harmonic_db', 'harmonic synth rms (dBFS)'),
+                     ('filtered_noise_db', 'filtered noise rms (dBFS)'),
+                     ('wet_db', 'reverb wet rms (dBFS)')):
+    if key in scores:
+      values.append((label, scores[key], '.1f'))
+  notes = (f'{scores["segments"]} segments of {SEGMENT_SECS:.0f} s '
+           f'({scores["segments_scored"]} with a confident pitch); loss '
+           f'= mean of steps {step - summary_every + 1}-{step}; f0 frames '
+           f'{aligned["f0_frames"]}; loudness frames per band '
+           + ', '.join(str(scores[f'ld_frames_{b}']) for b in LEVEL_BANDS_DB)
+           + f'; output {result["output_path"]}')
+  return values, notes
+
+
+def main():
+  args = _parse_args()
+  work_dir = args.work_dir or tempfile.mkdtemp(prefix='ddsp_bench_quality_')
+  work_dir = os.path.abspath(work_dir)
+  os.makedirs(work_dir, exist_ok=True)
+  data_dir = os.path.join(work_dir, 'data')
+  for d in [data_dir] + [os.path.join(work_dir, f'model_seed{s}')
+                         for s in args.seed_list]:
+    if os.path.exists(d) and os.listdir(d) and not os.path.exists(
+        os.path.join(d, _MARKER)):
+      sys.exit(f'{d} exists and was not made by this script; choose another '
+               '--work_dir')
+  shutil.rmtree(data_dir, ignore_errors=True)
+  os.makedirs(data_dir)
+  pathlib.Path(data_dir, _MARKER).touch()
+  times = {}
+
+  def stage(name, fn):
+    print(f'== {name} ...', flush=True)
+    start = time.perf_counter()
+    value = fn()
+    times[name] = time.perf_counter() - start
+    print(f'   done in {times[name]:.0f} s', flush=True)
+    return value
+
+  _, heldout_path, train_s, heldout_s = stage(
+      'split', lambda: _split(args.train_audio, args.heldout_secs,
+                              args.train_secs, work_dir))
+  print(f'   training part {train_s:.1f} s, held-out part {heldout_s:.1f} s '
+        f'(in {work_dir})')
+  train_path = os.path.join(work_dir, 'train.wav')
+  tfrecord = os.path.join(data_dir, 'train.tfrecord')
+  stage('prepare', lambda: _run([
+      sys.executable, '-m',
+      'ddsp.training.data_preparation.ddsp_prepare_tfrecord',
+      f'--input_audio_filepatterns={train_path}',
+      f'--output_tfrecord_path={tfrecord}', '--num_shards=1',
+      '--example_secs=4', '--hop_secs=1', '--logtostderr'],
+      os.path.join(work_dir, 'prepare.log')))
+
+  per_seed, notes = {}, {}
+  for seed in args.seed_list:
+    per_seed[seed], notes[seed] = _train_and_score(
+        args, seed, tfrecord, heldout_path, work_dir, times)
+    # Each seed's figures as soon as they are known (the table follows).
+    print(f'   seed {seed}: ' + '; '.join(
+        f'{label} {format(value, fmt)}'
+        for label, value, fmt in per_seed[seed]), flush=True)
+
+  seeds = args.seed_list
+  labels = [label for label, _, _ in per_seed[seeds[0]]]
+  header = [f'seed {s}' for s in seeds] + (['median'] if len(seeds) > 1
+                                           else [])
+  table = []
+  for i, label in enumerate(labels):
+    fmt = per_seed[seeds[0]][i][2]
+    column = [per_seed[s][i][1] for s in seeds]
+    cells = [format(v, fmt) for v in column]
+    if len(seeds) > 1:
+      cells.append(format(float(np.nanmedian(column)), fmt))
+    table.append((label, cells))
+  width = max(len(label) for label, _ in table)
+  cell = max(10, max(len(c) for _, cells in table for c in cells))
   print()
-  print(f'{"metric":<{width}}  value')
-  print(f'{"-" * width}  {"-" * 40}')
-  for k, v in rows:
-    print(f'{k:<{width}}  {v}')
-  print(f'\nAudio: {heldout_path} -> {result["output_path"]}')
+  print(f'training: {args.steps} steps, batch {args.batch_size}, decoder '
+        f'{args.channels} units, {train_s:.0f} s of audio; held-out clip '
+        f'{heldout_s:.1f} s ({heldout_path})')
+  print(f'{"metric":<{width}}  ' + '  '.join(f'{h:>{cell}}' for h in header))
+  print(f'{"-" * width}  ' + '  '.join('-' * cell for _ in header))
+  for label, cells in table:
+    print(f'{label:<{width}}  ' + '  '.join(f'{c:>{cell}}' for c in cells))
+  print()
+  for s in seeds:
+    print(f'seed {s}: {notes[s]}')
+  print('wall time: ' + ', '.join(f'{k} {v:.0f} s' for k, v in times.items())
+        + f', total {sum(times.values()):.0f} s')
 
 
 if __name__ == '__main__':

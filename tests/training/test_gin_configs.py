@@ -89,6 +89,11 @@ def test_solo_instrument_settings():
   assert processors['FilteredNoise'].n_samples == 64000
   reverb = processors['Reverb']
   assert reverb.trainable and reverb.reverb_length == 48000
+  # Taps learn at 0.1 x the learning rate; the initial IR is the published
+  # tiny random one (stddev 1e-6).
+  assert reverb.learning_rate_scale == 0.1
+  reverb(tf.zeros([1, 100]))
+  assert 0.95e-6 < float(np.std(reverb.ir.numpy())) < 1.05e-6
   loss, = model.loss_objs
   assert isinstance(loss, ddsp.losses.SpectralLoss)
   assert (loss.loss_type, loss.mag_weight, loss.logmag_weight) == (
