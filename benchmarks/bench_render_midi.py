@@ -27,8 +27,8 @@ step on 2 quiet cores, as bench_quality.py: about 4 minutes of training).
 Measured on 2 heavily shared cores (load average about 25): preparation
 57 s, training 1081 s, rendering 26 s offline and 52 s streaming, CREPE
 about 1 minute per clip: 25 minutes in all. `--reuse` re-scores the model of
-a previous run's `--work_dir`. Numbers from this dataset (synthesized from recorded
-samples, dry) are not comparable with published figures.
+a previous run's `--work_dir`. Numbers from this dataset (synthesized from
+recorded samples, dry) are not comparable with published figures.
 
 Usage (from the repository root):
   nice python benchmarks/bench_render_midi.py [--steps 800 --channels 128

@@ -561,7 +561,8 @@ def _probe_model(model_dir, checkpoint):
 
 
 def _statistics(model_dir, dataset_stats):
-  from ddsp.training import postprocessing  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from ddsp.training import postprocessing
   if isinstance(dataset_stats, dict):
     return dataset_stats
   if dataset_stats is not None:
@@ -633,8 +634,8 @@ def render_midi(model_dir, midi_path, output_path=None, streaming=False,
 
   Every voice (see `allocate_voices`) is rendered by the model, as one batch,
   and the voices are summed. The mix is scaled to a peak of 0.99 only if it
-  would clip (with a warning). Replaces the global gin config with the
-  model's operative config.
+  would clip (with a warning). The model's operative config is parsed into
+  the global gin config (on top of it, as every loader does).
 
   Args:
     model_dir: the training directory (checkpoints and
