@@ -370,6 +370,17 @@ def test_missing_and_mismatched_model_dirs(trained, tmp_path):
   with pytest.raises(ValueError, match='block_size'):
     rm.render_midi(trained['model_dir'], trained['chord'], streaming=True,
                    block_size=100)
+  # Without saved statistics: a warning and fixed levels (floor -80 dB, the
+  # peak of velocity 100 at -60 + 50 * 100 / 127 dB).
+  bare = tmp_path / 'bare'
+  shutil.copytree(trained['model_dir'], bare)
+  (bare / postprocessing.DATASET_STATISTICS_JSON).unlink()
+  result = rm.render_midi(bare, trained['chord'], attack=0.0, decay=0.0,
+                          sustain_db=0.0)
+  ld = result['features']['loudness_db']
+  assert result['features']['floor_db'] == -80.0
+  np.testing.assert_allclose(ld[:, 100], -60.0 + 50.0 * 100 / 127, atol=1e-4)
+  assert np.all(ld[:, 0] == -80.0)
 
 
 @pytest.mark.slow
