@@ -70,10 +70,12 @@ setuptools.setup(
         'notebooks': _NOTEBOOKS,
         # training.cloud: Cloud Storage downloads, hyperparameter tuning.
         'cloud': ['google-cloud-storage>=2.0', 'cloudml-hypertune>=0.1.0.dev6'],
-        # MIDI: note heuristics, transcription metrics, MidiAutoencoder eval.
+        # MIDI: note heuristics, transcription metrics, MidiAutoencoder eval,
+        # reading MIDI files (ddsp_render_midi).
         'midi': [
             'note-seq>=0.0.5',
             'mir-eval>=0.7',
+            'pretty_midi>=0.2.9',
         ],
         'test': [
             'pytest>=7',
@@ -83,6 +85,7 @@ setuptools.setup(
             'tensorflow-datasets>=4.9',
             'note-seq>=0.0.5',
             'mir-eval>=0.7',
+            'pretty_midi>=0.2.9',
         ] + _NOTEBOOKS,
     },
     entry_points={
@@ -91,6 +94,7 @@ setuptools.setup(
             'ddsp_prepare_tfrecord = ddsp.training.data_preparation.ddsp_prepare_tfrecord:console_entry_point',
             'ddsp_export = ddsp.training.ddsp_export:console_entry_point',
             'ddsp_timbre_transfer = ddsp.training.timbre_transfer:console_entry_point',
+            'ddsp_render_midi = ddsp.training.render_midi:console_entry_point',
         ] + _RESEARCH_SCRIPTS,
     },
     classifiers=[
