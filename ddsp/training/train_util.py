@@ -3,9 +3,9 @@
 `train(data_provider, trainer, ...)` is what `ddsp_run --mode=train` runs:
 
 * it resumes from the latest checkpoint in `restore_dir` (model, optimizer,
-  step, noise generator states and, on a single replica, the position in the
-  data), so a run stopped and restarted with the same seed ends with the same
-  weights as an uninterrupted one,
+  step, noise generator states and the position in the data, on one replica
+  or several), so a run stopped and restarted with the same seed ends with
+  the same weights as an uninterrupted one,
 * it writes the operative gin config beside the checkpoints
   (`operative_config-<step>.gin`, also shown in TensorBoard),
 * it logs the losses (averaged over `steps_per_summary` steps), the gradient
@@ -143,33 +143,82 @@ def write_gin_config(summary_writer, save_dir, step):
 # Data position.
 # ------------------------------------------------------------------------------
 class _DataPosition:
-  """Saves and restores the position of a dataset iterator with the step.
+  """Saves and restores the position of the training data with the step.
 
-  The iterator's state (shuffle buffer and random state included) is saved
-  beside the model's checkpoints, keeping only the latest, so that a resumed
-  run reads the batches an uninterrupted run would have read. Distributed
-  iterators (several replicas) cannot be saved: their runs restart the data
-  order (a warning says so).
+  A resumed run reads the batches an uninterrupted run would have read:
+
+  * on one replica the iterator's state (shuffle buffer and random state
+    included) is checkpointed beside the model's checkpoints
+    (`data_iterator/iterator-<step>`);
+  * on several replicas (a `MirroredStrategy`, a multi-worker cluster) a
+    distributed iterator cannot be checkpointed, so the number of global
+    batches consumed is saved instead (`data_iterator/batches-<step>.json`)
+    and a resumed run skips that many batches of a fresh, identically
+    seeded pipeline before distributing it. Skipping reads the skipped
+    batches (a few seconds per thousand steps, depending on the data).
+
+  The position is written before the model's checkpoint, so that a kill
+  between the two leaves one for whichever checkpoint is the latest; older
+  positions are removed once the checkpoint is written. Only the chief
+  writes it. The
+  training iterator is always the first pass over a dataset of its own, so
+  that the skipped batches are the ones a run from the start consumed; with
+  an unseeded shuffle the order is random anyway.
+
+  Args:
+    trainer: the `trainers.Trainer`.
+    make_batches: callable returning a fresh `tf.data.Dataset` of global
+      batches.
   """
 
-  def __init__(self, iterator):
-    self.enabled = isinstance(iterator, tf.__internal__.tracking.Trackable)
-    if not self.enabled:
-      logging.warning(
-          'The data iterator of a distributed dataset cannot be saved: a '
-          'resumed run starts the data from its beginning (shuffled with '
-          "the provider's seed) rather than where it stopped.")
-      return
-    self._checkpoint = tf.train.Checkpoint(iterator=iterator)
+  def __init__(self, trainer, make_batches):
+    self._trainer = trainer
+    self._make_batches = make_batches
+    self._checkpoint = None
     self._manager = None
+    self._counter = None
+    self.enabled = True
+
+  def iterator(self, restore_dir=None, step=0):
+    """The training iterator, at the position saved at `step` if any.
+
+    Args:
+      restore_dir: directory of the restored checkpoint, or None to start
+        the data from its beginning.
+      step: the restored step.
+
+    Returns:
+      An iterator of (per-replica) batches.
+    """
+    batches = self._make_batches()
+    dataset = self._trainer.distribute_dataset(batches)
+    if isinstance(dataset, tf.data.Dataset):  # One replica: a local iterator.
+      iterator = iter(dataset)
+      self._checkpoint = tf.train.Checkpoint(iterator=iterator)
+      if restore_dir:
+        self._restore_iterator(restore_dir, step)
+      return iterator
+    consumed = self._read_count(restore_dir, step) if restore_dir else 0
+    if consumed:
+      logging.info('Skipping the %d batches consumed before step %d (a '
+                   'distributed iterator cannot be checkpointed).', consumed,
+                   step)
+      dataset = self._trainer.distribute_dataset(
+          self._make_batches().skip(consumed))
+    self._counter = _CountingIterator(iter(dataset), consumed)
+    return self._counter
 
   def save(self, save_dir, step):
-    if not self.enabled:
+    """Saves the position at `step` (the chief only)."""
+    if not self.enabled or not self._trainer.is_chief:
+      return
+    folder = os.path.join(save_dir, _DATA_DIR)
+    if self._counter is not None:
+      self._write_count(folder, step)
       return
     if self._manager is None:
       self._manager = tf.train.CheckpointManager(
-          self._checkpoint, os.path.join(save_dir, _DATA_DIR), max_to_keep=1,
-          checkpoint_name='iterator')
+          self._checkpoint, folder, max_to_keep=2, checkpoint_name='iterator')
     try:
       self._manager.save(checkpoint_number=step)
     except (tf.errors.OpError, ValueError, TypeError) as e:
@@ -178,10 +227,42 @@ class _DataPosition:
                       'will start the data from its beginning.',
                       ' '.join(str(e).split())[:200])
 
-  def restore(self, restore_dir, step):
-    """Restores the position saved at `step` in `restore_dir`, if any."""
-    if not self.enabled:
-      return False
+  def prune(self, save_dir, step):
+    """Removes the saved positions of steps other than `step`."""
+    if self._counter is None or not self._trainer.is_chief:
+      return  # The iterator's CheckpointManager prunes its own.
+    keep = os.path.join(save_dir, _DATA_DIR, f'batches-{step}.json')
+    for path in tf.io.gfile.glob(os.path.join(save_dir, _DATA_DIR,
+                                              'batches-*.json')):
+      if path != keep:
+        tf.io.gfile.remove(path)
+
+  def _write_count(self, folder, step):
+    tf.io.gfile.makedirs(folder)
+    path = os.path.join(folder, f'batches-{step}.json')
+    with tf.io.gfile.GFile(path + '.tmp', 'w') as f:
+      json.dump({'step': int(step), 'batches': self._counter.count}, f)
+    tf.io.gfile.rename(path + '.tmp', path, overwrite=True)
+
+  def _read_count(self, restore_dir, step):
+    path = os.path.join(restore_dir, _DATA_DIR, f'batches-{step}.json')
+    if not tf.io.gfile.exists(path):
+      logging.info('No saved data position for step %d in %s: the data '
+                   'starts from its beginning.', step, restore_dir)
+      return 0
+    try:
+      with tf.io.gfile.GFile(path) as f:
+        count = json.load(f)['batches']
+      count = validation.check_in_range(count, 'batches', 0)
+    except (ValueError, TypeError, KeyError) as e:
+      logging.warning('The saved data position %s cannot be read (%s): the '
+                      'data starts from its beginning.', path, e)
+      return 0
+    logging.info('Restored the data position of step %d: %d batches.', step,
+                 count)
+    return int(count)
+
+  def _restore_iterator(self, restore_dir, step):
     path = os.path.join(restore_dir, _DATA_DIR, f'iterator-{step}')
     if not tf.io.gfile.exists(path + '.index'):
       logging.info('No saved data position for step %d in %s: the data '
@@ -196,6 +277,22 @@ class _DataPosition:
       return False
     logging.info('Restored the data position of step %d.', step)
     return True
+
+
+class _CountingIterator:
+  """An iterator that counts the batches taken from it."""
+
+  def __init__(self, iterator, count=0):
+    self._iterator = iterator
+    self.count = count
+
+  def __iter__(self):
+    return self
+
+  def __next__(self):
+    batch = next(self._iterator)
+    self.count += 1
+    return batch
 
 
 # ------------------------------------------------------------------------------
@@ -297,8 +394,11 @@ class _Saver:
   def save(self):
     step = int(self._trainer.step.numpy())
     if self._save_dir and step != self.last_saved:
-      self.last_path = self._trainer.save(self._save_dir)
+      # The position first: a kill between the two leaves a position for
+      # whichever checkpoint is the latest.
       self._data_position.save(self._save_dir, step)
+      self.last_path = self._trainer.save(self._save_dir)
+      self._data_position.prune(self._save_dir, step)
       self._writer.flush()
       self.last_saved = step
 
@@ -354,17 +454,21 @@ class _Summaries:
                                   sample_rate=self._sample_rate)
 
 
-def _restore_run(trainer, restore_dir, data_position):
-  """Resumes from the latest checkpoint of `restore_dir`, if any."""
+def _restore_run(trainer, restore_dir):
+  """Resumes from the latest checkpoint of `restore_dir`, if any.
+
+  Returns:
+    The folder of the restored checkpoint when the data position should be
+    restored from it (a full restore), else None.
+  """
   if not restore_dir:
-    return
+    return None
   try:
     path = trainer.restore(restore_dir)
   except FileNotFoundError:
     logging.info('No checkpoint in %s: training from scratch.', restore_dir)
-    return
-  if trainer.restore_keys is None:
-    data_position.restore(os.path.dirname(path), int(trainer.step.numpy()))
+    return None
+  return os.path.dirname(path) if trainer.restore_keys is None else None
 
 
 def _report(start_step, step, start_time, losses, saver, save_dir):
@@ -400,8 +504,9 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
   again after an interruption continues where it stopped. Reproducible: with
   `keras.utils.set_random_seed(seed)` called before the model is created and
   a data provider with a seed (or no shuffling), a run stopped at any saved
-  step and restarted gives the same weights as an uninterrupted run (on one
-  replica: the data position is saved too).
+  step and restarted gives the same weights as an uninterrupted run (the
+  data position is saved too; on several replicas, as the number of batches
+  consumed, which a resumed run skips).
 
   Args:
     data_provider: a `ddsp.training.data.DataProvider`; batches come from
@@ -454,16 +559,17 @@ def train(data_provider, trainer, batch_size=32, num_steps=1000000,
   save_dir = expand_path(save_dir) if save_dir else ''
   restore_dir = expand_path(restore_dir) if restore_dir else save_dir
 
-  batches = data_provider.get_batch(batch_size, shuffle=True, repeats=-1)
-  dataset = trainer.distribute_dataset(batches)
-  # Build from a separate pass so that the training iterator starts at the
-  # first batch (and a resumed run's data position is exact).
-  trainer.build(next(iter(dataset)))
-  iterator = iter(dataset)
-  data_position = _DataPosition(iterator)
-  _restore_run(trainer, restore_dir, data_position)
-
+  make_batches = lambda: data_provider.get_batch(batch_size, shuffle=True,
+                                                 repeats=-1)
+  batches = make_batches()
+  # Build from a dataset of its own so that the training iterator is the
+  # first pass over its dataset (and a resumed run's data position exact).
+  trainer.build(next(iter(trainer.distribute_dataset(batches))))
+  position_dir = _restore_run(trainer, restore_dir)
   step = int(trainer.step.numpy())
+  data_position = _DataPosition(trainer, make_batches)
+  iterator = data_position.iterator(position_dir, step)
+
   if save_dir and trainer.is_chief:
     summary_writer = tf.summary.create_file_writer(
         os.path.join(save_dir, 'summaries', 'train'))

@@ -24,6 +24,7 @@ Gin name: `Trainer` (module `ddsp.training.trainers`), e.g.
 
 import logging
 import os
+import tempfile
 import time
 
 import keras
@@ -213,9 +214,9 @@ class Trainer:
   def is_chief(self):
     """Whether this worker writes files (always, except on non-chief workers
     of a multi-worker cluster)."""
-    resolver = getattr(self.strategy, 'cluster_resolver', None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
+    if not self._is_multi_worker():
       return True
+    resolver = self.strategy.cluster_resolver
     task_type, task_id = resolver.task_type, resolver.task_id
     return (task_type == 'chief' or (task_type == 'worker' and task_id == 0
                                      and 'chief' not in
@@ -236,6 +237,14 @@ class Trainer:
   def distribute_dataset(self, dataset):
     """Splits the batches of a tf.data.Dataset over the replicas.
 
+    Every step takes one global batch of `dataset` and gives each replica
+    its slice, so a run on several replicas (GPUs or workers of a cluster)
+    sees the batches a one-device run sees. On a multi-worker cluster the
+    data is sharded by example (`tf.data.experimental.AutoShardPolicy.DATA`):
+    every worker reads the same (identically seeded) pipeline and keeps its
+    replicas' slices of each batch, rather than reading a share of the
+    files.
+
     Args:
       dataset: tf.data.Dataset of global batches (batch size = examples per
         step over all replicas).
@@ -246,7 +255,16 @@ class Trainer:
     if self.strategy.num_replicas_in_sync == 1 and not isinstance(
         self.strategy, tf.distribute.TPUStrategy):
       return dataset
+    if self._is_multi_worker():
+      options = tf.data.Options()
+      options.experimental_distribute.auto_shard_policy = (
+          tf.data.experimental.AutoShardPolicy.DATA)
+      dataset = dataset.with_options(options)
     return self.strategy.experimental_distribute_dataset(dataset)
+
+  def _is_multi_worker(self):
+    resolver = getattr(self.strategy, 'cluster_resolver', None)
+    return bool(resolver is not None and resolver.cluster_spec().as_dict())
 
   # ----------------------------------------------------------------------------
   # Building, training step.
@@ -377,25 +395,31 @@ class Trainer:
     Args:
       save_dir: directory of the checkpoints (created if needed).
 
+    On a worker of a multi-worker cluster other than the chief, the
+    checkpoint is written to a local temporary folder, which is then removed:
+    only the chief writes into `save_dir`.
+
     Returns:
-      The checkpoint path prefix.
+      The checkpoint path prefix (None on a worker other than the chief).
     """
     start = time.time()
     save_dir = os.path.expanduser(os.fspath(save_dir))
-    if not self.is_chief:
-      # Every worker of a cluster takes part in saving (collective ops); the
-      # others write to a scratch folder that is then removed.
-      resolver = self.strategy.cluster_resolver
-      save_dir = os.path.join(save_dir, 'tmp_workers',
-                              f'{resolver.task_type}_{resolver.task_id}')
     if self._checkpoint is None:
       self._checkpoint = self.get_checkpoint()
+    if not self.is_chief:
+      # Every worker of a cluster takes part in saving (as TensorFlow asks
+      # of multi-worker runs); the others write to a local scratch folder,
+      # removed at once, and nothing into `save_dir`.
+      scratch = tempfile.mkdtemp(prefix='ddsp_worker_checkpoint_')
+      try:
+        checkpoints.save(self._checkpoint, scratch, int(self.step.numpy()),
+                         max_to_keep=1)
+      finally:
+        tf.io.gfile.rmtree(scratch)
+      return None
     path = checkpoints.save(self._checkpoint, save_dir,
                             int(self.step.numpy()),
                             max_to_keep=self.checkpoints_to_keep)
-    if not self.is_chief:
-      tf.io.gfile.rmtree(save_dir)
-      return path
     logging.info('Saved checkpoint %s in %.1f s.', path, time.time() - start)
     return path
 

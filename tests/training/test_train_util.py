@@ -3,6 +3,8 @@ files and strategies."""
 
 import logging
 import os
+import subprocess
+import sys
 import types
 
 import gin
@@ -320,3 +322,85 @@ def test_corrupt_latest_checkpoint_does_not_end_the_run(tmp_path, caplog):
       caplog.text)
   assert 'Restored the model, optimizer and step 1 from' in caplog.text
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith('ckpt-3')
+
+
+_MIRRORED_RESUME_SCRIPT = r'''
+import json, pathlib, sys
+import numpy as np
+import tensorflow as tf
+cpu, = tf.config.list_physical_devices('CPU')
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+sys.path.insert(0, sys.argv[1])
+import training_helpers as helpers
+from ddsp.training import data, train_util, trainers
+
+examples = helpers.violin_examples(pathlib.Path(sys.argv[2]), 6)
+save_dir = pathlib.Path(sys.argv[3])
+strategy = tf.distribute.MirroredStrategy(['/cpu:0', '/cpu:1'])
+
+
+class Recorder(trainers.Trainer):
+  """Records the audio each step gets (replica 0's, then replica 1's);
+  applies no update, only advances the step."""
+
+  def __init__(self, *args, **kwargs):
+    super().__init__(*args, **kwargs)
+    self.seen = []
+
+  def train_step(self, inputs):
+    batch = next(inputs)
+    self.seen.append(np.concatenate([
+        t.numpy() for t in strategy.experimental_local_results(
+            batch['audio'])]))
+    self.step.assign_add(1)
+    return {'total_loss': tf.constant(1.0)}
+
+
+def run(num_steps, folder, restore=True):
+  keras.utils.set_random_seed(0)
+  with strategy.scope():
+    trainer = Recorder(helpers.tiny_model(noise=False), strategy=strategy)
+  train_util.train(data.InMemoryProvider(examples, seed=4), trainer,
+                   batch_size=4, num_steps=num_steps, steps_per_summary=100,
+                   steps_per_save=100, save_dir=folder,
+                   restore_dir=folder if restore else '', progress_bar=False,
+                   summarize_audio=False)
+  return trainer.seen
+
+whole = run(5, save_dir / 'whole', restore=False)
+# The replicas' halves, in order, are the one-device batches of the data.
+keras.utils.set_random_seed(0)
+plain = [b['audio'].numpy() for b in data.InMemoryProvider(
+    examples, seed=4).get_batch(4).take(5)]
+np.testing.assert_array_equal(np.stack(whole), np.stack(plain))
+assert len({b.tobytes() for b in plain}) == 5   # 5 different batches.
+
+assert len(run(2, save_dir / 'parts')) == 2
+position = json.loads((save_dir / 'parts' / 'data_iterator' /
+                       'batches-2.json').read_text())
+assert position == {'step': 2, 'batches': 2}, position
+resumed = run(5, save_dir / 'parts')
+# The resumed run sees batches 3 to 5 of the uninterrupted one, not the
+# first three again.
+np.testing.assert_array_equal(np.stack(resumed), np.stack(whole[2:]))
+assert not np.array_equal(resumed[0], whole[0])
+assert sorted(p.name for p in (save_dir / 'parts' / 'data_iterator')
+              .iterdir()) == ['batches-5.json']
+print('MIRRORED RESUME OK')
+'''
+
+
+@pytest.mark.slow
+def test_resume_on_two_replicas_continues_the_data_order(test_data,
+                                                         tmp_path):
+  """MirroredStrategy on 2 CPUs: 2 + 3 steps see the batches of 5 steps."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  result = subprocess.run(
+      [sys.executable, '-c', _MIRRORED_RESUME_SCRIPT, here, str(test_data),
+       str(tmp_path)], capture_output=True, text=True, env=env, timeout=600,
+      check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'MIRRORED RESUME OK' in result.stdout
