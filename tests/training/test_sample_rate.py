@@ -295,3 +295,14 @@ def test_rates_follow_the_published_configs():
     rates.hop_samples(44100, 250)
   with pytest.raises(ValueError, match='`sample_rate` must be a positive'):
     rates.fft_sizes(-1)
+
+
+@pytest.mark.slow
+def test_streaming_export_at_a_fractional_hop_says_why(tmp_path_factory,
+                                                       tmp_path):
+  from ddsp.training import ddsp_export  # pylint: disable=g-import-not-at-top
+  _, save_dir = _trained(44100, tmp_path_factory)
+  gin.clear_config()
+  with pytest.raises(ValueError, match=r'whole number of samples per frame '
+                     r'\(176\.4\)'):
+    ddsp_export.export(save_dir, str(tmp_path), block_size=882)
