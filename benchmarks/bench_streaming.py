@@ -2,9 +2,16 @@
 
 Builds the solo-instrument model of the DDSP paper at its full size (random
 weights; speed does not depend on training): F0LoudnessPreprocessor ->
-RnnFcDecoder (512-unit GRU, 3 x 512 dense layers per stack) -> Harmonic (60
-harmonics) + FilteredNoise (65 bands, counter noise) -> 3 s learned Reverb,
-at 16 kHz and 250 frames/s (hop 64). For each block size it streams
+RnnFcDecoder (512-unit GRU, 3 x 512 dense layers per stack) -> Harmonic +
+FilteredNoise (counter noise) -> 3 s learned Reverb, at each of
+`--sample_rates` (16 and 48 kHz) and 250 frames/s, with the sizes
+`ddsp.training.rates` derives for the rate, as models/solo_instrument.gin
+does (16 kHz: hop 64, 60 harmonics, 65 noise bands, 48000 reverb taps;
+48 kHz: hop 192, 100 harmonics, 98 bands, 144000 taps). A block is a whole
+number of hops, so at 48 kHz and 250 frames/s each block size is rounded up
+to a multiple of 192 (64 and 128 -> 192, 256 -> 384, ...; the row says so);
+`--frame_rate=750` gives 48 kHz a hop of 64 (three times the decoder
+steps). For each rate and block size it streams
 `--seconds` of audio block by block and prints the median time per block and
 the real-time factor (compute time / audio duration: below 1 keeps up with
 real time) and the largest deviation of any renderer's stream from the
@@ -26,7 +33,8 @@ shared: compare the rows of one run.
 
 Usage:
   python benchmarks/bench_streaming.py [--block_sizes 64,128,256,512,1024,2048
-      --seconds 4 --no-xla --no-tflite --reverb_seconds 3]
+      --sample_rates 16000,48000 --frame_rate 250 --seconds 4 --no-xla
+      --no-tflite --reverb_seconds 3]
 """
 
 import argparse
@@ -52,46 +60,48 @@ from ddsp.training import decoders
 from ddsp.training import inference
 from ddsp.training import models
 from ddsp.training import preprocessing
-
-SAMPLE_RATE = 16000
-FRAME_RATE = 250
-HOP = SAMPLE_RATE // FRAME_RATE
+from ddsp.training import rates
 
 
-def solo_instrument_model(reverb_seconds=3.0, seed=0):
-  """The solo-instrument autoencoder at full size, built, random weights."""
+def solo_instrument_model(reverb_seconds=3.0, seed=0, sample_rate=16000,
+                          frame_rate=250):
+  """The solo-instrument autoencoder at full size, built, random weights,
+  with the sizes of `sample_rate` (`ddsp.training.rates`)."""
   keras.utils.set_random_seed(seed)
   group = ddsp.processors.ProcessorGroup(dag=[
-      (ddsp.synths.Harmonic(n_samples=None, sample_rate=SAMPLE_RATE,
-                            frame_rate=FRAME_RATE, name='harmonic'),
+      (ddsp.synths.Harmonic(n_samples=None, sample_rate=sample_rate,
+                            frame_rate=frame_rate, name='harmonic'),
        ['amps', 'harmonic_distribution', 'f0_hz']),
       (ddsp.synths.FilteredNoise(n_samples=None, window_size=0,
-                                 sample_rate=SAMPLE_RATE,
-                                 frame_rate=FRAME_RATE, counter_noise=True,
+                                 sample_rate=sample_rate,
+                                 frame_rate=frame_rate, counter_noise=True,
                                  seed=1, name='filtered_noise'),
        ['noise_magnitudes']),
       (ddsp.processors.Add(name='add'),
        ['filtered_noise/signal', 'harmonic/signal']),
-      (ddsp.effects.Reverb(trainable=True,
-                           reverb_length=int(reverb_seconds * SAMPLE_RATE),
-                           name='reverb', seed=2),
+      (ddsp.effects.Reverb(
+          trainable=True,
+          reverb_length=rates.reverb_length(sample_rate, reverb_seconds),
+          name='reverb', seed=2),
        ['add/signal']),
   ])
   model = models.Autoencoder(
       preprocessor=preprocessing.F0LoudnessPreprocessor(
-          time_steps=None, frame_rate=FRAME_RATE, sample_rate=SAMPLE_RATE),
+          time_steps=None, frame_rate=frame_rate, sample_rate=sample_rate),
       decoder=decoders.RnnFcDecoder(
           rnn_channels=512, ch=512, layers_per_stack=3,
           input_keys=('ld_scaled', 'f0_scaled'),
-          output_splits=(('amps', 1), ('harmonic_distribution', 60),
-                         ('noise_magnitudes', 65))),
+          output_splits=(
+              ('amps', 1),
+              ('harmonic_distribution', rates.n_harmonics(sample_rate)),
+              ('noise_magnitudes', rates.n_noise_bands(sample_rate)))),
       processor_group=group)
   return inference.build_model(model)
 
 
-def controls(n_frames):
+def controls(n_frames, frame_rate=250):
   """A vibrato melody with a loudness swell, [1, n_frames, 1] each."""
-  t = np.arange(n_frames) / FRAME_RATE
+  t = np.arange(n_frames) / frame_rate
   f0 = 220.0 * 2**(np.floor(t * 2) % 5 / 12) * (
       1 + 0.01 * np.sin(2 * np.pi * 5 * t))
   loudness = -30.0 + 10.0 * np.sin(2 * np.pi * 0.5 * t)
@@ -136,53 +146,60 @@ def tflite_renderer(stream):
   return render
 
 
-def main(argv):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--block_sizes', default='64,128,256,512,1024,2048')
-  parser.add_argument('--seconds', type=float, default=4.0,
-                      help='Audio streamed per block size.')
-  parser.add_argument('--reverb_seconds', type=float, default=3.0)
-  parser.add_argument('--xla', action=argparse.BooleanOptionalAction,
-                      default=True, help='Time the XLA-compiled step.')
-  parser.add_argument('--tflite', action=argparse.BooleanOptionalAction,
-                      default=True, help='Time the exported TFLite step.')
-  args = parser.parse_args(argv)
-  block_sizes = [int(b) for b in args.block_sizes.split(',')]
+def block_sizes_at(block_sizes, hop):
+  """[(asked, used)]: each size rounded up to a whole number of hops, once."""
+  pairs, used = [], set()
+  for asked in block_sizes:
+    size = -(-asked // hop) * hop
+    if size not in used:
+      used.add(size)
+      pairs.append((asked, size))
+  return pairs
 
-  model = solo_instrument_model(args.reverb_seconds)
-  n_frames = int(args.seconds * FRAME_RATE)
-  f0, loudness = controls(n_frames)
+
+def bench_rate(args, sample_rate, block_sizes):
+  """Prints the table of one sample rate."""
+  frame_rate = args.frame_rate
+  hop = rates.hop_samples(sample_rate, frame_rate)
+  model = solo_instrument_model(args.reverb_seconds, sample_rate=sample_rate,
+                                frame_rate=frame_rate)
+  n_frames = int(args.seconds * frame_rate)
+  f0, loudness = controls(n_frames, frame_rate)
   offline = model({'f0_hz': f0[..., 0], 'loudness_db': loudness[..., 0]})[
       'audio_synth'].numpy()
-  print(f'Solo-instrument model, {SAMPLE_RATE} Hz, hop {HOP}, '
+  print(f'\nSolo-instrument model, {sample_rate} Hz, {frame_rate} frames/s '
+        f'(hop {hop}), {rates.n_harmonics(sample_rate)} harmonics, '
+        f'{rates.n_noise_bands(sample_rate)} noise bands, '
         f'{args.reverb_seconds:g} s reverb, {args.seconds:g} s streamed per '
         'block size, one CPU thread. Times are medians per block; RTF = '
         'compute time / audio duration (< 1 is faster than real time); '
         'error = max |stream - offline render| after the latency (offline '
         f'audio peak {np.abs(offline).max():.2f}).')
-  header = (f'{"block":>6} {"ms audio":>9} {"latency":>8} '
+  header = (f'{"block":>11} {"ms audio":>9} {"latency":>8} '
             f'{"tf ms":>8} {"tf RTF":>7}')
   if args.xla:
     header += f' {"xla ms":>8} {"xla RTF":>8}'
   if args.tflite:
     header += f' {"tflite ms":>10} {"tflite RTF":>10}'
   print(header + f' {"max error":>10}')
-  for block_size in block_sizes:
+  for asked, block_size in block_sizes_at(block_sizes, hop):
     stream = inference.StreamingF0LoudnessModel(model, block_size)
     columns = [(stream, 8, 7)]  # (renderer, ms width, RTF width)
     if args.xla:
       columns.append((inference.StreamingF0LoudnessModel(
           model, block_size, jit_compile=True), 8, 8))
     frames_per_block = stream.frames_per_block
-    duration = block_size / SAMPLE_RATE
+    duration = block_size / sample_rate
     warmup = slice(0, frames_per_block)
     for renderer, _, _ in columns:
       renderer(f0[:, warmup], loudness[:, warmup])  # Trace (and compile).
       renderer.reset()
     if args.tflite:
       columns.append((tflite_renderer(stream), 10, 10))
-    row = (f'{block_size:>6} {1000 * duration:>9.1f} '
-           f'{1000 * stream.latency / SAMPLE_RATE:>6.1f}ms')
+    label = str(block_size) if asked == block_size else (
+        f'{asked}->{block_size}')
+    row = (f'{label:>11} {1000 * duration:>9.1f} '
+           f'{1000 * stream.latency / sample_rate:>6.1f}ms')
     error = 0.0
     for renderer, ms_width, rtf_width in columns:
       times, audio = time_blocks(renderer, f0, loudness, frames_per_block)
@@ -193,6 +210,24 @@ def main(argv):
       n = audio.shape[1] - latency
       error = max(error, np.abs(audio[:, latency:] - offline[:, :n]).max())
     print(row + f' {error:>10.2e}', flush=True)
+
+
+def main(argv):
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--block_sizes', default='64,128,256,512,1024,2048')
+  parser.add_argument('--sample_rates', default='16000,48000')
+  parser.add_argument('--frame_rate', type=int, default=250)
+  parser.add_argument('--seconds', type=float, default=4.0,
+                      help='Audio streamed per block size.')
+  parser.add_argument('--reverb_seconds', type=float, default=3.0)
+  parser.add_argument('--xla', action=argparse.BooleanOptionalAction,
+                      default=True, help='Time the XLA-compiled step.')
+  parser.add_argument('--tflite', action=argparse.BooleanOptionalAction,
+                      default=True, help='Time the exported TFLite step.')
+  args = parser.parse_args(argv)
+  block_sizes = [int(b) for b in args.block_sizes.split(',')]
+  for sample_rate in [int(r) for r in args.sample_rates.split(',')]:
+    bench_rate(args, sample_rate, block_sizes)
 
 
 if __name__ == '__main__':

@@ -17,6 +17,7 @@ from ddsp.training import nn_resnet
 from ddsp.training import plotting
 from ddsp.training import postprocessing
 from ddsp.training import preprocessing
+from ddsp.training import rates
 from ddsp.training import summaries
 from ddsp.training import train_util
 from ddsp.training import trainers

@@ -42,6 +42,8 @@ import keras
 import tensorflow as tf
 from tensorflow.core.protobuf import trackable_object_graph_pb2
 
+from ddsp.training import rates
+
 __all__ = [
     'GIN_MODULES',
     'LENGTH_PARAMS',
@@ -57,6 +59,7 @@ __all__ = [
     'list_checkpoints',
     'load_model',
     'model_hop',
+    'model_n_samples',
     'model_layers',
     'model_rates',
     'parse_operative_config',
@@ -79,6 +82,7 @@ GIN_MODULES = (
     'ddsp.training.nn_blocks',
     'ddsp.training.nn_resnet',
     'ddsp.training.preprocessing',
+    'ddsp.training.rates',
     'ddsp.training.train_util',
     'ddsp.training.trainers',
 )
@@ -594,15 +598,38 @@ def model_rates(model):
   return sample_rates.pop(), frame_rates.pop()
 
 
-def model_hop(model):
-  """Samples per frame of a model (`model_rates`); ValueError if not whole."""
+def model_hop(model, whole=True):
+  """Samples per frame of a model, `sample_rate / frame_rate` (`model_rates`).
+
+  Args:
+    model: a built or unbuilt model.
+    whole: bool; True requires a whole number of samples (an int), False
+      returns a fractional hop as a float (176.4 at 44.1 kHz and 250 Hz).
+
+  Raises:
+    ValueError: `whole` and the hop is not a whole number of samples.
+  """
   sample_rate, frame_rate = model_rates(model)
   hop = sample_rate / frame_rate
-  if abs(hop - round(hop)) > 1e-9:
+  if abs(hop - round(hop)) <= 1e-9:
+    return int(round(hop))
+  if whole:
     raise ValueError(f'The model\'s hop, sample_rate / frame_rate = '
                      f'{sample_rate} / {frame_rate}, is not a whole number of '
                      'samples.')
-  return int(round(hop))
+  return hop
+
+
+def model_n_samples(model, n_frames):
+  """Samples of `n_frames` frames of a model, `n_frames * sample_rate /
+  frame_rate`, which must be whole.
+
+  Raises:
+    ValueError: it is not (at 44.1 kHz and 250 Hz `n_frames` must be a
+      multiple of 5: 882 samples); the message names the multiple.
+  """
+  sample_rate, frame_rate = model_rates(model)
+  return rates.frames_to_samples(n_frames, sample_rate, frame_rate)
 
 
 def get_model(n_frames=None, extra_frames=0):
@@ -628,7 +655,7 @@ def get_model(n_frames=None, extra_frames=0):
   if n_frames is None:
     return model
   n_frames = int(n_frames)
-  values = {'n_samples': n_frames * model_hop(model),
+  values = {'n_samples': model_n_samples(model, n_frames),
             'time_steps': n_frames + int(extra_frames)}
   bindings = sorted({
       f'{type(layer).__name__}.{param} = {values[param]}'
@@ -654,7 +681,8 @@ def _model_frames(model):
       return int(layer.time_steps)
   for layer in model_layers(model):
     if getattr(layer, 'n_samples', None):
-      return int(layer.n_samples) // model_hop(model)
+      sample_rate, frame_rate = model_rates(model)
+      return int(round(int(layer.n_samples) * frame_rate / sample_rate))
   return None
 
 
@@ -674,7 +702,7 @@ def build_model(model, n_frames=None, inputs=None):
   if inputs is None:
     n_frames = n_frames or _model_frames(model) or 250
     try:
-      n_samples = n_frames * model_hop(model)
+      n_samples = model_n_samples(model, n_frames)
     except ValueError:
       n_samples = n_frames * 64
     inputs = {'f0_hz': tf.fill([1, n_frames], 220.0),

@@ -370,18 +370,33 @@ def _whole(value, name, unit):
 class TFRecordProvider(RecordProvider):
   """Examples from TFRecord files written by `ddsp_prepare_tfrecord`.
 
+  The sample rate, frame rate, example length and centering of the data are
+  read from the settings file `ddsp_prepare_tfrecord` wrote beside the
+  shards (`tfrecord_files.data_layout`), so they need not be given again;
+  a value given here must agree with the file. Shards without a settings
+  file (published data sets) are read with the given values, else 4 s,
+  16 kHz, 250 frames/s, not centered.
+
   Args:
     file_pattern: str or list of str, glob(s) of the TFRecord shards, e.g.
       '/data/train.tfrecord*' (with an eval split: '...-train*' and
       '...-eval*').
-    example_secs: float, seconds per example, as given to
-      `ddsp_prepare_tfrecord` (4 by default).
-    sample_rate: int, Hz, as given to `ddsp_prepare_tfrecord` (16000).
-    frame_rate: int, frames per second, as given (250).
-    centered: bool, `ddsp_prepare_tfrecord --center` was used (one more frame
-      per example).
+    example_secs: float or None, seconds per example (from the settings
+      file; 4 without one).
+    sample_rate: int or None, Hz (from the settings file; 16000 without one).
+    frame_rate: int or None, frames per second (from the settings file; 250
+      without one).
+    centered: bool or None, `ddsp_prepare_tfrecord --center` was used (one
+      more frame per example; from the settings file, False without one).
     shuffle_buffer_size: int, examples in the shuffle buffer (100).
     seed: int or None, seed of the file and example shuffles.
+
+  Attributes:
+    settings_path: str or None, the settings file read.
+
+  Raises:
+    ValueError: a given value contradicts the settings file, or the pattern
+      matches shards of more than one `ddsp_prepare_tfrecord` run.
 
   Example:
     >>> import os, tempfile
@@ -399,11 +414,17 @@ class TFRecordProvider(RecordProvider):
     (TensorShape([2, 64000]), TensorShape([2, 1000]))
   """
 
-  def __init__(self, file_pattern=None, example_secs=4, sample_rate=16000,
-               frame_rate=250, centered=False, shuffle_buffer_size=100,
+  def __init__(self, file_pattern=None, example_secs=None, sample_rate=None,
+               frame_rate=None, centered=None, shuffle_buffer_size=100,
                seed=None):
-    super().__init__(file_pattern, example_secs, sample_rate, frame_rate,
-                     tf.data.TFRecordDataset, centered=centered,
+    from ddsp.training.data_preparation import tfrecord_files  # pylint: disable=g-import-not-at-top
+    layout = tfrecord_files.data_layout(
+        file_pattern, example_secs=example_secs, sample_rate=sample_rate,
+        frame_rate=frame_rate, centered=centered)
+    self.settings_path = layout['settings_path']
+    super().__init__(file_pattern, layout['example_secs'],
+                     layout['sample_rate'], layout['frame_rate'],
+                     tf.data.TFRecordDataset, centered=layout['centered'],
                      shuffle_buffer_size=shuffle_buffer_size, seed=seed)
 
 

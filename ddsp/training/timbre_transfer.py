@@ -42,11 +42,13 @@ or from Python:
 """
 
 import logging
+import math
 import os
 
 import numpy as np
 
 from ddsp import validation
+from ddsp.training import rates
 
 __all__ = [
     'adjust_features',
@@ -209,21 +211,57 @@ def _autotune(f0_hz, f0_confidence, mask_on, amount):
 # ------------------------------------------------------------------------------
 # The model.
 # ------------------------------------------------------------------------------
-def _data_is_centered():
+def _data_is_centered(model=None):
+  """Whether the training features had 'center' padding: as bound in gin,
+  else as the settings file of the training data says, else as the model's
+  lengths say (one frame more than whole hops), else False."""
   import gin  # pylint: disable=g-import-not-at-top
   for name in ('TFRecordProvider.centered', 'RecordProvider.centered'):
     try:
-      return bool(gin.query_parameter(name))
+      value = gin.query_parameter(name)
     except ValueError:
       continue
+    if value is not None:
+      return bool(value)
+  layout = _training_data_layout()
+  if layout and layout['settings_path']:
+    return bool(layout['centered'])
+  if model is not None:
+    from ddsp.training import checkpoints  # pylint: disable=g-import-not-at-top
+    sample_rate, frame_rate = checkpoints.model_rates(model)
+    time_steps = n_samples = None
+    for layer in checkpoints.model_layers(model):
+      time_steps = time_steps or getattr(layer, 'time_steps', None)
+      n_samples = n_samples or getattr(layer, 'n_samples', None)
+    if time_steps and n_samples:
+      return int(time_steps) - n_samples * frame_rate / sample_rate == 1
   return False
 
 
+def _training_data_layout():
+  """`tfrecord_files.data_layout` of the operative config's training
+  TFRecords, or None (no pattern, or no files there any more)."""
+  import gin  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from ddsp.training.data_preparation import tfrecord_files  # pylint: disable=g-import-not-at-top
+  try:
+    pattern = gin.query_parameter('TFRecordProvider.file_pattern')
+  except ValueError:
+    return None
+  if not pattern or not tf.io.gfile.glob(pattern):
+    return None
+  try:
+    return tfrecord_files.data_layout(pattern)
+  except ValueError:
+    return None
+
+
 def _model_layout(model):
-  """(sample_rate, frame_rate, hop) of a model; the hop must be whole."""
+  """(sample_rate, frame_rate, hop) of a model; the hop may be fractional
+  (176.4 samples at 44.1 kHz and 250 frames/s)."""
   from ddsp.training import checkpoints  # pylint: disable=g-import-not-at-top
   sample_rate, frame_rate = checkpoints.model_rates(model)
-  return sample_rate, frame_rate, checkpoints.model_hop(model)
+  return sample_rate, frame_rate, checkpoints.model_hop(model, whole=False)
 
 
 def load_model(model_dir, n_frames=None, checkpoint=None):
@@ -247,7 +285,8 @@ def load_model(model_dir, n_frames=None, checkpoint=None):
     `restore()`), 'restore' (a function restoring the checkpoint into the
     built model; it raises a `ValueError` naming the variables the
     checkpoint lacks), 'checkpoint' (path), 'sample_rate', 'frame_rate',
-    'hop' (samples per frame), 'centered' (bool), 'n_samples', 'time_steps'
+    'hop' (samples per frame: a float where fractional, 176.4 at 44.1 kHz and
+    250 frames/s), 'centered' (bool), 'n_samples', 'time_steps'
     (the lengths the model was built with) and 'config_path'.
 
   Raises:
@@ -259,12 +298,13 @@ def load_model(model_dir, n_frames=None, checkpoint=None):
   source = checkpoint or model_dir
   checkpoint = checkpoints.get_latest_checkpoint(source)
   config_path, _ = checkpoints.parse_operative_config(model_dir)
-  sample_rate, frame_rate, hop = _model_layout(checkpoints.get_model())
-  centered = _data_is_centered()
+  probe = checkpoints.get_model()
+  sample_rate, frame_rate, hop = _model_layout(probe)
+  centered = _data_is_centered(probe)
   n_samples = time_steps = None
   if n_frames is not None:
     n_frames = validation.check_positive_int(n_frames, 'n_frames')
-    n_samples = n_frames * hop
+    n_samples = rates.frames_to_samples(n_frames, sample_rate, frame_rate)
     time_steps = n_frames + (1 if centered else 0)
   model = checkpoints.get_model(n_frames, extra_frames=int(centered))
   restored = {}
@@ -493,7 +533,7 @@ def timbre_transfer(model_dir, input_path, output_path, pitch_shift=None,
                f' ({info["loudness_shift"]:+.1f} dB)', info['autotune'])
 
   out, restored = _resynthesize(model_dir, checkpoint, features, audio,
-                                layout['hop'])
+                                layout)
   sample_rate, frame_rate = layout['sample_rate'], layout['frame_rate']
   output_path = _write_audio(output_path, out, sample_rate)
 
@@ -523,20 +563,33 @@ def _read_input(input_path, layout, crepe_model):
   """The input audio at the model's rate (padded to whole frames) and its
   f0, confidence and loudness, framed as the training data."""
   from ddsp.training import audio_io  # pylint: disable=g-import-not-at-top
-  sample_rate, hop = int(layout['sample_rate']), layout['hop']
+  sample_rate = int(layout['sample_rate'])
   audio = audio_io.load_audio(os.fspath(input_path), sample_rate=sample_rate)
-  n_frames = -(-len(audio) // hop)
-  audio = np.pad(audio, (0, n_frames * hop - len(audio))).astype(np.float32)
+  # Whole frames that are whole samples: at a fractional hop (176.4 samples)
+  # a multiple of the period gcd(sample_rate, frame_rate) allows (5 frames).
+  _, period = _frame_period(layout)
+  n_samples = -(-len(audio) // period) * period
+  audio = np.pad(audio, (0, n_samples - len(audio))).astype(np.float32)
   features = audio_io.compute_audio_features(
       audio, sample_rate=sample_rate, frame_rate=layout['frame_rate'],
       center=layout['centered'], crepe_model=crepe_model)
   return audio, features
 
 
-def _resynthesize(model_dir, checkpoint, features, audio, hop):
+def _frame_period(layout):
+  """(frames, samples) of the shortest whole number of frames that is a
+  whole number of samples (1 frame, hop samples where the hop is whole)."""
+  sample_rate, frame_rate = int(layout['sample_rate']), int(
+      layout['frame_rate'])
+  g = math.gcd(sample_rate, frame_rate)
+  return frame_rate // g, sample_rate // g
+
+
+def _resynthesize(model_dir, checkpoint, features, audio, layout):
   """The model's [n_samples] audio for the features (peak at most 0.99) and
   the restored checkpoint."""
-  loaded = load_model(model_dir, n_frames=len(audio) // hop,
+  frames, samples = _frame_period(layout)
+  loaded = load_model(model_dir, n_frames=len(audio) // samples * frames,
                       checkpoint=checkpoint)
   model = loaded['model']
   inputs = _model_inputs(model, features, audio)

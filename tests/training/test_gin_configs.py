@@ -382,26 +382,45 @@ VST_CONFIGS = {'models/vst/vst.gin': (16000, 60, 65),
                'models/vst/vst_48k.gin': (48000, 100, 98)}
 
 
+def _evaluated(value):
+  """A queried gin value with its evaluated references (`@rates.x()`)
+  computed, as gin computes them when it builds the object."""
+  if isinstance(value, gin.config.ConfigurableReference) and value.evaluate:
+    return value.scoped_configurable_fn()
+  if isinstance(value, (list, tuple)):
+    return type(value)(_evaluated(v) for v in value)
+  return value
+
+
+def _query(name):
+  return _evaluated(gin.query_parameter(name))
+
+
 @pytest.mark.parametrize('config', sorted(VST_CONFIGS))
 def test_vst_configs_hold_the_published_lengths(config):
+  """The published vst.gin, vst_32k.gin and vst_48k.gin values (read from
+  those files), here derived from the one `sample_rate` macro."""
   sample_rate, n_harmonics, n_noise = VST_CONFIGS[config]
   _parse([config])
   hop = sample_rate // 50
-  assert gin.query_parameter('%sample_rate') == sample_rate
-  assert gin.query_parameter('%frame_size') == 1024
-  assert gin.query_parameter('%frame_rate') == 50
+  assert _query('%sample_rate') == sample_rate
+  assert _query('%frame_size') == 1024
+  assert _query('%frame_rate') == 50
   # 4 s plus the extra frame of center padding, which Crop removes.
-  assert gin.query_parameter('%n_samples') == 4 * sample_rate + hop
-  assert gin.query_parameter('Crop.frame_size') == hop
-  assert dict(gin.query_parameter('RnnFcDecoder.output_splits')) == {
+  assert _query('%n_samples') == 4 * sample_rate + hop
+  assert _query('Crop.frame_size') == hop
+  assert dict(_query('RnnFcDecoder.output_splits')) == {
       'amps': 1, 'harmonic_distribution': n_harmonics,
       'noise_magnitudes': n_noise}
-  assert gin.query_parameter('RnnFcDecoder.rnn_channels') == 512
+  assert _query('RnnFcDecoder.rnn_channels') == 512
   k = sample_rate // 16000
-  assert gin.query_parameter('FilteredNoiseReverb.reverb_length') == 24000 * k
-  if k > 1:
-    assert list(gin.query_parameter('SpectralLoss.fft_sizes')) == [
-        s * k for s in (2048, 1024, 512, 256, 128, 64)]
+  assert _query('FilteredNoiseReverb.reverb_length') == 24000 * k
+  assert _query('FilteredNoiseReverb.initial_bias') == (-3.0 if k == 1
+                                                        else -4.0)
+  assert _query('Harmonic.use_angular_cumsum') == (k > 1)
+  assert _query('OnlineF0PowerPreprocessor.sample_rate') == sample_rate
+  assert list(_query('SpectralLoss.fft_sizes')) == [
+      s * k for s in (2048, 1024, 512, 256, 128, 64)]
 
 
 def test_vst_model_builds_at_a_short_length(test_data):

@@ -269,15 +269,28 @@ def test_tfrecord_provider_reads_the_cli_output(cli_run):
 
 
 @pytest.mark.slow
-def test_tfrecord_provider_mismatch_says_both_lengths(cli_run):
+def test_tfrecord_provider_mismatch_says_both_lengths(cli_run, tmp_path):
   pattern = f'{cli_run["output"]}*'
+  # Values that contradict the settings file are refused when constructed.
+  with pytest.raises(ValueError, match=r'`example_secs`=2 contradicts the '
+                     r'settings of the data set: .*settings.json says '
+                     r'example_secs=4'):
+    data.TFRecordProvider(pattern, example_secs=2)
+  with pytest.raises(ValueError, match=r'`centered`=True contradicts.*'
+                     r'center=False'):
+    data.TFRecordProvider(pattern, centered=True)
+  # Shards without a settings file: the records say what they hold.
+  for shard in tf.io.gfile.glob(pattern):
+    if not shard.endswith('.json'):
+      tf.io.gfile.copy(shard, str(tmp_path / os.path.basename(shard)))
+  bare = str(tmp_path / '*')
   with pytest.raises(ValueError, match=r'hold 64000 audio samples .*4 s at '
                      r'sample_rate=16000.* 1000 feature frames.*expect 32000 '
                      r'samples and 500 frames'):
-    data.TFRecordProvider(pattern, example_secs=2).get_dataset()
+    data.TFRecordProvider(bare, example_secs=2).get_dataset()
   with pytest.raises(ValueError, match=r'1000 feature frames.*expect 64000 '
                      r'samples and 1001 frames'):
-    data.TFRecordProvider(pattern, centered=True).get_dataset()
+    data.TFRecordProvider(bare, centered=True).get_dataset()
 
 
 # ----------------------------------------------------------------------------
@@ -340,9 +353,12 @@ def test_providers_read_the_eval_split(eval_run):
   batch = next(iter(evaluation.get_batch(2, shuffle=False)))
   assert batch['audio'].shape == (2, 16000)
   assert batch['f0_confidence'].shape == (2, 251)
-  with pytest.raises(ValueError, match=r'251 feature frames.*expect 16000 '
-                     r'samples and 250 frames'):
-    data.TFRecordProvider(eval_pattern, example_secs=1).get_dataset()
+  # The settings file says 1 s examples with 'center' padding.
+  read = data.TFRecordProvider(eval_pattern)
+  assert read.settings_path == str(output.parent / 'data_settings.json')
+  assert next(iter(read.get_dataset()))['f0_hz'].shape == (251,)
+  with pytest.raises(ValueError, match=r'`centered`=False contradicts'):
+    data.TFRecordProvider(eval_pattern, example_secs=1, centered=False)
 
 
 # ----------------------------------------------------------------------------

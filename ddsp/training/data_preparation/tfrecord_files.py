@@ -12,7 +12,9 @@ For an output path prefix such as `/data/train.tfrecord` a run writes:
   published library named them `<prefix>-eval-...`, inside that pattern.)
 - the settings of the run, `/data/train_settings.json`: sample rate, frame
   rate, example length and hop, centering, the splits with their shards and
-  example counts. `read_dataset_settings(file_pattern)` finds and reads it.
+  example counts. `read_dataset_settings(file_pattern)` finds and reads it,
+  and `data_layout(file_pattern, ...)` gives the sample rate, frame rate,
+  example length and centering a reader needs (`data.TFRecordProvider`).
 
 A prefix without an extension, e.g. `/data/violin`, gets `eval_violin-...`
 and `settings_violin.json` instead, for the same reason: no name that starts
@@ -30,6 +32,8 @@ import tensorflow as tf
 __all__ = [
     'SETTINGS_FORMAT',
     'OutputFiles',
+    'DATA_LAYOUT_DEFAULTS',
+    'data_layout',
     'find_dataset_settings',
     'read_dataset_settings',
     'write_dataset_settings',
@@ -260,3 +264,82 @@ def read_dataset_settings(file_pattern):
     raise ValueError(f'{path} is not a settings file of ddsp_prepare_tfrecord '
                      f'(no "format": "{SETTINGS_FORMAT}").')
   return settings
+
+
+# What a reader assumes for shards without a settings file (the published
+# library's defaults): 4 s examples at 16 kHz, 250 frames/s, 'same' padding.
+DATA_LAYOUT_DEFAULTS = {'example_secs': 4, 'sample_rate': 16000,
+                        'frame_rate': 250, 'centered': False}
+# Argument of a reader -> key of the settings file.
+_LAYOUT_KEYS = {'example_secs': 'example_secs', 'sample_rate': 'sample_rate',
+                'frame_rate': 'frame_rate', 'centered': 'center'}
+
+
+def _same(given, stored):
+  if isinstance(given, bool) or isinstance(stored, bool):
+    return bool(given) == bool(stored)
+  try:
+    return abs(float(given) - float(stored)) <= 1e-9 * max(1.0, abs(stored))
+  except (TypeError, ValueError):
+    return given == stored
+
+
+def data_layout(file_pattern, example_secs=None, sample_rate=None,
+                frame_rate=None, centered=None):
+  """The layout of the examples `file_pattern` reads, from the settings file.
+
+  Each argument left None is taken from the settings JSON that
+  `ddsp_prepare_tfrecord` wrote beside the shards (`read_dataset_settings`),
+  or, for shards without one (published data sets, other tools), from
+  `DATA_LAYOUT_DEFAULTS`. A given value must agree with the file.
+
+  Args:
+    file_pattern: str or list of str, globs of the shards. A pattern that
+      matches nothing yet gives the given values and the defaults.
+    example_secs: float or None, seconds per example.
+    sample_rate: int or None, Hz.
+    frame_rate: int or None, frames per second.
+    centered: bool or None, features with 'center' padding (one more frame).
+
+  Returns:
+    dict with 'example_secs', 'sample_rate', 'frame_rate', 'centered' and
+    'settings_path' (None without a settings file).
+
+  Raises:
+    ValueError: a given value contradicts the settings file (the message
+      names both), or as `find_dataset_settings` (shards of several runs).
+
+  Example:
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> files = OutputFiles(os.path.join(folder, 'train.tfrecord'))
+    >>> open(files.prefixes['all'] + '-00000-of-00001', 'wb').close()
+    >>> _ = write_dataset_settings(files, {
+    ...     'sample_rate': 48000, 'frame_rate': 250, 'example_secs': 2,
+    ...     'center': True})
+    >>> layout = data_layout(os.path.join(folder, 'train.tfrecord*'))
+    >>> layout['sample_rate'], layout['example_secs'], layout['centered']
+    (48000, 2, True)
+  """
+  given = {'example_secs': example_secs, 'sample_rate': sample_rate,
+           'frame_rate': frame_rate, 'centered': centered}
+  patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) \
+      else list(file_pattern or ())
+  matches = any(tf.io.gfile.glob(os.fspath(p)) for p in patterns)
+  settings = read_dataset_settings(file_pattern) if matches else None
+  path = find_dataset_settings(file_pattern) if settings else None
+  layout = {}
+  for name, key in _LAYOUT_KEYS.items():
+    stored = settings.get(key) if settings else None
+    value = given[name]
+    if value is not None and stored is not None and not _same(value, stored):
+      raise ValueError(
+          f'`{name}`={value!r} contradicts the settings of the data set: '
+          f'{path} says {key}={stored!r} (the value given to '
+          'ddsp_prepare_tfrecord). Leave it unset to read it from the file, '
+          'or prepare the data again with that value.')
+    if value is None:
+      value = stored if stored is not None else DATA_LAYOUT_DEFAULTS[name]
+    layout[name] = bool(value) if name == 'centered' else value
+  layout['settings_path'] = path
+  return layout
