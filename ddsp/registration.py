@@ -64,6 +64,7 @@ them unchanged (gin's configurable is a subclass, or a wrapper of a function),
 for gin files that name them (`@tf.keras.layers.Dense()`).
 """
 
+import difflib
 import functools
 import inspect
 
@@ -219,11 +220,15 @@ def _checking_bindings(init, cls, module, parameters):
       scope = gin.current_scope_str()
       where = f" (in gin scope '{scope}')" if scope else ''
       bindings = ', '.join(f"'{cls.__name__}.{name}'" for name in unknown)
+      close = [f'{cls.__name__}.{match}' for name in unknown
+               for match in difflib.get_close_matches(name, parameters, n=1)]
+      hint = f' Did you mean {" or ".join(close)}?' if close else ''
       raise ValueError(
           f'gin binding {bindings}{where} names no parameter of '
           f'{module}.{cls.__name__} (its **kwargs take only the arguments of '
           f'its base classes). Valid parameters: {", ".join(parameters)}. '
-          f'Received: {", ".join(f"{n}={bound[n]!r}" for n in unknown)}')
+          f'Received: {", ".join(f"{n}={bound[n]!r}" for n in unknown)}.'
+          f'{hint}')
     init(self, *args, **kwargs)
 
   return __init__

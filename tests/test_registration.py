@@ -280,7 +280,7 @@ def test_a_misspelled_binding_fails_at_construction_naming_it(clean_gin):
       r'arguments of its base classes\). Valid parameters: '
       r'activity_regularizer, autocast, ch, dtype, .*, layers_per_stack, '
       r'name, output_keys, output_splits, rnn_channels, .*trainable. '
-      r'Received: chh=5$'):
+      r'Received: chh=5. Did you mean RnnFcDecoder.ch\?$'):
     decoders.RnnFcDecoder()
 
 
@@ -293,8 +293,9 @@ def test_a_misspelled_binding_of_a_base_class_names_the_base(clean_gin):
                      r"'OutputSplitsLayer.output_split' names no parameter "
                      r'of ddsp.training.nn.OutputSplitsLayer .* Valid '
                      r'parameters: .*output_splits.* Received: '
-                     r"output_split=3\n  In call to configurable "
-                     r"'RnnFcDecoder'"):
+                     r'output_split=3. Did you mean '
+                     r"OutputSplitsLayer.output_splits\?\n  In call to "
+                     r"configurable 'RnnFcDecoder'"):
     decoders.RnnFcDecoder()
 
 
@@ -319,7 +320,8 @@ def test_a_misspelled_reference_is_rejected_without_being_built(clean_gin):
   with pytest.raises(ValueError, match=r"'Harmonic.amp_resample_methd' names "
                      r'no parameter of ddsp.synths.Harmonic .*'
                      r'amp_resample_method.* Received: '
-                     r'amp_resample_methd=@CountedForRegistrationTest\(\)'):
+                     r'amp_resample_methd=@CountedForRegistrationTest\(\)\. '
+                     r'Did you mean Harmonic.amp_resample_method\?'):
     ddsp.synths.Harmonic()
   assert not built
   gin.parse_config('Harmonic.amp_resample_methd = None')
@@ -334,7 +336,8 @@ def test_a_scoped_misspelled_binding_fails_only_in_its_scope(clean_gin):
   with gin.config_scope('train'):
     with pytest.raises(ValueError, match=r"gin binding 'Harmonic.n_sampls' "
                        r"\(in gin scope 'train'\) names no parameter of "
-                       r'ddsp.synths.Harmonic .* Received: n_sampls=8$'):
+                       r'ddsp.synths.Harmonic .* Received: n_sampls=8. '
+                       r'Did you mean Harmonic.n_samples\?$'):
       ddsp.synths.Harmonic()
 
 
