@@ -895,11 +895,18 @@ class BiquadFilter(_RecursiveFilter):
     constant = controls['frequency_hz'].shape[1] == 1
     if constant:  # Designed in float64 (cheap for one set per example).
       controls = {name: tf.cast(x, tf.float64) for name, x in controls.items()}
+    # One tensor per section: the gradient of `unstack` is one stack, where
+    # slices of the [batch, n_samples, n_biquads] controls would each get a
+    # full-size one.
+    channels = {name: tf.unstack(x, axis=-1) for name, x in controls.items()}
     for k, kind in enumerate(self._types):
-      gain = controls['gain_db'][..., k] if 'gain_db' in controls else 0.0
+      gain = channels['gain_db'][k] if 'gain_db' in channels else 0.0
+      # `lfilter` divides by a[0]: time-varying coefficients are left
+      # unnormalized so that the division runs once (the same values). The
+      # constant ones are normalized in float64 before their cast.
       b, a = core.biquad_coefficients(
-          kind, controls['frequency_hz'][..., k], controls['q'][..., k], gain,
-          self.sample_rate)
+          kind, channels['frequency_hz'][k], channels['q'][k], gain,
+          self.sample_rate, normalize=constant)
       if constant:
         b, a = b[:, 0], a[:, 0]
       zi = None if filter_state is None else filter_state[:, k]

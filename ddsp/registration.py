@@ -31,6 +31,15 @@ What `register` does with a class:
 * The class object itself is kept (gin wraps its `__init__` in place, with
   the original signature restored for Keras 3), so `isinstance`, `type(x) is
   Harmonic`, Keras serialization and `tf.train.Checkpoint` are unchanged.
+* gin accepts any parameter name for a constructor that takes `**kwargs`, so a
+  misspelled binding (`RnnFcDecoder.chh = 5`) would reach Keras as an unknown
+  keyword argument. Where a class's `**kwargs` only forward to its base
+  classes, up to `keras.layers.Layer` (whose own arguments `name`,
+  `trainable`, `dtype`, ... stay valid), constructing it checks the gin
+  bindings that apply against those parameters first, and raises a
+  `ValueError` naming the binding, the class and its valid parameters. A
+  variadic keyword parameter of another name (`DAGLayer(dag,
+  **kwarg_modules)`) takes open-ended arguments and is not checked.
 * A class with `get_config` (layers, models, losses) is registered with Keras
   as `'ddsp>ClassName'`. Such a class must implement `get_config` with every
   constructor argument: Keras' automatic config records only the arguments
@@ -55,6 +64,8 @@ them unchanged (gin's configurable is a subclass, or a wrapper of a function),
 for gin files that name them (`@tf.keras.layers.Dense()`).
 """
 
+import difflib
+import functools
 import inspect
 
 import gin
@@ -62,6 +73,8 @@ import keras
 
 # Keras package of every registered object: configs name them 'ddsp>Name'.
 KERAS_PACKAGE = 'ddsp'
+# Keyword arguments `keras.layers.Layer.__init__` takes through its `**kwargs`.
+_KERAS_LAYER_EXTRA_KWARGS = ('input_dim', 'input_shape')
 
 
 def register(module, *, configurable=None, serializable=None):
@@ -133,12 +146,92 @@ def _register_class(cls, module, serializable):
   if serializable:
     keras.saving.register_keras_serializable(package=KERAS_PACKAGE)(cls)
   signature = inspect.signature(cls.__init__)
+  parameters = _keyword_parameters(cls)
   gin.configurable(cls, module=module)
+  if parameters is not None and _has_var_keyword(signature):
+    cls.__init__ = _checking_bindings(cls.__init__, cls, module, parameters)
   # gin's wrapper takes (*args, **kwargs); Keras 3 reads the constructor's
   # signature (getfullargspec, which does not follow __wrapped__) to record
   # its arguments, and fails on the bare wrapper.
   cls.__init__.__signature__ = signature
   return cls
+
+
+def _has_var_keyword(signature):
+  return any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+
+
+def _keyword_parameters(cls):
+  """The keyword arguments a class's constructor accepts, through `**kwargs`.
+
+  Follows `**kwargs` (a variadic keyword parameter named `kwargs`) up the
+  method resolution order while each constructor forwards them to its base,
+  and stops at the first constructor without one, or at
+  `keras.layers.Layer`, which takes `input_dim` and `input_shape` besides its
+  named arguments. Bases that are not Keras layers are skipped for a Keras
+  layer (`keras.Model` forwards its arguments to `keras.layers.Layer`, not to
+  its trainer base).
+
+  Args:
+    cls: a class.
+
+  Returns:
+    A sorted tuple of parameter names, or None where the accepted names are
+    open-ended: a variadic keyword parameter of another name
+    (`**kwarg_modules`), or `**kwargs` reaching a base that is not known to
+    take a fixed set.
+  """
+  is_layer = issubclass(cls, keras.layers.Layer)
+  names = set()
+  for base in inspect.getmro(cls):
+    if '__init__' not in base.__dict__:
+      continue
+    if is_layer and not issubclass(base, keras.layers.Layer):
+      continue
+    var_keyword = None
+    for parameter in inspect.signature(base.__init__).parameters.values():
+      if parameter.kind == parameter.VAR_KEYWORD:
+        var_keyword = parameter.name
+      elif parameter.kind != parameter.VAR_POSITIONAL:
+        names.add(parameter.name)
+    if var_keyword is None:
+      break
+    if base is keras.layers.Layer:
+      names.update(_KERAS_LAYER_EXTRA_KWARGS)
+      break
+    if var_keyword != 'kwargs' or base is object:
+      return None
+  else:
+    return None
+  names.discard('self')
+  return tuple(sorted(names))
+
+
+def _checking_bindings(init, cls, module, parameters):
+  """Wraps gin's `__init__` wrapper to check bindings before it applies them."""
+
+  @functools.wraps(init)
+  def __init__(self, *args, **kwargs):
+    # Bindings are read unresolved: a reference (`@synths.Harmonic()`) is not
+    # built just to be rejected.
+    bound = gin.get_bindings(cls, resolve_references=False)
+    unknown = sorted(set(bound) - set(parameters))
+    if unknown:
+      scope = gin.current_scope_str()
+      where = f" (in gin scope '{scope}')" if scope else ''
+      bindings = ', '.join(f"'{cls.__name__}.{name}'" for name in unknown)
+      close = [f'{cls.__name__}.{match}' for name in unknown
+               for match in difflib.get_close_matches(name, parameters, n=1)]
+      hint = f' Did you mean {" or ".join(close)}?' if close else ''
+      raise ValueError(
+          f'gin binding {bindings}{where} names no parameter of '
+          f'{module}.{cls.__name__} (its **kwargs take only the arguments of '
+          f'its base classes). Valid parameters: {", ".join(parameters)}. '
+          f'Received: {", ".join(f"{n}={bound[n]!r}" for n in unknown)}.'
+          f'{hint}')
+    init(self, *args, **kwargs)
+
+  return __init__
 
 
 def _register_function(fn, module, configurable, serializable):

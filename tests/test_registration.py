@@ -17,6 +17,7 @@ tests/training/test_gin_configs.py.
 import ast
 import inspect
 import pathlib
+import textwrap
 
 import gin
 from gin import config as gin_config
@@ -262,3 +263,149 @@ def test_only_the_registration_module_registers():
       offenders.append(f'{path.relative_to(PACKAGE_DIR)}:{line} {call}')
   assert not offenders, ('Register with ddsp.registration.register, not: '
                          f'{offenders}')
+
+
+# gin accepts any name for a `**kwargs` constructor; the library checks the
+# bindings where the `**kwargs` only forward to the base classes.
+
+
+def test_a_misspelled_binding_fails_at_construction_naming_it(clean_gin):
+  gin.parse_config('RnnFcDecoder.chh = 5')
+  # Raised by the library before Keras sees the argument, with the binding,
+  # the class and the names that are valid.
+  with pytest.raises(
+      ValueError,
+      match=r"gin binding 'RnnFcDecoder.chh' names no parameter of "
+      r'ddsp.training.decoders.RnnFcDecoder \(its \*\*kwargs take only the '
+      r'arguments of its base classes\). Valid parameters: '
+      r'activity_regularizer, autocast, ch, dtype, .*, layers_per_stack, '
+      r'name, output_keys, output_splits, rnn_channels, .*trainable. '
+      r'Received: chh=5. Did you mean RnnFcDecoder.ch\?$'):
+    decoders.RnnFcDecoder()
+
+
+def test_a_misspelled_binding_of_a_base_class_names_the_base(clean_gin):
+  gin.parse_config("""
+      RnnFcDecoder.ch = 8
+      OutputSplitsLayer.output_split = 3
+  """)
+  with pytest.raises(ValueError, match=r"gin binding "
+                     r"'OutputSplitsLayer.output_split' names no parameter "
+                     r'of ddsp.training.nn.OutputSplitsLayer .* Valid '
+                     r'parameters: .*output_splits.* Received: '
+                     r'output_split=3. Did you mean '
+                     r"OutputSplitsLayer.output_splits\?\n  In call to "
+                     r"configurable 'RnnFcDecoder'"):
+    decoders.RnnFcDecoder()
+
+
+def test_a_misspelled_reference_is_rejected_without_being_built(clean_gin):
+  built = []
+
+  @registration.register('tests.registration')
+  class CountedForRegistrationTest(keras.layers.Layer):
+
+    def __init__(self, **kwargs):
+      super().__init__(**kwargs)
+      built.append(self)
+
+    def get_config(self):
+      return super().get_config()
+
+  gin.parse_config("""
+      Harmonic.n_samples = 8
+      Harmonic.scale_fn = None
+      Harmonic.amp_resample_methd = @CountedForRegistrationTest()
+  """)
+  with pytest.raises(ValueError, match=r"'Harmonic.amp_resample_methd' names "
+                     r'no parameter of ddsp.synths.Harmonic .*'
+                     r'amp_resample_method.* Received: '
+                     r'amp_resample_methd=@CountedForRegistrationTest\(\)\. '
+                     r'Did you mean Harmonic.amp_resample_method\?'):
+    ddsp.synths.Harmonic()
+  assert not built
+  gin.parse_config('Harmonic.amp_resample_methd = None')
+  gin.clear_config()
+  layer = CountedForRegistrationTest()
+  assert built == [layer]
+
+
+def test_a_scoped_misspelled_binding_fails_only_in_its_scope(clean_gin):
+  gin.parse_config('train/Harmonic.n_sampls = 8')
+  assert ddsp.synths.Harmonic().n_samples == 64000
+  with gin.config_scope('train'):
+    with pytest.raises(ValueError, match=r"gin binding 'Harmonic.n_sampls' "
+                       r"\(in gin scope 'train'\) names no parameter of "
+                       r'ddsp.synths.Harmonic .* Received: n_sampls=8. '
+                       r'Did you mean Harmonic.n_samples\?$'):
+      ddsp.synths.Harmonic()
+
+
+def test_keras_layer_arguments_stay_valid_bindings(clean_gin):
+  gin.parse_config("""
+      Harmonic.name = 'bound_harmonic'
+      Harmonic.trainable = False
+      Harmonic.dtype = 'float64'
+      Harmonic.autocast = False
+      RnnFcDecoder.name = 'bound_decoder'
+      Autoencoder.name = 'bound_autoencoder'
+      ProcessorGroup.name = 'bound_group'
+  """)
+  harmonic = ddsp.synths.Harmonic()
+  assert (harmonic.name, harmonic.trainable, harmonic.dtype,
+          harmonic.autocast) == ('bound_harmonic', False, 'float64', False)
+  assert decoders.RnnFcDecoder().name == 'bound_decoder'
+  model = _FACTORIES['Autoencoder'](ddsp.training.models.Autoencoder)
+  assert model.name == 'bound_autoencoder'
+  assert model.processor_group.name == 'bound_group'
+
+
+def test_dag_keyword_modules_stay_open_ended(clean_gin):
+  # `DAGLayer(dag, **kwarg_modules)`: any keyword names a module.
+  gin.parse_config("""
+      ProcessorGroup.dag = [('summed', ['a', 'b'])]
+      ProcessorGroup.summed = @processors.Add()
+  """)
+  group = ddsp.processors.ProcessorGroup()
+  signal = group({'a': tf.ones([1, 4]), 'b': tf.ones([1, 4])})
+  assert signal.numpy().tolist() == [[2.0] * 4]
+
+
+def _kwargs_uses(init):
+  """Uses of `kwargs` in a constructor other than forwarding or reading it."""
+  tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+  allowed = set()
+  for node in ast.walk(tree):
+    if isinstance(node, ast.Call):
+      func = node.func
+      if (isinstance(func, ast.Attribute) and func.attr == '__init__' and
+          isinstance(func.value, ast.Call) and
+          getattr(func.value.func, 'id', None) == 'super'):
+        allowed.update(id(k.value) for k in node.keywords if k.arg is None)
+      if (isinstance(func, ast.Attribute) and func.attr in ('get', 'pop') and
+          isinstance(func.value, ast.Name)):
+        allowed.add(id(func.value))
+  return [ast.unparse(node) for node in ast.walk(tree)
+          if isinstance(node, ast.Name) and node.id == 'kwargs' and
+          id(node) not in allowed and not isinstance(node.ctx, ast.Store)]
+
+
+def test_kwargs_of_the_package_only_forward_to_the_base():
+  # The bindings check relies on it: a constructor's `**kwargs` (so named)
+  # go to `super().__init__`, where they are checked again, and nowhere else.
+  offenders = {}
+  for cls in CLASSES.values():
+    for base in cls.__mro__:
+      init = base.__dict__.get('__init__')
+      if init is None:
+        continue
+      init = inspect.unwrap(init)
+      if not getattr(init, '__module__', '').startswith('ddsp'):
+        continue
+      parameters = inspect.signature(init).parameters.values()
+      if any(p.kind == p.VAR_KEYWORD and p.name == 'kwargs'
+             for p in parameters):
+        uses = _kwargs_uses(init)
+        if uses:
+          offenders[base.__qualname__] = uses
+  assert not offenders, offenders

@@ -235,48 +235,49 @@ def _all_pole_varying(v, a, chunk):
 
   Args:
     v: [batch, n] input.
-    a: [batch, n, N] per-sample feedback coefficients a_1 ... a_N.
+    a: list of the N per-sample feedback coefficients a_1 ... a_N, each
+      [batch, n] (taps rather than one [batch, n, N] tensor: no slicing and
+      stacking of it in the recursion or its gradient).
     chunk: samples per chunk.
   """
-  order = a.shape[-1]
+  order = len(a)
 
   @tf.custom_gradient
-  def run(v, a):
+  def run(v, *a):
     y = _all_pole_varying_forward(v, a, chunk)
 
     def grad(dy):
-      reversed_a = tf.reverse(a, axis=[1])
-      adjoint_a = tf.stack([_shift_left(reversed_a[..., k - 1], k)
-                            for k in range(1, order + 1)], axis=-1)
+      adjoint_a = [_shift_left(tf.reverse(a[k - 1], axis=[1]), k)
+                   for k in range(1, order + 1)]
       lam = tf.reverse(_all_pole_varying_forward(
           tf.reverse(dy, axis=[1]), adjoint_a, chunk), axis=[1])
-      da = tf.stack([-_shift_left(lam, k) * y for k in range(1, order + 1)],
-                    axis=-1)
-      if a.shape[0] == 1:  # Coefficients broadcast against the batch.
-        da = tf.reduce_sum(da, axis=0, keepdims=True)
-      return lam, da
+      da = [-_shift_left(lam, k) * y for k in range(1, order + 1)]
+      # Coefficients broadcast against the batch.
+      da = [tf.reduce_sum(d, axis=0, keepdims=True) if tap.shape[0] == 1
+            else d for d, tap in zip(da, a)]
+      return (lam, *da)
 
     return y, grad
 
-  return run(v, a)
+  return run(v, *a)
 
 
 def _all_pole_varying_forward(v, a, chunk):
-  """`_all_pole_varying` without its custom gradient."""
+  """`_all_pole_varying` without its custom gradient (`a`: list of taps)."""
   n = v.shape[1]
-  order = a.shape[-1]
+  order = len(a)
   chunk = min(chunk, max(n, 1))
   chunks, n_chunks = _to_chunks(v, chunk)
-  n_pad = n_chunks * chunk - n
-  a = tf.pad(a, [[0, 0], [0, n_pad], [0, 0]])
-  a = tf.reshape(a, [-1, n_chunks, chunk, order])
   # Per chunk, the response to its inputs from a zero state (`zero`, each
   # [batch, n_chunks]) and the free responses from the basis start states
   # (`free`, each [N, batch, n_chunks]: row j starts from e_j). The samples
   # of a chunk are unstacked along a leading axis (contiguous slices, whose
   # gradient is one stack rather than a padded copy per sample).
   inputs = tf.unstack(tf.transpose(chunks, [2, 0, 1]), axis=0)
-  feedback = tf.unstack(tf.transpose(a, [2, 3, 0, 1]), axis=0)
+  # feedback[m][i]: coefficient a_{i+1} at sample m of every chunk.
+  feedback = list(zip(*[
+      tf.unstack(tf.transpose(_to_chunks(tap, chunk)[0], [2, 0, 1]), axis=0)
+      for tap in a]))
   zero = [tf.zeros_like(inputs[0])] * order
   basis = np.eye(order)
   free = [tf.constant(basis[i], v.dtype)[:, tf.newaxis, tf.newaxis]
@@ -286,7 +287,7 @@ def _all_pole_varying_forward(v, a, chunk):
     y_zero, y_free = zero[0] + inputs[m], free[0]
     zero_outputs.append(y_zero)
     free_outputs.append(y_free)
-    c = tf.unstack(feedback[m])
+    c = feedback[m]
     zero = [zero[i + 1] - c[i] * y_zero for i in range(order - 1)] + [
         -c[order - 1] * y_zero]
     free = [free[i + 1] - c[i] * y_free for i in range(order - 1)] + [
@@ -457,28 +458,38 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
       zi = zi[tf.newaxis]
   batch = validation.check_broadcastable_dim(
       {'audio': audio, 'b': b, 'a': a, 'zi': zi}, 0, 'batch')
-  a0 = a[..., :1]
-  if tf.executing_eagerly() and np.any(a0.numpy() == 0):
+  if tf.executing_eagerly() and np.any(a.numpy()[..., 0] == 0):
     raise ValueError('`a[0]` must be non-zero (the coefficients are divided '
-                     f'by it). Received: a[..., 0]={a0.numpy()[..., 0]}')
-  b, a = b / a0, a / a0
+                     f'by it). Received: a[..., 0]={a.numpy()[..., 0]}')
   if batch not in (None, 1) and audio.shape[0] == 1:
     audio = tf.repeat(audio, batch, axis=0)
-  if batch not in (None, 1) and varying:
-    b, a = [tf.repeat(x, batch, axis=0) if x.shape[0] == 1 else x
-            for x in (b, a)]
+  if varying:
+    # Time-varying coefficients as a list of taps [batch, n_samples]: slices
+    # of the [batch, n_samples, order + 1] tensors would each get a gradient
+    # of that full size, summed; the gradient of `unstack` is one stack (the
+    # values are the same).
+    b_taps, a_taps = tf.unstack(b, axis=-1), tf.unstack(a, axis=-1)
+    a0 = a_taps[0]
+    b_taps = [tap / a0 for tap in b_taps]
+    a_taps = [tap / a0 for tap in a_taps]
+    if batch not in (None, 1):
+      b_taps, a_taps = [[tf.repeat(t, batch, axis=0) if t.shape[0] == 1 else t
+                         for t in taps] for taps in (b_taps, a_taps)]
+  else:
+    a0 = a[..., :1]
+    b, a = b / a0, a / a0
 
   if order == 0:
-    y = tf.cast(b[..., 0], dtype) * audio
+    y = tf.cast(b_taps[0] if varying else b[..., 0], dtype) * audio
   elif varying:
     # FIR part (the initial state adds to its first samples), then the
     # all-pole recursion.
-    x = tf.cast(audio, b.dtype)
-    v = tf.add_n([_shift(b[..., k] * x, k) for k in range(order + 1)])
+    x = tf.cast(audio, coefficient_dtype)
+    v = tf.add_n([_shift(b_taps[k] * x, k) for k in range(order + 1)])
     if zi is not None:
       lead = min(order, n)
       v += tf.pad(tf.cast(zi[:, :lead], v.dtype), [[0, 0], [0, n - lead]])
-    y = tf.cast(_all_pole_varying(v, a[..., 1:], chunk_size or _TV_CHUNK),
+    y = tf.cast(_all_pole_varying(v, a_taps[1:], chunk_size or _TV_CHUNK),
                 dtype)
   else:
     y = _constant_filter(audio, b, a, zi, chunk_size or _CHUNK)
@@ -495,13 +506,16 @@ def _lfilter(audio, b, a, zi, return_state, chunk_size):
       return tf.pad(x[:, -order:],
                     [[0, 0], [lead, 0]] + [[0, 0]] * (len(x.shape) - 2))
     if varying:
-      b_last, a_last = last(b), last(a)
+      b_last, a_last = [tf.stack([last(t) for t in taps], axis=-1)
+                        for taps in (b_taps, a_taps)]
     else:
       b_last, a_last = b[:, tf.newaxis], a[:, tf.newaxis]
-    products = (tf.cast(last(audio), b.dtype)[..., tf.newaxis] * b_last
-                - tf.cast(last(y), b.dtype)[..., tf.newaxis] * a_last)
+    products = (
+        tf.cast(last(audio), coefficient_dtype)[..., tf.newaxis] * b_last
+        - tf.cast(last(y), coefficient_dtype)[..., tf.newaxis] * a_last)
     products = tf.reshape(products, [-1, order * (order + 1)])
-    zf = tf.matmul(products, tf.constant(_state_selection(order), b.dtype))
+    zf = tf.matmul(products,
+                   tf.constant(_state_selection(order), coefficient_dtype))
     zf = tf.cast(zf, dtype)
     if zi is not None and n < order:
       zf += tf.pad(zi[:, n:], [[0, 0], [0, n]])
@@ -529,7 +543,7 @@ def _check_frequency_and_q(frequency_hz, q, sample_rate):
 
 
 def biquad_coefficients(filter_type, frequency_hz, q=0.7071067811865476,
-                        gain_db=0.0, sample_rate=16000):
+                        gain_db=0.0, sample_rate=16000, normalize=True):
   """Biquad coefficients of the audio EQ cookbook (R. Bristow-Johnson).
 
   Each design is the bilinear transform, prewarped at `frequency_hz`, of an
@@ -558,10 +572,14 @@ def biquad_coefficients(filter_type, frequency_hz, q=0.7071067811865476,
     q: float tensor broadcastable against `frequency_hz`, quality factor > 0.
     gain_db: float tensor broadcastable against `frequency_hz`, in dB.
     sample_rate: samples per second, > 0.
+    normalize: whether to divide the coefficients by `a[..., 0]`. `lfilter`
+      divides by it too, so time-varying coefficients given to it are
+      cheaper unnormalized (False): the division and its gradient run once.
 
   Returns:
     (b, a): float32 tensors of the broadcast shape of the inputs plus a last
-    axis of 3, normalized so that a[..., 0] = 1; pass them to `lfilter`.
+    axis of 3, normalized so that a[..., 0] = 1 (unless not `normalize`);
+    pass them to `lfilter`.
 
   Raises:
     ValueError: for an unknown `filter_type`, a non-positive `sample_rate`,
@@ -574,13 +592,14 @@ def biquad_coefficients(filter_type, frequency_hz, q=0.7071067811865476,
     (TensorShape([3]), TensorShape([3]))
   """
   return _biquad_coefficients(filter_type, frequency_hz, q, gain_db,
-                              sample_rate)
+                              sample_rate, normalize)
 
 
 # Not converted by autograph (no tensor-dependent Python control flow):
 # tracing stays fast inside tf.function.
 @tf.autograph.experimental.do_not_convert
-def _biquad_coefficients(filter_type, frequency_hz, q, gain_db, sample_rate):
+def _biquad_coefficients(filter_type, frequency_hz, q, gain_db, sample_rate,
+                         normalize):
   """Implementation of `biquad_coefficients`."""
   validation.check_one_of(filter_type, 'filter_type', BIQUAD_TYPES)
   validation.check_positive(sample_rate, 'sample_rate')
@@ -624,6 +643,8 @@ def _biquad_coefficients(filter_type, frequency_hz, q, gain_db, sample_rate):
   zero = tf.zeros_like(frequency_hz + q + gain_db)  # The broadcast shape.
   b = tf.stack([x + zero for x in b], axis=-1)
   a = tf.stack([x + zero for x in a], axis=-1)
+  if not normalize:
+    return b, a
   return b / a[..., :1], a / a[..., :1]
 
 

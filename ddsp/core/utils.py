@@ -26,6 +26,8 @@ from ddsp import validation
 
 __all__ = [
     'tf_float32',
+    'to_numpy',
+    'numpy_audio_batch',
     'make_iterable',
     'to_dict',
     'nested_keys',
@@ -76,6 +78,52 @@ def tf_float32(x):
   if isinstance(x, np.ndarray) and x.dtype != np.float32:
     x = x.astype(np.float32)
   return tf.convert_to_tensor(x, dtype=tf.float32)
+
+
+def to_numpy(x):
+  """The numpy value of an eager tensor, a variable or an array-like.
+
+  Args:
+    x: an eager `tf.Tensor` or `tf.Variable`, a numpy array, a number or a
+      nested list.
+
+  Returns:
+    A numpy array (the tensor's value, or `np.asarray(x)`).
+
+  Example:
+    >>> to_numpy(tf.constant([1.0, 2.0]))
+    array([1., 2.], dtype=float32)
+  """
+  return x.numpy() if isinstance(x, (tf.Tensor, tf.Variable)) else np.asarray(x)
+
+
+def numpy_audio_batch(audio, name='audio'):
+  """Mono audio as a float32 numpy batch [batch, n_samples].
+
+  Args:
+    audio: [n_samples], [batch, n_samples] or [batch, n_samples, 1] mono
+      audio (tensor or array), finite.
+    name: the argument's name in error messages.
+
+  Returns:
+    float32 numpy array [batch, n_samples] ([n_samples] becomes a batch of
+    one).
+
+  Raises:
+    ValueError: for multichannel audio, a bad rank or non-finite samples
+      (`validation.check_audio`).
+
+  Example:
+    >>> numpy_audio_batch(tf.zeros([2, 8, 1])).shape
+    (2, 8)
+    >>> numpy_audio_batch(np.zeros(8)).shape
+    (1, 8)
+  """
+  audio = to_numpy(audio).astype(np.float32)
+  validation.check_audio(audio, name)
+  if audio.ndim == 3:
+    audio = audio[..., 0]
+  return audio[np.newaxis] if audio.ndim == 1 else audio
 
 
 def _is_single_value(x):

@@ -60,13 +60,9 @@ POWER_RANGE_DB = 120.0
 _register = registration.register('ddsp.training.heuristics')
 
 
-def _numpy(x):
-  return x.numpy() if isinstance(x, (tf.Tensor, tf.Variable)) else np.asarray(x)
-
-
 def _vector(x, name):
   """A 1-D numpy copy of a [n_frames] or [n_frames, 1] control."""
-  x = np.squeeze(_numpy(x))
+  x = np.squeeze(core.to_numpy(x))
   if x.ndim != 1:
     raise ValueError(f'`{name}` must be one example, [n_frames] or '
                      f'[n_frames, 1]. Received: shape {np.shape(x)}')
@@ -103,7 +99,7 @@ def get_active_frame_indices(piano_roll):
     >>> get_active_frame_indices(np.array([[1], [1], [0], [1]]))[:, 0]
     array([1, 2, 0, 1])
   """
-  active = _numpy(piano_roll) > 0
+  active = core.to_numpy(piano_roll) > 0
   out = np.zeros(active.shape, np.int64)
   count = np.zeros(active.shape[1:], np.int64)
   for i in range(active.shape[0]):
@@ -151,7 +147,7 @@ def unbatch(batch):
       if not isinstance(value, (np.ndarray, tf.Tensor, tf.Variable, list)):
         raise ValueError(f'Cannot unbatch {key!r}: it must be an array, a '
                          f'tensor or a dict. Received: {type(value).__name__}')
-      parts = value if isinstance(value, list) else _numpy(value)
+      parts = value if isinstance(value, list) else core.to_numpy(value)
       if not isinstance(parts, list) and parts.ndim == 0:
         raise ValueError(f'Cannot unbatch {key!r}: a scalar has no batch '
                          'axis.')

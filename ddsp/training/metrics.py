@@ -141,7 +141,7 @@ def compute_audio_features(audio, frame_rate=250, sample_rate=16000,
     >>> feats['f0_hz'].shape, feats['loudness_db'].shape
     ((63,), (63,))
   """
-  audio = _numpy(audio).astype(np.float32)
+  audio = core.to_numpy(audio).astype(np.float32)
   if audio.ndim > 1:
     audio = np.squeeze(audio)
   validation.check_audio(audio, 'audio')
@@ -364,20 +364,8 @@ class BaseMetrics:
     return results
 
 
-def _numpy(x):
-  return x.numpy() if isinstance(x, (tf.Tensor, tf.Variable)) else np.asarray(x)
-
-
-def _audio_batch(audio, name):
-  audio = _numpy(audio).astype(np.float32)
-  validation.check_audio(audio, name)
-  if audio.ndim == 3:
-    audio = audio[..., 0]
-  return audio[np.newaxis] if audio.ndim == 1 else audio
-
-
 def _frames_batch(x, name, batch_size):
-  x = _numpy(x).astype(np.float64)
+  x = core.to_numpy(x).astype(np.float64)
   if x.ndim == 3 and x.shape[-1] == 1:
     x = x[..., 0]
   if x.ndim != 2 or x.shape[0] != batch_size:
@@ -430,8 +418,8 @@ class LoudnessMetrics(BaseMetrics):
     Returns:
       [batch] float64 array, the L1 distance in dB of each example.
     """
-    audio = _audio_batch(batch['audio'], "batch['audio']")
-    audio_gen = _audio_batch(audio_gen, 'audio_gen')
+    audio = core.numpy_audio_batch(batch['audio'], "batch['audio']")
+    audio_gen = core.numpy_audio_batch(audio_gen, 'audio_gen')
     validation.check_same_shape({"batch['audio']": audio,
                                  'audio_gen': audio_gen})
     dist = np.mean(np.abs(self.loudness(audio).astype(np.float64) -
@@ -618,12 +606,12 @@ class F0CrepeMetrics(F0Metrics):
       List (one per example) of the dicts of `f0_example_metrics`, None for
       skipped examples.
     """
-    audio_gen = _audio_batch(audio_gen, 'audio_gen')
+    audio_gen = core.numpy_audio_batch(audio_gen, 'audio_gen')
     if 'f0_hz' in batch and 'f0_confidence' in batch:
       f0_ref, conf_ref = self._reference(batch, audio_gen.shape[0])
     else:
       f0_ref, conf_ref = self.compute_f0(
-          _audio_batch(batch['audio'], "batch['audio']"))
+          core.numpy_audio_batch(batch['audio'], "batch['audio']"))
     f0_gen, _ = self.compute_f0(audio_gen, n_frames=f0_ref.shape[1])
     self.last_f0_gen = f0_gen
     return self._update(np.asarray(f0_ref), np.asarray(conf_ref), f0_gen)
@@ -782,14 +770,14 @@ class MidiMetrics:
   def _to_sequence(self, notes):
     if note_util.is_note_sequence(notes):
       return notes
-    return note_util.pianoroll_to_note_sequence(_numpy(notes),
+    return note_util.pianoroll_to_note_sequence(core.to_numpy(notes),
                                                 self._frames_per_second)
 
   def _to_pianoroll(self, notes, n_frames):
     if note_util.is_note_sequence(notes):
       return note_util.note_sequence_to_pianoroll(
           notes, self._frames_per_second, n_frames=n_frames)
-    return _numpy(notes)
+    return core.to_numpy(notes)
 
   def align_midi_with_f0(self, gt_sequence, f0):
     """Aligns the true notes with the f0 (see the class doc), in place.
@@ -802,7 +790,7 @@ class MidiMetrics:
       `gt_sequence`, its notes' times changed.
     """
     rate = self._frames_per_second
-    f0_midi = np.round(core.hz_to_midi(squeeze(_numpy(f0)), use_tf=False))
+    f0_midi = np.round(core.hz_to_midi(squeeze(core.to_numpy(f0)), use_tf=False))
     n = f0_midi.size
     notes = gt_sequence.notes
     frame = lambda seconds: int(round(seconds * rate))
@@ -839,7 +827,7 @@ class MidiMetrics:
       raise ValueError(f'MidiMetrics needs the true piano rolls '
                        f'controls_batch[{gt_key!r}]; the batch has keys '
                        f'{sorted(controls_batch)}.')
-    gt_batch = _numpy(controls_batch[gt_key])
+    gt_batch = core.to_numpy(controls_batch[gt_key])
     if len(pred_seq_batch) != gt_batch.shape[0]:
       raise ValueError(f'`pred_seq_batch` has {len(pred_seq_batch)} examples '
                        f'and controls_batch[{gt_key!r}] {gt_batch.shape[0]}.')
@@ -852,7 +840,7 @@ class MidiMetrics:
       pred_sequence = self._to_sequence(pred)
       if self._align_midi_with_f0:
         gt_sequence = self.align_midi_with_f0(
-            gt_sequence, _numpy(controls_batch['f0_hz'])[i])
+            gt_sequence, core.to_numpy(controls_batch['f0_hz'])[i])
       onset, full_note = compute_note_metrics(gt_sequence, pred_sequence)
       self.note_counts.add(onset)
       self.note_offset_counts.add(full_note)

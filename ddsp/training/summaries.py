@@ -41,18 +41,6 @@ __all__ = [
 ]
 
 
-def _numpy(x):
-  return x.numpy() if isinstance(x, (tf.Tensor, tf.Variable)) else np.asarray(x)
-
-
-def _batch_audio(audio, name):
-  audio = _numpy(audio).astype(np.float32)
-  validation.check_audio(audio, name)
-  if audio.ndim == 3:
-    audio = audio[..., 0]
-  return audio[np.newaxis] if audio.ndim == 1 else audio
-
-
 def _count(batch_size, max_outputs):
   if max_outputs is None:
     return batch_size
@@ -135,7 +123,7 @@ def audio_summary(audio, step, sample_rate=16000, name='audio',
     >>> bool(written)
     True
   """
-  audio = _batch_audio(audio, 'audio')
+  audio = core.numpy_audio_batch(audio, 'audio')
   n = _count(audio.shape[0], max_outputs)
   audio = np.clip(audio[:n], -1.0, 1.0)[..., np.newaxis]
   return tf.summary.audio(name, audio, int(sample_rate), step=step,
@@ -180,8 +168,8 @@ def spectrogram_summary(audio, audio_gen, step, name='', tag='spectrogram',
     >>> n
     1
   """
-  audio = _batch_audio(audio, 'audio')
-  audio_gen = _batch_audio(audio_gen, 'audio_gen')
+  audio = core.numpy_audio_batch(audio, 'audio')
+  audio_gen = core.numpy_audio_batch(audio_gen, 'audio_gen')
   validation.check_same_dim({'audio': audio, 'audio_gen': audio_gen}, 0,
                             'batch')
   n = _count(audio.shape[0], max_outputs)
@@ -213,8 +201,8 @@ def waveform_summary(audio, audio_gen, step, name='', max_outputs=None,
   Returns:
     Number of examples plotted.
   """
-  audio = _batch_audio(audio, 'audio')
-  audio_gen = _batch_audio(audio_gen, 'audio_gen')
+  audio = core.numpy_audio_batch(audio, 'audio')
+  audio_gen = core.numpy_audio_batch(audio_gen, 'audio_gen')
   validation.check_same_dim({'audio': audio, 'audio_gen': audio_gen}, 0,
                             'batch')
   n = _count(audio.shape[0], max_outputs)
@@ -243,8 +231,8 @@ def f0_summary(f0_hz, f0_hz_predict, step, name='f0_midi', tag='f0_midi',
   Returns:
     Number of plots written.
   """
-  f0_hz = _numpy(f0_hz).astype(np.float32)
-  f0_hz_predict = _numpy(f0_hz_predict).astype(np.float32)
+  f0_hz = core.to_numpy(f0_hz).astype(np.float32)
+  f0_hz_predict = core.to_numpy(f0_hz_predict).astype(np.float32)
   f0_hz = f0_hz.reshape(f0_hz.shape[0], -1)
   f0_hz_predict = f0_hz_predict.reshape(f0_hz_predict.shape[0], -1)
   validation.check_same_dim({'f0_hz': f0_hz, 'f0_hz_predict': f0_hz_predict},
@@ -265,7 +253,7 @@ def f0_summary(f0_hz, f0_hz_predict, step, name='f0_midi', tag='f0_midi',
 # ------------------------------------------------------------------------------
 def _example(x, i):
   """Example i of a batched value, squeezed to 1-D or 2-D numpy."""
-  return np.squeeze(_numpy(x[i]))
+  return np.squeeze(core.to_numpy(x[i]))
 
 
 def _lookup(outputs, key, summary):
@@ -293,7 +281,7 @@ def midi_summary(controls, step, name, frame_rate, notes_key,
   Returns:
     Number of plots written.
   """
-  f0_hz = _numpy(_lookup(controls, 'f0_hz', 'midi_summary'))
+  f0_hz = core.to_numpy(_lookup(controls, 'f0_hz', 'midi_summary'))
   amps = _lookup(controls, 'harmonic/controls/amplitudes', 'midi_summary')
   sequences = _lookup(controls, notes_key, 'midi_summary')
   n = _count(f0_hz.shape[0], max_outputs)
@@ -365,7 +353,7 @@ def midiae_f0_summary(f0_hz, outputs, step, max_outputs=None):
   Returns:
     Number of examples plotted.
   """
-  f0_hz = _numpy(f0_hz)
+  f0_hz = core.to_numpy(f0_hz)
   q_pitch = _lookup(outputs, 'q_pitch', 'midiae_f0_summary')
   f0_rec = _lookup(outputs, 'f0_midi_pred', 'midiae_f0_summary')
   pitch_key = next((k for k in ('pitch', 'z_pitch') if k in outputs), None)
@@ -414,7 +402,7 @@ def midiae_ld_summary(ld_feat, outputs, step, db_key='loudness_db',
   Returns:
     Number of examples plotted.
   """
-  ld_feat = _numpy(ld_feat)
+  ld_feat = core.to_numpy(ld_feat)
   ld_rec = _lookup(outputs, f'{db_key}_rec', 'midiae_ld_summary')
   vel_quant = _lookup(outputs, 'velocity_quant', 'midiae_ld_summary')
   n = _count(ld_feat.shape[0], max_outputs)
@@ -517,14 +505,14 @@ def pianoroll_summary(batch, step, name, frame_rate, pred_key,
   n = _count(np.shape(gt_batch)[0], max_outputs)
   green, blue = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
   for i in range(n):
-    gt = _numpy(gt_batch[i])
+    gt = core.to_numpy(gt_batch[i])
     pred = pred_batch[i]
     if ch is not None:
       gt, pred = gt[..., ch], pred[..., ch]
     if note_util.is_note_sequence(pred):
       pred = note_util.note_sequence_to_pianoroll(pred, frame_rate,
                                                   n_frames=gt.shape[0])
-    pred = _numpy(pred).astype(np.float64)
+    pred = core.to_numpy(pred).astype(np.float64)
     validation.check_same_shape({gt_key: gt, pred_key: pred})
     img = np.zeros([gt.shape[1], gt.shape[0], 4])
     img[..., 1] = np.clip(gt.T, 0.0, 1.0) if gt.max() <= 1 else gt.T > 0

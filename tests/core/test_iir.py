@@ -428,3 +428,44 @@ def test_lfilter_unknown_batch_in_graph_broadcasts_coefficients():
     assert got.shape == eager.shape
     np.testing.assert_allclose(got, eager, rtol=1e-4,
                                atol=1e-4 * np.abs(eager).max())
+
+
+def test_unnormalized_biquads_filter_the_same():
+  # The cookbook's raw a[0] = 1 + alpha (or the shelves' sums); lfilter
+  # divides by it, so raw time-varying coefficients give the normalized ones'
+  # output exactly, and the same gradients up to rounding.
+  rng = np.random.default_rng(3)
+  n = 256
+  frequency = tf.constant(rng.uniform(100.0, 4000.0, [2, n]), tf.float32)
+  q = tf.constant(rng.uniform(0.3, 4.0, [2, n]), tf.float32)
+  gain = tf.constant(rng.uniform(-12.0, 12.0, [2, n]), tf.float32)
+  audio = tf.constant(rng.uniform(-1.0, 1.0, [2, n]), tf.float32)
+  for kind in ('lowpass', 'peak', 'highshelf'):
+    raw_b, raw_a = core.biquad_coefficients(kind, frequency, q, gain,
+                                            _SAMPLE_RATE, normalize=False)
+    b, a = core.biquad_coefficients(kind, frequency, q, gain, _SAMPLE_RATE)
+    # The raw design: a[0] = 1 + alpha for the lowpass and the peak (with
+    # alpha / A), independent of the normalized one.
+    if kind != 'highshelf':
+      w0 = 2 * np.pi * frequency.numpy() / _SAMPLE_RATE
+      alpha = np.sin(w0) / (2 * q.numpy())
+      if kind == 'peak':
+        alpha /= 10 ** (gain.numpy() / 40)
+      np.testing.assert_allclose(raw_a[..., 0], 1 + alpha, rtol=1e-6)
+    np.testing.assert_allclose(raw_b / raw_a[..., :1], b, rtol=1e-6)
+    np.testing.assert_allclose(raw_a / raw_a[..., :1], a, rtol=1e-6)
+
+    def filtered(normalize):
+      with tf.GradientTape() as tape:
+        tape.watch(frequency)
+        coefficients = core.biquad_coefficients(
+            kind, frequency, q, gain, _SAMPLE_RATE, normalize=normalize)
+        y = core.lfilter(audio, *coefficients)
+        loss = tf.reduce_sum(y * audio)
+      return y.numpy(), tape.gradient(loss, frequency).numpy()
+
+    (y_raw, grad_raw), (y, grad) = filtered(False), filtered(True)
+    np.testing.assert_array_equal(y_raw, y)
+    assert np.abs(grad).max() > 0
+    np.testing.assert_allclose(grad_raw, grad, rtol=1e-4,
+                               atol=1e-5 * np.abs(grad).max())

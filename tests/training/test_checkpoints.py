@@ -19,33 +19,12 @@ from ddsp.training import models
 from ddsp.training import timbre_transfer
 from ddsp.training import trainers
 
+import training_helpers as helpers  # tests/training/training_helpers.py
+
 N_FRAMES = 50
 HOP = 64
 
-CONFIG = """
-import ddsp.synths
-import ddsp.processors
-import ddsp.losses
-import ddsp.training.decoders
-import ddsp.training.models
-import ddsp.training.preprocessing
-get_model.model = @models.Autoencoder()
-Autoencoder.preprocessor = @preprocessing.F0LoudnessPreprocessor()
-F0LoudnessPreprocessor.time_steps = 50
-F0LoudnessPreprocessor.compute_loudness = False
-Autoencoder.decoder = @decoders.RnnFcDecoder()
-RnnFcDecoder.rnn_channels = 8
-RnnFcDecoder.ch = 8
-RnnFcDecoder.layers_per_stack = 1
-RnnFcDecoder.input_keys = ('ld_scaled', 'f0_scaled')
-RnnFcDecoder.output_splits = (('amps', 1), ('harmonic_distribution', 10))
-Autoencoder.processor_group = @processors.ProcessorGroup()
-ProcessorGroup.dag = [(@synths.Harmonic(), ['amps', 'harmonic_distribution',
-                                            'f0_hz'])]
-Harmonic.n_samples = 3200
-Autoencoder.losses = [@losses.SpectralLoss()]
-SpectralLoss.fft_sizes = (256, 64)
-"""
+CONFIG = helpers.TINY_AUTOENCODER_GIN
 
 
 def _batch(n=2):

@@ -17,6 +17,7 @@ from inference_helpers import assert_matches_offline  # tests/training/
 from inference_helpers import controls
 from inference_helpers import make_model
 from inference_helpers import offline
+import training_helpers as helpers  # tests/training/training_helpers.py
 
 BLOCK_SIZE = 128
 
@@ -150,26 +151,8 @@ def test_command_line(tmp_path, capsys):
   # A training directory (gin config + checkpoint) as ddsp_run writes it.
   model_dir = tmp_path / 'violin'
   model_dir.mkdir()
-  (model_dir / 'operative_config-0.gin').write_text("""
-import ddsp.synths
-import ddsp.processors
-import ddsp.training.decoders
-import ddsp.training.models
-import ddsp.training.preprocessing
-get_model.model = @models.Autoencoder()
-Autoencoder.preprocessor = @preprocessing.F0LoudnessPreprocessor()
-F0LoudnessPreprocessor.time_steps = 50
-Autoencoder.decoder = @decoders.RnnFcDecoder()
-RnnFcDecoder.rnn_channels = 8
-RnnFcDecoder.ch = 8
-RnnFcDecoder.layers_per_stack = 1
-RnnFcDecoder.input_keys = ('ld_scaled', 'f0_scaled')
-RnnFcDecoder.output_splits = (('amps', 1), ('harmonic_distribution', 10))
-Autoencoder.processor_group = @processors.ProcessorGroup()
-ProcessorGroup.dag = [(@synths.Harmonic(), ['amps', 'harmonic_distribution',
-                                            'f0_hz'])]
-Harmonic.n_samples = 3200
-""")
+  (model_dir / 'operative_config-0.gin').write_text(
+      helpers.TINY_AUTOENCODER_GIN)
   (model_dir / 'dataset_statistics.json').write_text(json.dumps(
       {'mean_min_pitch_note': 55.0, 'mean_max_pitch_note': 79.5,
        'quantile_transform': {'ignored': True}}))

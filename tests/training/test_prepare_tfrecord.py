@@ -469,26 +469,6 @@ def test_prepare_tfrecord_checks_arguments_before_running(tmp_path):
   assert not list(tmp_path.iterdir())  # Nothing ran, nothing was written.
 
 
-def test_pipeline_options_run_direct_runner_in_process():
-  from apache_beam.runners.portability.fn_api_runner import fn_runner  # pylint: disable=g-import-not-at-top
-  options, runner = lib._pipeline_options(['--runner=DirectRunner'])  # pylint: disable=protected-access
-  assert isinstance(runner, fn_runner.FnApiRunner)
-  options, runner = lib._pipeline_options(  # pylint: disable=protected-access
-      '--direct_num_workers=2,--direct_running_mode=multi_threading')
-  assert isinstance(runner, fn_runner.FnApiRunner)
-  assert options.get_all_options()['direct_num_workers'] == 2
-  _, runner = lib._pipeline_options(['--runner=PrismRunner'])  # pylint: disable=protected-access
-  assert runner is None  # Other runners are left to Beam.
-  # One quoted argument of space-separated flags reads like the list.
-  options, _ = lib._pipeline_options(  # pylint: disable=protected-access
-      ['--direct_num_workers=2 --direct_running_mode=multi_processing',
-       "--job_name='a b'"])
-  assert options.get_all_options()['direct_num_workers'] == 2
-  assert options.get_all_options()['direct_running_mode'] == (
-      'multi_processing')
-  assert options.get_all_options()['job_name'] == 'a b'
-
-
 def _decoded_examples(pattern):
   """The examples of `pattern` as a sorted list of (key, values) tuples."""
   return sorted(

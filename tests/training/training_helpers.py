@@ -14,6 +14,34 @@ N_SAMPLES = 4096  # 0.256 s at 16 kHz.
 N_FRAMES = 64  # 250 frames/s.
 EXAMPLE_SECS = N_SAMPLES / 16000
 
+# A tiny Autoencoder as the gin config of a training run (the operative config
+# ddsp_run writes): 50 frames at 250 frames/s, so 3200 samples (0.2 s at
+# 16 kHz); a harmonic synth with 10 harmonics; about 1000 weights.
+TINY_AUTOENCODER_GIN = """
+import ddsp.synths
+import ddsp.processors
+import ddsp.losses
+import ddsp.training.decoders
+import ddsp.training.models
+import ddsp.training.preprocessing
+get_model.model = @models.Autoencoder()
+Autoencoder.preprocessor = @preprocessing.F0LoudnessPreprocessor()
+F0LoudnessPreprocessor.time_steps = 50
+F0LoudnessPreprocessor.compute_loudness = False
+Autoencoder.decoder = @decoders.RnnFcDecoder()
+RnnFcDecoder.rnn_channels = 8
+RnnFcDecoder.ch = 8
+RnnFcDecoder.layers_per_stack = 1
+RnnFcDecoder.input_keys = ('ld_scaled', 'f0_scaled')
+RnnFcDecoder.output_splits = (('amps', 1), ('harmonic_distribution', 10))
+Autoencoder.processor_group = @processors.ProcessorGroup()
+ProcessorGroup.dag = [(@synths.Harmonic(), ['amps', 'harmonic_distribution',
+                                            'f0_hz'])]
+Harmonic.n_samples = 3200
+Autoencoder.losses = [@losses.SpectralLoss()]
+SpectralLoss.fft_sizes = (256, 64)
+"""
+
 
 def tiny_model(noise=True, reverb=True, n_samples=N_SAMPLES, logmag=True):
   """A small solo-instrument-like Autoencoder (about 6000 weights).

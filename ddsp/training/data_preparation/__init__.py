@@ -7,4 +7,6 @@ pipeline runs (`pip install ddsp[data_preparation]`).
 `synthetic_data` draws random synth controls of notes (the self-supervision of
 `models.InverseSynthesis`) and `ddsp_generate_synthetic_dataset` writes them
 to TFRecords with a Beam pipeline, read by `data.SyntheticNotes`.
+`beam_options` holds what both pipelines share: the runner chosen from the
+Beam flags, and the output flags of their command lines.
 """

@@ -22,8 +22,9 @@ reproducible whatever the runner and sharding. Shards are written as
 `<output_tfrecord_path>-SSSSS-of-NNNNN`.
 
 The pipeline runs in this process by default (Beam's DirectRunner); pass any
-runner's flags through --pipeline_options (comma-separated), e.g. Dataflow's,
-for large datasets (the ICML 2020 paper used 10,000,000 examples).
+runner's flags through --pipeline_options (comma- or, quoted, space-separated),
+e.g. Dataflow's, for large datasets (the ICML 2020 paper used 10,000,000
+examples).
 """
 
 import gin
@@ -31,26 +32,11 @@ import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
+from ddsp.training.data_preparation import beam_options
 from ddsp.training.data_preparation import prepare_tfrecord_lib
 from ddsp.training.data_preparation import synthetic_data
 
 __all__ = ['console_entry_point', 'run']
-
-
-def _pipeline(pipeline_options):
-  """(options, runner): DirectRunner runs in process, downloading nothing."""
-  from apache_beam.options import pipeline_options as po  # pylint: disable=g-import-not-at-top
-  if isinstance(pipeline_options, str):
-    pipeline_options = [f for f in pipeline_options.split(',') if f]
-  if not isinstance(pipeline_options, po.PipelineOptions):
-    pipeline_options = po.PipelineOptions(list(pipeline_options or ()))
-  runner = pipeline_options.view_as(po.StandardOptions).runner
-  if runner in (None, 'DirectRunner', 'direct', 'Direct'):
-    # Beam's DirectRunner would first try the Prism runner, which downloads a
-    # binary; its in-process runner needs nothing.
-    from apache_beam.runners.portability.fn_api_runner import fn_runner  # pylint: disable=g-import-not-at-top
-    return pipeline_options, fn_runner.FnApiRunner()
-  return pipeline_options, None
 
 
 # Whether this (worker) process has parsed the pipeline's gin config.
@@ -80,8 +66,9 @@ def run(output_tfrecord_path, num_examples=1000000, num_shards=None,
     num_examples: int > 0, examples to write.
     num_shards: int > 0 or None (the runner chooses).
     random_seed: int, seed of the per-example seeds.
-    pipeline_options: list of Beam flags (a str is split on ','), or
-      PipelineOptions.
+    pipeline_options: Beam flags, as `beam_options.parse_pipeline_options`
+      reads them: a list (items may hold space-separated flags), a str split
+      on ',', or PipelineOptions.
 
   Returns:
     The list of shard paths written.
@@ -101,7 +88,7 @@ def run(output_tfrecord_path, num_examples=1000000, num_shards=None,
   except ImportError as e:
     raise ImportError('ddsp_generate_synthetic_dataset needs Apache Beam: '
                       'pip install "ddsp[data_preparation]"') from e
-  options, runner = _pipeline(pipeline_options)
+  options, runner = beam_options.parse_pipeline_options(pipeline_options)
   seeds = np.random.RandomState(random_seed).randint(
       0, 2**32, size=num_examples, dtype=np.uint64).tolist()
   output_dir = output_tfrecord_path.rsplit('/', 1)[0]
@@ -123,16 +110,11 @@ def run(output_tfrecord_path, num_examples=1000000, num_shards=None,
 
 def _define_flags():
   from absl import flags  # pylint: disable=g-import-not-at-top
-  flags.DEFINE_string('output_tfrecord_path', None,
-                      'Path prefix of the TFRecord shards to write.')
-  flags.DEFINE_integer('num_shards', None,
-                       'Number of shards; by default the runner chooses.')
+  beam_options.define_output_flags()
   flags.DEFINE_integer('num_examples', 1000000,
                        'Number of synthetic examples to generate.')
   flags.DEFINE_integer('random_seed', 42,
                        'Seed of the generation (reproducible datasets).')
-  flags.DEFINE_list('pipeline_options', '--runner=DirectRunner',
-                    'Comma-separated flags of the Beam pipeline.')
   flags.DEFINE_multi_string('gin_search_path', [],
                             'Additional gin file search paths.')
   flags.DEFINE_multi_string('gin_file', [], 'Gin config files.')

@@ -42,14 +42,14 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from ddsp.training.data_preparation import beam_options
+
 FLAGS = flags.FLAGS
+
+beam_options.define_output_flags(FLAGS)
 
 flags.DEFINE_list('input_audio_filepatterns', [],
                   'Comma-separated globs of the audio files to read.')
-flags.DEFINE_string('output_tfrecord_path', None,
-                    'Path prefix of the TFRecord shards to write.')
-flags.DEFINE_integer('num_shards', None,
-                     'Shards per split; by default the runner chooses.')
 flags.DEFINE_integer('sample_rate', 16000,
                      'Sample rate of the written audio, Hz.')
 flags.DEFINE_integer('frame_rate', 250,
@@ -69,11 +69,6 @@ flags.DEFINE_boolean('center', False,
                      'per example).')
 flags.DEFINE_boolean('viterbi', True,
                      'Viterbi-smooth the CREPE pitch track.')
-flags.DEFINE_list('pipeline_options', '--runner=DirectRunner',
-                  'Flags of the Beam pipeline, comma-separated (or '
-                  'space-separated in one quoted argument), e.g. '
-                  '--direct_num_workers=2,'
-                  '--direct_running_mode=multi_processing.')
 flags.DEFINE_boolean('overwrite', False,
                      'Remove the shards of an earlier run with this '
                      '--output_tfrecord_path first (else the run is refused).')

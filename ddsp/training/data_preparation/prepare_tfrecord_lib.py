@@ -40,13 +40,13 @@ import hashlib
 import logging
 import math
 import os
-import shlex
 
 import numpy as np
 import tensorflow as tf
 
 from ddsp import validation
 from ddsp.training import audio_io
+from ddsp.training.data_preparation import beam_options
 from ddsp.training.data_preparation import tfrecord_files
 
 # Audio reading and per-clip features live in `ddsp.training.audio_io`; these
@@ -422,7 +422,7 @@ def prepare_tfrecord(input_audio_paths,
     pipeline_options: list of str, Beam pipeline flags, e.g.
       `['--runner=DirectRunner', '--direct_num_workers=2']` or the flags of
       Dataflow, Flink or Spark; DirectRunner when empty (run in process, see
-      `_pipeline_options`).
+      `beam_options.parse_pipeline_options`).
     crepe_model: str or None, CREPE model size for the f0 ('tiny', 'small',
       'medium', 'large', 'full' or a weights path); None uses
       `compute_f0`'s default ('tiny', installed with ddsp). The published
@@ -458,7 +458,7 @@ def prepare_tfrecord(input_audio_paths,
                          chunk_secs, center)
   files = tfrecord_files.OutputFiles(output_tfrecord_path,
                                      eval_split=bool(eval_split_fraction))
-  options, runner = _pipeline_options(pipeline_options)
+  options, runner = beam_options.parse_pipeline_options(pipeline_options)
   _prepare_output_folder(files, overwrite)
   logging.info('prepare_tfrecord: %d file(s) -> %s', len(input_audio_paths),
                files.output_tfrecord_path)
@@ -577,34 +577,6 @@ def _build_pipeline(input_audio_paths, layout, files, runner, options,
             files.prefixes[split], num_shards=num_shards or 0,
             coder=beam.coders.ProtoCoder(tf.train.Example)))
   return pipeline
-
-
-def _pipeline_options(pipeline_options):
-  """(PipelineOptions, runner) from a list of flags (a str is split on ',').
-
-  Each item may also hold several flags separated by spaces, split as a shell
-  would (`shlex`), so `--pipeline_options="--direct_num_workers=2
-  --direct_running_mode=multi_processing"` works like the comma-separated
-  form; quote a value that holds a space.
-
-  Beam's DirectRunner (the default) first tries the Prism runner, which
-  downloads a binary; this library downloads nothing at run time, so
-  DirectRunner (named or by default) runs on Beam's in-process Python batch
-  runner (FnApiRunner), which honours --direct_num_workers and
-  --direct_running_mode. Other runners (PrismRunner, Dataflow, Flink, Spark,
-  ...) are used as named.
-  """
-  from apache_beam.options import pipeline_options as po  # pylint: disable=g-import-not-at-top
-  if isinstance(pipeline_options, str):
-    pipeline_options = [f for f in pipeline_options.split(',') if f]
-  if not isinstance(pipeline_options, po.PipelineOptions):
-    flags = [f for item in pipeline_options or () for f in shlex.split(item)]
-    pipeline_options = po.PipelineOptions(flags)
-  runner_name = pipeline_options.view_as(po.StandardOptions).runner
-  if runner_name in (None, 'DirectRunner', 'direct', 'Direct'):
-    from apache_beam.runners.portability.fn_api_runner import fn_runner  # pylint: disable=g-import-not-at-top
-    return pipeline_options, fn_runner.FnApiRunner()
-  return pipeline_options, None
 
 
 def _summarize(result, layout, files):
