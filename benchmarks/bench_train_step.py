@@ -67,19 +67,38 @@ directly, the 18 in-graph checks of the step (6.2 M values at batch 8) take
 7.7 ms (0.2 % of the 3.8 s of CPU time of a step), and the 16 eager checks
 of the forward pass 46 ms of its 5.7 s (0.8 %).
 
-Measured here (2 cores, load average about 2.7 from other jobs; medians):
+Measured here in one run (`--batch_sizes 8 16 32 --seconds_list 2 4 --steps 3
+--configs default bf16 --profile`; 2 cores at a load average of 11 to 15
+from other jobs, so wall times are inflated by up to 5x and only the CPU-time
+columns compare; medians):
 
-  batch  config   step s  cpu s  peak GB
-      8  default    2.03   3.73     1.95
-      8  bf16       2.70   2.79     1.84
-      8  xla        3.47   3.46     2.20
-     16  default    3.69   6.81     2.91
-     16  bf16       5.19   5.97     2.65
+  batch clip  config  cpu s  floor cpu  x cpu  peak GB  first-step loss
+      8  4 s  default  2.98     1.88    1.58     1.97   16.404
+     16  4 s  default  5.79     3.47    1.67     2.93   15.782
+     32  4 s  default 11.61     6.54    1.77     4.68   15.691
+      8  4 s  bf16     3.91     1.77    2.21     1.83   15.906 (-3.0 %)
+     32  4 s  bf16    15.69     6.39    2.45     4.17   15.217 (-3.0 %)
+      8  2 s  default  1.58     0.99    1.59     1.48
+     32  2 s  default  5.73     3.15    1.82     2.95
 
-bf16 and xla need less CPU time but run on about one thread, so with free
-cores the default (float32, no whole-step XLA) is fastest; the decoder is
-about 80 % of the step (the 512-unit GRU and 512-wide dense stacks over 1000
-frames), synthesizers, reverb, loss and the Adam update the rest.
+Peak memory: 1.10 GB + 112 MB per example at 4 s (least squares over batch
+8, 16, 32), about 30 MB per example per second of clip (27 to 31 MB/s at
+batch 8, 16, 32 between 2 s and 4 s): linear in both. A [batch, samples,
+harmonics] float32 tensor would be 15.4 MB per example at 4 s; none is kept
+for the backward pass (tests/training/test_step_graph.py inspects the traced
+step). CPU time per step of the parts at batch 32 (profile): decoder 9.19 s
+(of which the fused GRU 3.81 s), harmonic synth 1.11 s, spectral loss 0.97 s,
+filtered noise 0.28 s, reverb 0.11 s, Adam 0.02 s; the decoder and the synth
+are 79 % and 10 % of the CPU time at every batch size. bfloat16 matmuls
+(this CPU has AVX512_BF16 but no AMX) took 1.3x the CPU time of float32
+and changed the first-step loss by 3 %: not a gain here.
+Other options measured: framing and transforming target and generated audio
+together in the spectral loss (one STFT per size instead of two) took 0.41
+instead of 0.21 CPU s forward + backward at batch 8 (the backward then runs
+over both halves); not kept. The reverb's FFT is already minimal (112500
+points, the smallest 2-3-5-smooth size >= 64000 + 48000 - 1). The fused GRU
+already projects the inputs of all frames in one matmul and runs each
+recurrence loop in one XLA kernel.
 
 The published library measured about 9.6 s per step at batch 8 on a quiet
 2-core machine of this class (measured in the project's notes on the stack; about twice
