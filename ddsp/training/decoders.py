@@ -53,7 +53,10 @@ class RnnFcDecoder(nn.OutputSplitsLayer):
       frames.
     output_splits: (name, channels) pairs of the outputs.
     rnn_kwargs: optional dict of extra `nn.Rnn` / `nn.StatelessRnn`
-      arguments (e.g. {'fused': False}).
+      arguments. The GRU implementation is their `fused`: 'auto' (default)
+      runs `ddsp.training.gru.fused_gru` on CPU-only machines and
+      `keras.layers.GRU` (cuDNN) where a GPU is visible; {'fused': True} or
+      {'fused': False} forces one (in gin also `Rnn.fused = False`).
     **kwargs: passed to `nn.OutputSplitsLayer`: name, and dtype, a Keras dtype
       policy for the whole network, e.g. 'mixed_bfloat16' (about 30 % less
       CPU time on CPUs with bfloat16 matmuls; the GRU recurrence stays

@@ -12,13 +12,66 @@ suits CPUs:
   recurrent kernel's gradient as one large matmul over all frames afterwards
   (TensorFlow's automatic gradient adds a rank-`batch` update per frame);
 * both loops are compiled with XLA, which fuses the elementwise gate math.
+
+On a GPU, Keras' own GRU runs NVIDIA's cuDNN kernel, which is faster there;
+`use_fused_gru` picks one of the two ('auto': `fused_gru` unless a GPU is
+visible), for `ddsp.training.nn.Rnn` and `nn.StatelessRnn`.
 """
 
 import tensorflow as tf
 
 from ddsp import validation
 
-__all__ = ['gru_step', 'fused_gru']
+__all__ = ['gru_step', 'fused_gru', 'use_fused_gru']
+
+
+def check_fused(fused):
+  """`fused` as True, False or 'auto'; raises for anything else."""
+  if isinstance(fused, str) and fused == 'auto':
+    return fused
+  if isinstance(fused, (bool, int)) and fused in (0, 1):
+    return bool(fused)
+  raise ValueError("`fused` must be True (fused_gru), False (keras.layers.GRU, "
+                   "cuDNN on a GPU) or 'auto' (fused_gru unless a GPU is "
+                   f"visible). Received: fused={fused!r}")
+
+
+def use_fused_gru(fused='auto', devices=None):
+  """Whether a GRU layer runs `fused_gru` (True) or `keras.layers.GRU`.
+
+  `fused_gru` is the fast choice on CPUs; on a GPU, `keras.layers.GRU` runs
+  cuDNN's fused kernel. 'auto' takes `fused_gru` unless a GPU is among the
+  visible devices. The choice is made when a layer is called (traced), so a
+  saved config with 'auto' adapts to the machine that loads it.
+
+  Args:
+    fused: True, False or 'auto'.
+    devices: the visible devices for 'auto': `tf.config.LogicalDevice`s or
+      device type strings ('CPU', 'GPU'); default
+      `tf.config.list_logical_devices()`. Passing a list lets tests decide
+      for a machine they do not run on.
+
+  Returns:
+    bool: True for `fused_gru`, False for `keras.layers.GRU`.
+
+  Raises:
+    ValueError: for a `fused` other than True, False or 'auto'.
+
+  Example:
+    >>> use_fused_gru('auto', devices=['CPU'])
+    True
+    >>> use_fused_gru('auto', devices=['CPU', 'GPU'])
+    False
+    >>> use_fused_gru(False, devices=['CPU'])
+    False
+  """
+  fused = check_fused(fused)
+  if fused != 'auto':
+    return fused
+  if devices is None:
+    devices = tf.config.list_logical_devices()
+  types = {getattr(d, 'device_type', d) for d in devices}
+  return 'GPU' not in types
 
 
 def gru_step(projected, state, recurrent_kernel, recurrent_bias):

@@ -48,7 +48,7 @@ import tensorflow as tf
 from ddsp import core
 from ddsp import registration
 from ddsp import validation
-from ddsp.training.gru import fused_gru
+from ddsp.training import gru
 # pylint: disable=unused-import
 from ddsp.training.nn_dict import DictLayer
 from ddsp.training.nn_dict import DictLayerInputError
@@ -395,10 +395,11 @@ class Rnn(keras.layers.Layer):
   """A GRU or LSTM over the frames of a sequence, optionally bidirectional.
 
   The weights are those of `keras.layers.GRU` / `keras.layers.LSTM` (default
-  initializers, `reset_after=True`), held in `self.rnn`. With `fused=True` the
-  GRU runs `fused_gru` on those weights (same numbers, about 3x less CPU time
-  for forward + backward; see benchmarks/bench_decoder.py); LSTMs, and GRUs with
-  `fused=False` (e.g. to use cuDNN on a GPU), call the Keras layer.
+  initializers, `reset_after=True`), held in `self.rnn`. A fused GRU runs
+  `fused_gru` on those weights (same numbers, about 3x less CPU time for
+  forward + backward; see benchmarks/bench_decoder.py); LSTMs, and unfused
+  GRUs, call the Keras layer, which runs cuDNN on a GPU. `fused='auto'` (the
+  default) fuses unless a GPU is visible (`gru.use_fused_gru`).
 
   Args:
     dims: number of units (output channels per direction).
@@ -407,9 +408,14 @@ class Rnn(keras.layers.Layer):
       only the last one ([batch, dims]).
     bidir: also run the sequence backwards and concatenate (2 * dims
       channels).
-    fused: run GRUs with `fused_gru` (ignored for LSTMs).
+    fused: True: GRUs run `fused_gru`; False: `keras.layers.GRU` (cuDNN on a
+      GPU); 'auto': `fused_gru` unless a GPU is visible when the layer is
+      called. Ignored for LSTMs.
     jit_compile: compile the fused GRU's loops with XLA.
     **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    ValueError: for a `fused` other than True, False or 'auto'.
 
   Example:
     >>> Rnn(8)(tf.zeros([2, 10, 3])).shape
@@ -417,13 +423,13 @@ class Rnn(keras.layers.Layer):
   """
 
   def __init__(self, dims, rnn_type='gru', return_sequences=True, bidir=False,
-               fused=True, jit_compile=True, **kwargs):
+               fused='auto', jit_compile=True, **kwargs):
     super().__init__(**kwargs)
     self.dims = validation.check_positive_int(dims, 'dims')
     self.rnn_type = validation.check_one_of(rnn_type, 'rnn_type', _RNN_TYPES)
     self.return_sequences = bool(return_sequences)
     self.bidir = bool(bidir)
-    self.fused = bool(fused)
+    self.fused = gru.check_fused(fused)
     self.jit_compile = bool(jit_compile)
     rnn_class = {'gru': keras.layers.GRU, 'lstm': keras.layers.LSTM}[rnn_type]
     rnn = rnn_class(self.dims, return_sequences=self.return_sequences,
@@ -446,7 +452,7 @@ class Rnn(keras.layers.Layer):
       inputs and weights.
     """
     validation.check_rank(inputs, 'inputs', 3)
-    if self.rnn_type != 'gru' or not self.fused:
+    if self.rnn_type != 'gru' or not gru.use_fused_gru(self.fused):
       return self.rnn(inputs)
     if self.bidir:
       cells = [(self.rnn.forward_layer.cell, False),
@@ -455,7 +461,7 @@ class Rnn(keras.layers.Layer):
       cells = [(self.rnn.cell, False)]
     outputs = []
     for cell, backwards in cells:
-      sequence, final_state = fused_gru(
+      sequence, final_state = gru.fused_gru(
           inputs, cell.kernel, cell.recurrent_kernel, cell.bias,
           go_backwards=backwards, jit_compile=self.jit_compile)
       if not self.return_sequences:

@@ -21,7 +21,7 @@ from ddsp import core
 from ddsp import registration
 from ddsp import validation
 from ddsp.training import nn
-from ddsp.training.gru import fused_gru
+from ddsp.training import gru
 
 _register = registration.register('ddsp.training.nn')
 
@@ -208,15 +208,20 @@ class StatelessRnn(keras.layers.Layer):
   For streaming (block by block) inference and export: `call(x, state)`
   returns the outputs and the state after the last frame, to feed the next
   block. The weights are those of `keras.layers.GRU` / `LSTM` (in
-  `self.rnn`); GRUs run `fused_gru` (as `nn.Rnn`). An LSTM's state is its
-  hidden and cell state concatenated, [batch, 2 * dims].
+  `self.rnn`); GRUs run `fused_gru` or the Keras layer as `nn.Rnn` does
+  (`fused`). An LSTM's state is its hidden and cell state concatenated,
+  [batch, 2 * dims].
 
   Args:
     dims: units.
     rnn_type: 'gru' or 'lstm'.
-    fused: run GRUs with `fused_gru` (else the Keras layer).
+    fused: True: GRUs run `fused_gru`; False: `keras.layers.GRU` (cuDNN on a
+      GPU); 'auto': `fused_gru` unless a GPU is visible when called.
     jit_compile: compile the fused GRU's loops with XLA.
     **kwargs: passed to `keras.layers.Layer`.
+
+  Raises:
+    ValueError: for a `fused` other than True, False or 'auto'.
 
   Example:
     >>> rnn = StatelessRnn(4, 'gru')
@@ -225,12 +230,13 @@ class StatelessRnn(keras.layers.Layer):
     (TensorShape([2, 6, 4]), TensorShape([2, 4]))
   """
 
-  def __init__(self, dims, rnn_type, fused=True, jit_compile=True, **kwargs):
+  def __init__(self, dims, rnn_type, fused='auto', jit_compile=True,
+               **kwargs):
     super().__init__(**kwargs)
     self.dims = validation.check_positive_int(dims, 'dims')
     self.rnn_type = validation.check_one_of(rnn_type, 'rnn_type',
                                             ('gru', 'lstm'))
-    self.fused = bool(fused)
+    self.fused = gru.check_fused(fused)
     self.jit_compile = bool(jit_compile)
     rnn_class = {'gru': keras.layers.GRU, 'lstm': keras.layers.LSTM}[rnn_type]
     self.rnn = rnn_class(self.dims, return_sequences=True, return_state=True,
@@ -257,11 +263,11 @@ class StatelessRnn(keras.layers.Layer):
     n_state = self.dims * (2 if self.rnn_type == 'lstm' else 1)
     validation.check_shape(state, 'state', (None, n_state))
     state = core.tf_float32(state)
-    if self.rnn_type == 'gru' and self.fused:
+    if self.rnn_type == 'gru' and gru.use_fused_gru(self.fused):
       cell = self.rnn.cell
-      y, new_state = fused_gru(x, cell.kernel, cell.recurrent_kernel,
-                               cell.bias, initial_state=state,
-                               jit_compile=self.jit_compile)
+      y, new_state = gru.fused_gru(x, cell.kernel, cell.recurrent_kernel,
+                                   cell.bias, initial_state=state,
+                                   jit_compile=self.jit_compile)
       return tf.cast(y, self.compute_dtype), new_state
     if self.rnn_type == 'gru':
       return tuple(self.rnn(x, initial_state=state))

@@ -372,6 +372,78 @@ def test_rnn_under_mixed_bfloat16_policy(rng):
   np.testing.assert_allclose(tf.cast(out, tf.float32), expected, atol=3e-2)
 
 
+def test_use_fused_gru_chooses_by_the_visible_devices():
+  cpu = tf.config.LogicalDevice('/device:CPU:0', 'CPU')
+  gpu = tf.config.LogicalDevice('/device:GPU:0', 'GPU')
+  assert gru.use_fused_gru('auto', devices=[cpu]) is True
+  assert gru.use_fused_gru('auto', devices=[cpu, gpu]) is False
+  assert gru.use_fused_gru('auto', devices=['CPU', 'GPU']) is False
+  assert gru.use_fused_gru(True, devices=[cpu, gpu]) is True
+  assert gru.use_fused_gru(False, devices=[cpu]) is False
+  # This machine: fused exactly when TensorFlow sees no GPU.
+  assert gru.use_fused_gru() == (not tf.config.list_logical_devices('GPU'))
+  for bad in ('yes', None, 2, 'cudnn'):
+    with pytest.raises(ValueError, match=r"`fused` must be True .* or "
+                       r"'auto'.*Received: fused="):
+      gru.use_fused_gru(bad)
+    with pytest.raises(ValueError, match=r'Received: fused='):
+      nn.Rnn(4, fused=bad)
+
+
+def _devices_with_a_gpu(monkeypatch):
+  """Makes `tf.config.list_logical_devices()` (all types) list a GPU.
+
+  Calls for one device type (Keras asks for 'GPU' to decide on cuDNN) still
+  get the real answer, so the Keras GRU runs its CPU implementation.
+  """
+  real = tf.config.list_logical_devices
+  gpu = tf.config.LogicalDevice('/device:GPU:0', 'GPU')
+
+  def fake(device_type=None):
+    return real(device_type) if device_type else real() + [gpu]
+
+  monkeypatch.setattr(tf.config, 'list_logical_devices', fake)
+
+
+@pytest.mark.parametrize('layer_fn', [
+    lambda fused: nn.Rnn(4, fused=fused),
+    lambda fused: nn.StatelessRnn(4, 'gru', fused=fused)])
+def test_rnn_auto_runs_keras_gru_on_a_gpu_and_fused_gru_on_cpu(
+    rng, monkeypatch, layer_fn):
+  """'auto' picks the implementation per machine; True/False override it;
+  both give the numpy reference's numbers."""
+  x = rng.normal(size=[2, 6, 3]).astype(np.float32)
+  calls = []
+  real_fused_gru = gru.fused_gru
+
+  def spy(*args, **kwargs):
+    calls.append(1)
+    return real_fused_gru(*args, **kwargs)
+
+  monkeypatch.setattr(gru, 'fused_gru', spy)
+
+  def run(fused):
+    layer = layer_fn(fused)
+    args = (x,) if isinstance(layer, nn.Rnn) else (x, np.zeros([2, 4],
+                                                               np.float32))
+    out = layer(*args)
+    out = out[0] if isinstance(out, tuple) else out
+    cell = layer.rnn.cell
+    expected, _ = ref.gru(x, cell.kernel.numpy(),
+                          cell.recurrent_kernel.numpy(), cell.bias.numpy())
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    n_calls = len(calls)
+    calls.clear()
+    return n_calls
+
+  # 'auto' on this machine: fused unless TensorFlow sees a GPU.
+  assert run('auto') == int(not tf.config.list_logical_devices('GPU'))
+  assert run(False) == 0
+  _devices_with_a_gpu(monkeypatch)
+  assert run('auto') == 0  # "GPU": keras.layers.GRU (cuDNN there).
+  assert run(True) == 1
+
+
 def test_rnn_lstm_matches_numpy(rng):
   x = rng.normal(size=[2, 6, 3]).astype(np.float32)
   layer = nn.Rnn(4, rnn_type='lstm')
@@ -387,7 +459,8 @@ def test_rnn_config_round_trip_checkpoint_and_errors(tmp_path):
   layer = nn.Rnn(5, rnn_type='gru', bidir=True, jit_compile=False)
   clone = nn.Rnn.from_config(layer.get_config())
   assert (clone.dims, clone.rnn_type, clone.bidir, clone.fused,
-          clone.jit_compile) == (5, 'gru', True, True, False)
+          clone.jit_compile) == (5, 'gru', True, 'auto', False)
+  assert nn.Rnn.from_config(nn.Rnn(3, fused=False).get_config()).fused is False
   layer(tf.zeros([1, 3, 2]))
   path = tf.train.Checkpoint(layer=layer).save(str(tmp_path / 'ckpt'))
   saved = [n for n, _ in tf.train.list_variables(path) if 'layer/' in n]
