@@ -45,7 +45,10 @@ at step 0 -> 0.331 at step 400 (full-note F1 0.007 -> 0.255), heuristic
 0.576 -> 0.753 (full-note 0.296 -> 0.588), rounded CREPE f0 0.386
 (full-note 0.332): after 400 steps the learned latent is still below the
 rounded-f0 baseline; the heuristic on the trained synthcoder's controls is
-above it.
+above it. A second run of 1200 steps (another initialization: 0.013 at step
+0) reached 0.308 (full-note 0.211) for the learned latent, and its heuristic
+fell from 0.750 to 0.463 (full-note 0.540 -> 0.189): a few hundred to a
+thousand steps do not settle either transcription.
 
 Usage (from the repository root):
   python benchmarks/bench_midi_ae.py                      # 300 steps
