@@ -650,26 +650,49 @@ def test_param_and_filtered_noise_consistency_losses(rng):
 
 
 def test_harmonic_consistency_loss_matches_numpy(rng):
-  amp_e = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
-  amp_d = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
-  dist_e = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
-  dist_d = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
-  f0_e = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
-  f0_d = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
+  amp_p = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
+  amp_t = rng.uniform(0.0, 2e-4, size=(2, 6, 1)).astype(np.float32)
+  dist_p = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
+  dist_t = rng.dirichlet(np.ones(5), size=(2, 6)).astype(np.float32)
+  f0_p = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
+  f0_t = rng.uniform(100.0, 800.0, size=(2, 6, 1)).astype(np.float32)
   loss = losses.HarmonicConsistencyLoss(amp_weight=10.0, dist_weight=2.0,
                                         f0_weight=0.5, amp_threshold=1e-4)
-  mask = (amp_e >= 1e-4).astype(np.float64)
+  # As published, the target amplitude (second argument) sets the mask.
+  mask = (amp_t >= 1e-4).astype(np.float64)
   assert 0 < mask.sum() < mask.size
+  assert not np.array_equal(mask, amp_p >= 1e-4)
   midi = lambda f: 12.0 * np.log2(f / 440.0) + 69.0
-  expected = (10.0 * np.mean(np.abs(amp_e - amp_d)) +
-              2.0 * np.mean(np.abs(dist_e - dist_d) * mask) +
-              0.5 * np.mean(np.abs(midi(f0_e) - midi(f0_d)) * mask))
-  result = loss(amp_e, amp_d, dist_e, dist_d, f0_e, f0_d)
+  expected = (10.0 * np.mean(np.abs(amp_p - amp_t)) +
+              2.0 * np.mean(np.abs(dist_p - dist_t) * mask) +
+              0.5 * np.mean(np.abs(midi(f0_p) - midi(f0_t)) * mask))
+  result = loss(amp_p, amp_t, dist_p, dist_t, f0_p, f0_t)
   np.testing.assert_allclose(float(result), expected, rtol=1e-4)
-  assert float(loss(amp_e, amp_e, dist_e, dist_e, f0_e, f0_e)) == 0.0
-  with pytest.raises(ValueError, match=r'`amp_encoded` must have shape '
+  # The published keyword names.
+  result = loss(harm_amp=amp_p, harm_amp_target=amp_t, harm_dist=dist_p,
+                harm_dist_target=dist_t, f0_hz=f0_p, f0_hz_target=f0_t)
+  np.testing.assert_allclose(float(result), expected, rtol=1e-4)
+  assert float(loss(amp_p, amp_p, dist_p, dist_p, f0_p, f0_p)) == 0.0
+  with pytest.raises(ValueError, match=r'`harm_amp` must have shape '
                      r'\[\?, \?, 1\]'):
-    loss(dist_e, dist_d, dist_e, dist_d, f0_e, f0_d)
+    loss(dist_p, amp_t, dist_p, dist_t, f0_p, f0_t)
+  with pytest.raises(ValueError, match=r'`harm_amp_target` must have shape'):
+    loss(amp_p, dist_t, dist_p, dist_t, f0_p, f0_t)
+
+
+def test_harmonic_consistency_loss_silent_target_frames_do_not_pull_f0():
+  # A silent target frame (synthetic notes' rests: amplitude ~1e-7, f0 8.2 Hz)
+  # adds nothing to the f0 term, however loud the prediction is there.
+  amp_p = np.full([1, 2, 1], 0.5, np.float32)
+  amp_t = np.array([[[0.5], [1e-7]]], np.float32)
+  dist = np.ones([1, 2, 1], np.float32)
+  f0_p = np.full([1, 2, 1], 440.0, np.float32)
+  f0_t = np.array([[[220.0], [8.18]]], np.float32)
+  loss = losses.HarmonicConsistencyLoss(amp_weight=0.0, dist_weight=0.0)
+  # Mean over both frames of the masked L1: (12 + 0) / 2 semitones.
+  assert float(loss(amp_p, amp_t, dist, dist, f0_p, f0_t)) == pytest.approx(
+      6.0, rel=1e-5)
+  assert losses.HarmonicConsistencyLoss().amp_weight == 1.0  # As published.
 
 
 @pytest.mark.parametrize('cls, weight_name', [

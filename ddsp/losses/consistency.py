@@ -191,20 +191,31 @@ class HarmonicConsistencyLoss(Loss):
 
   `amp_weight * L1(amplitudes) + dist_weight * L1(harmonic distributions) +
   f0_weight * L1(f0 in MIDI)`. The distribution and f0 terms count only frames
-  where the encoded amplitude is >= `amp_threshold` (elsewhere the note is
-  silent and its pitch and timbre are meaningless); the mask weights the mean
-  (masked frames count as 0).
+  where the target amplitude is >= `amp_threshold` (elsewhere the target note
+  is silent and its pitch and timbre are meaningless); the mask weights the
+  mean (masked frames count as 0). As published, the mask comes from the
+  target (`harm_amp_target`), not from the prediction: a prediction cannot
+  switch its own f0 and distribution terms off, and silent target frames
+  (e.g. the synthetic notes' rests, f0 MIDI 0) do not pull the f0 down.
 
   Args:
-    amp_weight: non-negative weight of the amplitude term.
+    amp_weight: non-negative weight of the amplitude term (published: 1.0).
     dist_weight: non-negative weight of the harmonic distribution term.
     f0_weight: non-negative weight of the f0 term (in semitones).
-    amp_threshold: encoded amplitude below which a frame is masked, >= 0.
+    amp_threshold: target amplitude below which a frame is masked, >= 0.
     name: name of the loss.
     **kwargs: other `Loss` (Keras layer) arguments.
+
+  Example:
+    >>> import numpy as np
+    >>> loss = HarmonicConsistencyLoss()
+    >>> amp, dist = np.ones([1, 2, 1], 'float32'), np.ones([1, 2, 1], 'float32')
+    >>> f0 = np.array([[[440.0], [440.0]]], 'float32')
+    >>> round(float(loss(amp, amp, dist, dist, f0, 2.0 * f0)), 4)  # 12 st.
+    12.0
   """
 
-  def __init__(self, amp_weight=10.0, dist_weight=1.0, f0_weight=1.0,
+  def __init__(self, amp_weight=1.0, dist_weight=1.0, f0_weight=1.0,
                amp_threshold=1e-4, name='harmonic_consistency_loss',
                **kwargs):
     super().__init__(name=name, **kwargs)
@@ -213,18 +224,19 @@ class HarmonicConsistencyLoss(Loss):
     self.f0_weight = check_weight(f0_weight, 'f0_weight')
     self.amp_threshold = check_weight(amp_threshold, 'amp_threshold')
 
-  def call(self, amp_encoded, amp_decoded, harm_dist_encoded,
-           harm_dist_decoded, f0_hz_encoded, f0_hz_decoded):
+  def call(self, harm_amp, harm_amp_target, harm_dist, harm_dist_target,
+           f0_hz, f0_hz_target):
     """Computes the loss.
 
     Args:
-      amp_encoded: [batch, n_frames, 1] float32 linear amplitudes.
-      amp_decoded: [batch, n_frames, 1] float32.
-      harm_dist_encoded: [batch, n_frames, n_harmonics] float32 harmonic
+      harm_amp: [batch, n_frames, 1] float32 linear amplitudes (predicted).
+      harm_amp_target: [batch, n_frames, 1] float32 target amplitudes; they
+        set the mask.
+      harm_dist: [batch, n_frames, n_harmonics] float32 harmonic
         distribution (normalized to sum 1 over harmonics).
-      harm_dist_decoded: [batch, n_frames, n_harmonics] float32.
-      f0_hz_encoded: [batch, n_frames, 1] float32, Hz.
-      f0_hz_decoded: [batch, n_frames, 1] float32, Hz.
+      harm_dist_target: [batch, n_frames, n_harmonics] float32.
+      f0_hz: [batch, n_frames, 1] float32, Hz.
+      f0_hz_target: [batch, n_frames, 1] float32, Hz.
 
     Returns:
       Scalar float32 loss. Differentiable with respect to every input except
@@ -234,15 +246,18 @@ class HarmonicConsistencyLoss(Loss):
       ValueError: where paired inputs differ in shape or the amplitudes are
         not [batch, n_frames, 1].
     """
-    amp_encoded = core.tf_float32(amp_encoded)
-    validation.check_shape(amp_encoded, 'amp_encoded', [None, None, 1])
+    harm_amp = core.tf_float32(harm_amp)
+    harm_amp_target = core.tf_float32(harm_amp_target)
+    validation.check_shape(harm_amp, 'harm_amp', [None, None, 1])
+    validation.check_shape(harm_amp_target, 'harm_amp_target',
+                           [None, None, 1])
     mask = tf.stop_gradient(
-        tf.cast(amp_encoded >= self.amp_threshold, tf.float32))
-    amp_loss = mean_difference(amp_encoded, amp_decoded, 'L1')
-    dist_loss = mean_difference(harm_dist_encoded, harm_dist_decoded, 'L1',
+        tf.cast(harm_amp_target >= self.amp_threshold, tf.float32))
+    amp_loss = mean_difference(harm_amp, harm_amp_target, 'L1')
+    dist_loss = mean_difference(harm_dist, harm_dist_target, 'L1',
                                 weights=mask)
-    f0_loss = mean_difference(core.hz_to_midi(f0_hz_encoded),
-                              core.hz_to_midi(f0_hz_decoded), 'L1',
+    f0_loss = mean_difference(core.hz_to_midi(f0_hz),
+                              core.hz_to_midi(f0_hz_target), 'L1',
                               weights=mask)
     return (self.amp_weight * amp_loss + self.dist_weight * dist_loss +
             self.f0_weight * f0_loss)

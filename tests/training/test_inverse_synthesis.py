@@ -75,7 +75,9 @@ def _l1(a, b, weights=None):
 
 def test_pretraining_outputs_and_self_supervised_losses():
   model = _model()
-  notes = _notes()
+  notes = synthetic_data.generate_notes_v2(
+      n_batch=2, n_timesteps=N_FRAMES, n_harmonics=N_HARM, n_mags=N_MAGS,
+      min_note_length=2, max_note_length=4, p_silent=0.5, seed=3)
   outputs, losses = model(notes, training=True, return_losses=True)
   o = {k: v.numpy() for k, v in outputs.items()}
   assert o['audio'].shape == (2, N_SAMPLES)
@@ -95,11 +97,15 @@ def test_pretraining_outputs_and_self_supervised_losses():
   np.testing.assert_allclose(
       losses['ss_filtered_noise_consistency_loss'],
       3.0 * _l1(o['noise_magnitudes'], f['noise_magnitudes']), rtol=1e-5)
-  mask = (o['harm_amp'] >= 1e-4).astype(np.float64)
+  # The harmonic terms are masked where the TRUE note is silent (as
+  # published): the rests of the synthetic notes (f0 MIDI 0) do not count.
+  mask = (f['harm_amp'] >= 1e-4).astype(np.float64)
+  assert 0 < mask.sum() < mask.size and (o['harm_amp'] >= 1e-4).all()
   midi = lambda hz: 12 * np.log2(np.asarray(hz, np.float64) / 440.0) + 69
-  expected = (10.0 * _l1(o['harm_amp'], f['harm_amp'])
-              + _l1(o['harm_dist'], f['harm_dist'], mask)
-              + _l1(midi(o['f0_hz']), midi(f['f0_hz']), mask))
+  masked_mean = lambda a, b: (np.abs(a - b) * mask).mean()
+  expected = (_l1(o['harm_amp'], f['harm_amp'])
+              + masked_mean(o['harm_dist'], f['harm_dist'])
+              + masked_mean(midi(o['f0_hz']), midi(f['f0_hz'])))
   np.testing.assert_allclose(losses['ss_harmonic_consistency_loss'],
                              expected, rtol=1e-4)
   expected_names = {'sin_spectral_loss', 'harm_spectral_loss',
