@@ -213,7 +213,7 @@ def main(argv=None):
     return 1
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import keras  # pylint: disable=g-import-not-at-top
-  tf.random.set_seed(args.seed)
+  keras.utils.set_random_seed(args.seed)  # Keras 3 initializers too.
   rng = np.random.default_rng(args.seed)
   frames = int(round(args.example_secs * FRAME_RATE))
 
