@@ -141,18 +141,19 @@ def _split_trig(phase, n_high, m):
   return (tf.cos(low), tf.sin(low)), (tf.sin(high), tf.cos(high))
 
 
-def _split_sum(low, high, coefficients):
+def _split_sum(low, high, coefficients, cosine=False):
   """sum_k coefficients[:, frame, k] trig(k phase): a pair of [rows, hop].
 
-  trig is sin for `high` = (sin, cos) of the high angles, cos for
-  `high` = (cos, -sin).
+  trig is sin for `high` = (sin, cos) of the high angles, or cos for
+  `high` = (cos, sin) and `cosine`.
   """
   sums = []
   for frame in range(2):
     c = coefficients[:, frame]  # [rows, n_high, m]
     products = [tf.matmul(c, low_part) * high_part
                 for low_part, high_part in zip(low, high)]
-    sums.append(tf.reduce_sum(products[0] + products[1], axis=1))
+    total = products[0] - products[1] if cosine else products[0] + products[1]
+    sums.append(tf.reduce_sum(total, axis=1))
   return tuple(sums)
 
 
@@ -224,7 +225,8 @@ def _chunk_backward(args, ramps, weights, masked):
                              coefficients)
     k = tf.reshape(tf.cast(tf.range(1, n_high * m + 1), tf.float32),
                    [1, 1, n_high, m])
-    split = _split_sum(low, (cos_high, -sin_high), coefficients * k)
+    split = _split_sum(low, (cos_high, sin_high), coefficients * k,
+                       cosine=True)
     slopes = (slopes[:, 0] + split[0], slopes[:, 1] + split[1])
   grad_phase = grad * _crossfade(slopes, weights)  # [rows, hop]
   # phase = start + linear * step + quadratic * dstep (wrapping: slope 1).
