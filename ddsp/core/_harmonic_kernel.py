@@ -54,6 +54,10 @@ from ddsp.core import _phase_kernels as phase_kernels
 # samples at 60 harmonics; the per-chunk temporaries of the backward pass
 # are a few such [rows, hop, n] blocks, which bounds its transient memory).
 _CHUNK_ELEMENTS = 2**20
+# The same budget for split harmonics, whose per-chunk temporaries are about
+# 4 sqrt(H) / H as large (1092 rows at 60 harmonics: measured 15-25 % faster
+# than 273 rows, and as fast as 2184).
+_SPLIT_CHUNK_ELEMENTS = 2**22
 # Harmonics that may cross Nyquist within one frame without falling back to
 # per-sample masks for all harmonics.
 CROSSING_SLOTS = 2
@@ -252,11 +256,11 @@ def _specs(n_high, m):
   )
 
 
-def _chunked(tensors, hop):
+def _chunked(tensors, hop, elements):
   """Pads and reshapes the row axis into [n_chunks, chunk_rows, ...]."""
   rows = tf.shape(tensors[0])[0]
   n_harmonics = tf.shape(tensors[3])[2] * tf.shape(tensors[3])[3]
-  chunk_rows = tf.maximum(1, _CHUNK_ELEMENTS // (hop * n_harmonics))
+  chunk_rows = tf.maximum(1, elements // (hop * n_harmonics))
   n_chunks = (rows + chunk_rows - 1) // chunk_rows
   pad = n_chunks * chunk_rows - rows
   out = []
@@ -272,34 +276,34 @@ def _unchunked(x, rows):
   return tf.reshape(x, tf.concat([[-1], tf.shape(x)[2:]], axis=0))[:rows]
 
 
-def _map_chunks(fn, chunks, masked, n_outputs):
+def _map_chunks(fn, tensors, hop, masked, n_outputs):
+  """fn over chunks of rows (direct sines if `masked`, else split)."""
   def run(masked_kernel):
-    return tf.map_fn(lambda args: fn(args, masked_kernel), chunks,
-                     fn_output_signature=(tf.float32,) * n_outputs,
-                     parallel_iterations=2)
+    chunks, rows = _chunked(
+        tensors, hop,
+        _CHUNK_ELEMENTS if masked_kernel else _SPLIT_CHUNK_ELEMENTS)
+    outputs = tf.map_fn(lambda args: fn(args, masked_kernel), chunks,
+                        fn_output_signature=(tf.float32,) * n_outputs,
+                        parallel_iterations=2)
+    return tuple(_unchunked(x, rows) for x in outputs)
   return tf.cond(masked, lambda: run(True), lambda: run(False))
 
 
 def _forward(start, step, dstep, coefficients, slots, slot_coefficients,
              ramps, weights, masked):
-  chunks, rows = _chunked(
-      (start, step, dstep, coefficients, slots, slot_coefficients),
-      tf.shape(ramps)[1])
   audio, = _map_chunks(
-      lambda args, m: (_chunk_forward(args, ramps, weights, m),), chunks,
-      masked, 1)
-  return _unchunked(audio, rows)
+      lambda args, m: (_chunk_forward(args, ramps, weights, m),),
+      (start, step, dstep, coefficients, slots, slot_coefficients),
+      tf.shape(ramps)[1], masked, 1)
+  return audio
 
 
 def _backward(start, step, dstep, coefficients, slots, slot_coefficients,
               ramps, weights, masked, grad):
-  chunks, rows = _chunked(
+  return _map_chunks(
+      lambda args, m: _chunk_backward(args, ramps, weights, m),
       (start, step, dstep, coefficients, slots, slot_coefficients, grad),
-      tf.shape(ramps)[1])
-  grads = _map_chunks(
-      lambda args, m: _chunk_backward(args, ramps, weights, m), chunks,
-      masked, 5)
-  return tuple(_unchunked(g, rows) for g in grads)
+      tf.shape(ramps)[1], masked, 5)
 
 
 # (n_high, m) -> (forward, backward) tf.functions, traced once per shape of
