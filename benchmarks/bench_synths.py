@@ -8,6 +8,8 @@ peak memory, and its largest deviation from a float64 numpy reference where
 one exists. Cases:
 
 * `Harmonic`: `ddsp.synths.Harmonic`, the layer as users call it.
+* `Harmonic (direct sines)`: the same controls through the kernel with one
+  sine per harmonic and sample (its method before the split harmonics).
 * `Harmonic (published method)`: the straightforward method of the published
   library on the same controls: upsample frequencies (bilinear resize) and
   amplitudes (overlap-added Hann windows) to [batch, samples, harmonics],
@@ -171,6 +173,28 @@ def build_harmonic(op):
                                sample_rate=op.sample_rate)
   inputs = _harmonic_inputs(op)
   return Case(fn=layer, inputs=inputs, reference=lambda: _harmonic_reference(
+      layer.get_controls(**inputs), op))
+
+
+def build_harmonic_direct_sines(op):
+  """`Harmonic` with one sine per harmonic and sample (the kernel's method
+  before the split harmonics of issue 14), to compare in one run."""
+  from ddsp.core import _harmonic_kernel  # pylint: disable=g-import-not-at-top
+  layer = ddsp.synths.Harmonic(n_samples=op.n_samples,
+                               sample_rate=op.sample_rate)
+  inputs = _harmonic_inputs(op)
+  hop = op.n_samples // op.n_frames
+  weights = ddsp.core.crossfade_weights(hop, 'window')
+
+  def fn(amplitudes, harmonic_distribution, f0_hz):
+    controls = layer.get_controls(amplitudes, harmonic_distribution, f0_hz)
+    f0, amps = ddsp.core.mute_negative_frequencies(
+        controls['f0_hz'], controls['amplitudes'])
+    return _harmonic_kernel.harmonic_frames(
+        f0, amps * controls['harmonic_distribution'], hop, op.sample_rate,
+        weights, split_harmonics=False)[0]
+
+  return Case(fn=fn, inputs=inputs, reference=lambda: _harmonic_reference(
       layer.get_controls(**inputs), op))
 
 
@@ -504,6 +528,7 @@ NEW_PROCESSOR_CASES = [
 # case is skipped. Append new cases here.
 CASES = [
     ('Harmonic', build_harmonic),
+    ('Harmonic (direct sines)', build_harmonic_direct_sines),
     ('Harmonic (published method)', build_published_harmonic),
     ('sin + sum floor', build_sin_floor),
     ('Wavetable', build_wavetable),
@@ -644,6 +669,15 @@ def main():
   for name, why in skipped.items():
     print(f'{name:<30} {why}')
 
+  if 'Harmonic' in built and 'sin + sum floor' in built:
+    # Issue 14 goals: forward within 2x and forward + backward within 4x of
+    # the fused-sin floor measured in this run.
+    print(f'\nHarmonic / sin + sum floor ({floor:.3f} s): forward '
+          f'{median[("Harmonic", "fwd")] / floor:.2f}x (goal <= 2), '
+          f'forward+backward {median[("Harmonic", "fwd+bwd")] / floor:.2f}x '
+          f'(goal <= 4); peak memory f+b {memory[("Harmonic", "fwd+bwd")]:.0f}'
+          f' MB (one [batch, samples, harmonics] float32 tensor: '
+          f'{op.batch * op.n_samples * op.n_harmonics * 4 / 2**20:.0f} MB).')
   ours, theirs = 'Harmonic', 'Harmonic (published method)'
   if ours in built and theirs in built:
     print(f'\n{ours} vs {theirs}: forward '

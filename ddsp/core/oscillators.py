@@ -22,9 +22,12 @@ up to pi).
 
 Speed and memory: `harmonic_synthesis` with the two-frame resampling methods
 ('window', 'linear', 'nearest') never builds [batch, n_samples, n_harmonics]
-tensors: harmonic k has phase k times the fundamental's, and per frame the
-[hop, n_harmonics] matrix of sines is multiplied by the two frames' amplitude
-vectors, chunk by chunk, forward and backward (see `_harmonic_kernel`).
+tensors: harmonic k has phase k times the fundamental's; with k = m a + b + 1
+(m = ceil(sqrt(n_harmonics))), sin(k phase) comes from the sines and cosines
+of (b + 1) phase and m a phase by angle addition (about 4 sqrt(n_harmonics)
+sines per sample instead of n_harmonics), multiplied per frame by the two
+frames' amplitudes, chunk by chunk, forward and backward (see
+`_harmonic_kernel`).
 """
 
 import numpy as np

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from ddsp.core import _harmonic_kernel as harmonic_kernel
 from ddsp.core import oscillators
 from ddsp.core import wavetables
+from ddsp.core.resampling import crossfade_weights
 
 SR = 16000
 
@@ -303,6 +305,73 @@ def test_harmonics_crossing_nyquist_within_frames(rng, jumps):
   want = _gradients(lambda *x: _tf_reference(*x, hop=hop), f0, amps, dist)
   for g, w in zip(got, want):
     np.testing.assert_allclose(g, w, rtol=2e-3, atol=2e-3 * np.abs(w).max())
+
+
+def _kernel(f0, amps, dist, hop, split_harmonics=True, method='window'):
+  """The private kernel of harmonic_synthesis, split or with direct sines."""
+  return harmonic_kernel.harmonic_frames(
+      f0, amps * dist, hop, SR, crossfade_weights(hop, method),
+      split_harmonics=split_harmonics)[0]
+
+
+@pytest.mark.parametrize('n_harmonics', [1, 2, 7, 13, 60])
+def test_split_harmonics_match_direct_sines_and_numpy(rng, n_harmonics):
+  """Split angles (k = m a + b + 1) equal one sine per harmonic, forward and
+  backward, including harmonics crossing Nyquist within frames."""
+  n_frames, hop = 24, 32
+  # A glide of 7 % per frame: at most two harmonics cross Nyquist per frame.
+  f0 = 300.0 * 1.07**np.arange(n_frames) * np.array([[1.0], [0.9]])
+  f0 = f0[..., None].astype(np.float32)
+  amps = rng.uniform(0.5, 1.0, size=[2, n_frames, 1]).astype(np.float32)
+  dist = rng.uniform(0.1, 1.0, size=[2, n_frames, n_harmonics])
+  dist = (dist / n_harmonics).astype(np.float32)
+  crossings = _max_crossings(f0, hop, n_harmonics)
+  assert (1 <= crossings <= 2) if n_harmonics >= 7 else crossings <= 2
+  split = _kernel(f0, amps, dist, hop).numpy()
+  direct = _kernel(f0, amps, dist, hop, split_harmonics=False).numpy()
+  expected = _np_harmonic(f0, amps, dist, n_frames * hop)
+  np.testing.assert_allclose(split, expected, atol=2e-5)
+  np.testing.assert_allclose(direct, expected, atol=2e-5)
+  got = _gradients(lambda *x: _kernel(*x, hop), f0, amps, dist)
+  want = _gradients(lambda *x: _kernel(*x, hop, split_harmonics=False), f0,
+                    amps, dist)
+  for g, w in zip(got, want):
+    assert np.any(g != 0.0)
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.abs(w).max())
+
+
+def test_split_harmonics_gradients_match_float64_finite_differences(rng):
+  """d loss / d controls against central differences of the float64 numpy
+  synthesis (a loss linear in the audio, so only f0 has curvature)."""
+  n_frames, hop, n_harmonics = 5, 16, 6
+  f0 = np.array([[[900.0], [1100.0], [1250.0], [1400.0], [1500.0]]],
+                np.float32)  # Harmonics 6, then 5 cross Nyquist.
+  amps = rng.uniform(0.5, 1.0, size=[1, n_frames, 1]).astype(np.float32)
+  dist = rng.uniform(0.1, 1.0, size=[1, n_frames, n_harmonics])
+  dist = dist.astype(np.float32)
+  probe = rng.normal(size=n_frames * hop)
+
+  def loss64(f0, amps, dist):
+    return np.sum(probe * _np_harmonic(f0, amps, dist, n_frames * hop)[0])
+
+  def numeric(x, index, h):
+    args = [np.asarray(v, np.float64) for v in (f0, amps, dist)]
+    plus = [a.copy() for a in args]
+    minus = [a.copy() for a in args]
+    plus[x][index] += h
+    minus[x][index] -= h
+    return (loss64(*plus) - loss64(*minus)) / (2 * h)
+
+  inputs = [tf.constant(x) for x in (f0, amps, dist)]
+  with tf.GradientTape() as tape:
+    tape.watch(inputs)
+    loss = tf.reduce_sum(tf.constant(probe, tf.float32) *
+                         _kernel(*inputs, hop)[0])
+  grads = [g.numpy() for g in tape.gradient(loss, inputs)]
+  for x, h in ((0, 1e-3), (1, 1e-4), (2, 1e-4)):
+    want = np.array([numeric(x, i, h) for i in np.ndindex(grads[x].shape)])
+    np.testing.assert_allclose(grads[x].ravel(), want, rtol=1e-3,
+                               atol=1e-4 * np.abs(want).max())
 
 
 def test_harmonic_synthesis_memory_does_not_scale_with_harmonics(rng):
