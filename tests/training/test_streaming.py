@@ -187,7 +187,8 @@ class TestFilteredNoiseBlock:
 class TestReverbBlock:
 
   @pytest.mark.parametrize('ir_size, block_size, max_partition', [
-      (1000, 64, 256), (300, 512, 256), (50, 192, 64), (1, 64, 256)])
+      (1000, 64, 256), (300, 512, 256), (50, 192, 64), (1, 64, 256),
+      (20000, 384, None)])
   def test_matches_scipy_convolution(self, rng, ir_size, block_size,
                                      max_partition):
     ir = rng.normal(size=ir_size) * np.exp(-np.arange(ir_size) / 100.0)
@@ -195,7 +196,7 @@ class TestReverbBlock:
     reverb = streaming.ReverbBlock(ir, block_size, add_dry=True,
                                    max_partition=max_partition)
     assert block_size % reverb.partition_size == 0
-    assert reverb.partition_size <= max_partition
+    assert reverb.partition_size <= (max_partition or block_size)
     shapes = reverb.state_shapes(2)
     previous = tf.zeros(shapes['input'])
     spectra = tf.zeros(shapes['spectra'])
